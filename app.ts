@@ -1,0 +1,29 @@
+import { join } from 'node:path'
+import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
+import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import { errorHandler, sendError } from './lib/serve-dir/respond'
+import { OneLineLogController } from './lib/request-log'
+import type { ServeDirAppOptions } from './plugins/serve-dir'
+
+export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions {}
+
+// Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts.
+const options: AppOptions = {
+  // one line per request, with status, bytes and time, instead of Fastify's two
+  logController: new OneLineLogController(),
+  // a URL Fastify's router cannot decode is answered in the client's format too
+  frameworkErrors: errorHandler
+}
+
+const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
+  fastify.setErrorHandler(errorHandler)
+  fastify.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND'))
+
+  // eslint-disable-next-line no-void
+  void fastify.register(AutoLoad, { dir: join(__dirname, 'plugins'), options: opts })
+  // eslint-disable-next-line no-void
+  void fastify.register(AutoLoad, { dir: join(__dirname, 'routes'), options: opts })
+}
+
+export default app
+export { app, options }

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance } from 'fastify'
+import app, { options as appOptions } from '../app'
+
+const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [port]'
+
+export const HELP = `${USAGE}
+
+Serve a folder over HTTP, like python -m http.server.
+
+positional arguments:
+  port                  bind to this port (default: 8000)
+
+options:
+  -h, --help            show this help message and exit
+  -b, --bind ADDRESS    bind to this address (default: 127.0.0.1, this machine
+                        only; unlike Python, which listens on every interface,
+                        use --bind 0.0.0.0 or --bind :: to share on the network)
+  -d, --directory DIRECTORY
+                        serve this directory (default: current directory)
+`
+
+export interface CliOptions {
+  port: number
+  host: string
+  directory: string
+}
+
+/** A usage mistake: printed with the usage line, exit status 2 (as Python's argparse does). */
+export class UsageError extends Error {}
+
+/** Parses the command line the way Python's `http.server` does; `null` means `--help`. */
+export function parseCli (argv: string[]): CliOptions | null {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        bind: { type: 'string', short: 'b', default: '127.0.0.1' },
+        directory: { type: 'string', short: 'd', default: process.cwd() }
+      }
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) return null
+  if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
+  const portText = positionals[0] ?? '8000'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
+  return { port, host: values.bind, directory: resolve(values.directory) }
+}
+
+/** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
+export function servingLine ({ address, port }: AddressInfo): string {
+  const urlHost = address.includes(':') ? `[${address}]` : address
+  return `Serving HTTP on ${address} port ${port} (http://${urlHost}:${port}/) ...`
+}
+
+/** Builds the very app `fastify start` runs, on one folder, and listens. */
+export async function serve (opts: CliOptions): Promise<FastifyInstance> {
+  const server = Fastify({ ...appOptions, logger: { level: 'warn' } })
+  await server.register(app, { root: opts.directory })
+  await server.listen({ port: opts.port, host: opts.host })
+  return server
+}
+
+function fail (message: string, status: number): never {
+  process.stderr.write(message + '\n')
+  process.exit(status)
+}
+
+async function main (): Promise<void> {
+  let opts: CliOptions | null
+  try {
+    opts = parseCli(process.argv.slice(2))
+  } catch (err) {
+    return fail(`${USAGE}\nserve-dir: error: ${(err as Error).message}`, 2)
+  }
+  if (opts === null) {
+    process.stdout.write(HELP)
+    return
+  }
+
+  let server: FastifyInstance
+  try {
+    server = await serve(opts)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'EADDRINUSE'
+      ? `port ${opts.port} on ${opts.host} is already in use`
+      : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+        ? `cannot bind to ${opts.host}: no such address on this machine`
+        : e.code === 'EACCES'
+          ? `no permission to bind to port ${opts.port}`
+          : e.message
+    return fail(`serve-dir: error: ${why}`, 1)
+  }
+  process.stdout.write(servingLine(server.server.address() as AddressInfo) + '\n')
+
+  let closing = false
+  const stop = (signal: NodeJS.Signals): void => {
+    // a second signal while closing means "now"
+    if (closing) process.exit(130)
+    closing = true
+    if (signal === 'SIGINT') process.stdout.write('\nKeyboard interrupt received, exiting.\n')
+    server.close().then(() => process.exit(0), () => process.exit(1))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+if (require.main === module) {
+  // eslint-disable-next-line no-void
+  void main()
+}

@@ -1,0 +1,43 @@
+import createError from '@fastify/error'
+
+/** A plugin option is missing, of the wrong type or out of range; fails `register`/`ready`. */
+export const InvalidOptionError = createError<[string, string]>(
+  'FST_SERVE_DIR_INVALID_OPTION',
+  'Invalid serve-dir option "%s": %s',
+  500,
+  TypeError
+)
+
+/** `root` does not exist or is not a directory; fails `register`/`ready`. */
+export const InvalidRootError = createError<[string, string]>(
+  'FST_SERVE_DIR_INVALID_ROOT',
+  'Invalid serve-dir root "%s": %s'
+)
+
+/** The request path cannot be decoded or holds a segment no file name can have. */
+export const BadPathError = createError<[string]>(
+  'FST_SERVE_DIR_BAD_PATH',
+  'Bad request path: %s',
+  400
+)
+
+/** Nothing is served at this path (missing, hidden, outside the root, or not a regular file). */
+export const NotFoundError = createError(
+  'FST_SERVE_DIR_NOT_FOUND',
+  'Not found',
+  404
+)
+
+/** The file or folder exists but the server process may not read it. */
+export const ForbiddenError = createError(
+  'FST_SERVE_DIR_FORBIDDEN',
+  'Permission denied',
+  403
+)
+
+/** Only GET and HEAD are served. */
+export const MethodNotAllowedError = createError<[string]>(
+  'FST_SERVE_DIR_METHOD_NOT_ALLOWED',
+  'Method %s not allowed: only GET and HEAD are served',
+  405
+)

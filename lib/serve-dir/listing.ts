@@ -1,0 +1,93 @@
+import escapeHtml from 'escape-html'
+
+/** One visible entry of a directory, after the dotfile and symlink policies were applied. */
+export interface Entry {
+  name: string
+  type: 'file' | 'directory'
+  /** Bytes for a file; `null` for a directory (its inode size means nothing to a reader). */
+  size: number | null
+  mtime: Date
+}
+
+/** The JSON listing, as documented in the README. */
+export interface JsonListing {
+  path: string
+  entries: Array<{ name: string, type: Entry['type'], size: number | null, mtime: string, href: string }>
+}
+
+/** Compares by Unicode code point, as Python's `str` ordering does (UTF-16 order differs above U+D7FF). */
+function compareCodePoints (a: string, b: string): number {
+  const ia = a[Symbol.iterator]()
+  const ib = b[Symbol.iterator]()
+  for (;;) {
+    const ca = ia.next()
+    const cb = ib.next()
+    if (ca.done === true || cb.done === true) return (ca.done === true ? 0 : 1) - (cb.done === true ? 0 : 1)
+    const d = (ca.value.codePointAt(0) as number) - (cb.value.codePointAt(0) as number)
+    if (d !== 0) return d
+  }
+}
+
+/** Python's listing order (`list.sort(key=lambda a: a.lower())`), with exact names breaking ties so it is total. */
+export function sortEntries<T extends { name: string }> (entries: T[]): T[] {
+  const keyed = entries.map((e) => ({ e, key: e.name.toLowerCase() }))
+  keyed.sort((x, y) => compareCodePoints(x.key, y.key) || compareCodePoints(x.e.name, y.e.name))
+  return keyed.map((k) => k.e)
+}
+
+/** The link to an entry, relative to its directory's URL: one percent-encoded segment, `/` for folders. */
+export function entryHref (entry: Pick<Entry, 'name' | 'type'>): string {
+  return encodeURIComponent(entry.name) + (entry.type === 'directory' ? '/' : '')
+}
+
+function displayName (entry: Pick<Entry, 'name' | 'type'>): string {
+  return entry.name + (entry.type === 'directory' ? '/' : '')
+}
+
+function formatTime (d: Date): string {
+  return d.toISOString().slice(0, 16).replace('T', ' ')
+}
+
+const STYLE = ':root{color-scheme:light dark}body{font-family:system-ui,sans-serif;margin:1em}' +
+  'table{border-collapse:collapse}td,th{padding:.15em 1em .15em 0;text-align:left}td.size{text-align:right}'
+
+/** The page up to the first entry row. `isTop` leaves out the `../` link. */
+export function renderHtmlHead (dirPath: string, isTop: boolean): string {
+  const title = escapeHtml('Directory listing for ' + dirPath)
+  return '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
+    '<meta name="color-scheme" content="light dark">\n' +
+    `<style>${STYLE}</style>\n<title>${title}</title>\n</head>\n<body>\n<h1>${title}</h1>\n<hr>\n` +
+    '<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n' +
+    (isTop ? '' : '<tr><td><a href="../">../</a></td><td></td><td></td></tr>\n')
+}
+
+/** One table row; every name is HTML-escaped and every href percent-encoded. */
+export function renderHtmlRow (entry: Entry): string {
+  const size = entry.size === null ? '' : String(entry.size)
+  return `<tr><td><a href="${escapeHtml(entryHref(entry))}">${escapeHtml(displayName(entry))}</a></td>` +
+    `<td class="size">${size}</td><td><time datetime="${entry.mtime.toISOString()}">${formatTime(entry.mtime)}</time></td></tr>\n`
+}
+
+export const HTML_TAIL = '</tbody>\n</table>\n<hr>\n</body>\n</html>\n'
+
+/** The whole HTML page for already sorted entries. */
+export function renderHtml (dirPath: string, isTop: boolean, entries: readonly Entry[]): string {
+  let html = renderHtmlHead(dirPath, isTop)
+  for (const e of entries) html += renderHtmlRow(e)
+  return html + HTML_TAIL
+}
+
+/** The JSON listing for already sorted entries. */
+export function toJson (dirPath: string, entries: readonly Entry[]): JsonListing {
+  return {
+    path: dirPath,
+    entries: entries.map((e) => ({
+      name: e.name,
+      type: e.type,
+      size: e.size,
+      mtime: e.mtime.toISOString(),
+      href: entryHref(e)
+    }))
+  }
+}

@@ -1,0 +1,46 @@
+import { STATUS_CODES } from 'node:http'
+import escapeHtml from 'escape-html'
+import Negotiator from 'negotiator'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+
+const MEDIA_TYPES = ['text/html', 'application/json']
+
+/** True when the client prefers JSON to HTML (`Accept: application/json`); browsers and `*\/*` get HTML. */
+export function prefersJson (req: FastifyRequest): boolean {
+  return new Negotiator(req.raw).mediaType(MEDIA_TYPES) === 'application/json'
+}
+
+/** The body of an error page; `message` is escaped, so it may echo what the client sent. */
+export function errorHtml (statusCode: number, message: string): string {
+  const title = `${statusCode} ${STATUS_CODES[statusCode]}`
+  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n</head>\n` +
+    `<body>\n<h1>${title}</h1>\n<p>${escapeHtml(message)}</p>\n</body>\n</html>\n`
+}
+
+/**
+ * Sends an error as HTML or JSON, as the client asked (`Vary: Accept`). JSON has Fastify's own
+ * error shape, so clients need not tell our errors from the framework's.
+ */
+export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string): FastifyReply {
+  reply.code(statusCode).header('vary', 'Accept')
+  if (prefersJson(req)) {
+    return reply.type('application/json; charset=utf-8')
+      .send({ statusCode, code, error: STATUS_CODES[statusCode], message })
+  }
+  return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message))
+}
+
+/**
+ * An error handler that answers in the client's format. 4xx keep their message (they explain the
+ * client's own request); 5xx are logged with their stack and answered without internals.
+ */
+export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  if (statusCode >= 500) {
+    req.log.error({ err }, 'request failed')
+    return sendError(req, reply, statusCode, STATUS_CODES[statusCode] as string)
+  }
+  // the request's own log line carries the status; the why is there for whoever turns on debug
+  req.log.debug({ code: err.code, statusCode }, err.message)
+  return sendError(req, reply, statusCode, err.message, err.code)
+}

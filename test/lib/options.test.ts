@@ -1,0 +1,52 @@
+import t from 'tap'
+import path from 'node:path'
+import Fastify from 'fastify'
+import serveDir from '../../lib/serve-dir'
+
+async function register (opts: unknown): Promise<unknown> {
+  const app = Fastify()
+  app.register(serveDir, opts as any)
+  try {
+    await app.ready()
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+  return undefined
+}
+
+t.test('a bad option fails ready() with a named error', async (t) => {
+  const root = t.testdir({ 'file.txt': 'x', dir: {} })
+  const cases: Array<[string, unknown, string, RegExp]> = [
+    ['missing root', {}, 'FST_SERVE_DIR_INVALID_OPTION', /"root": is required/],
+    ['empty root', { root: '' }, 'FST_SERVE_DIR_INVALID_OPTION', /"root": is required/],
+    ['relative root', { root: 'www' }, 'FST_SERVE_DIR_INVALID_OPTION', /"root": must be an absolute path, got "www"/],
+    ['missing folder', { root: path.join(root, 'nope') }, 'FST_SERVE_DIR_INVALID_ROOT', /no such directory/],
+    ['a file', { root: path.join(root, 'file.txt') }, 'FST_SERVE_DIR_INVALID_ROOT', /not a directory/],
+    ['below a file', { root: path.join(root, 'file.txt', 'x') }, 'FST_SERVE_DIR_INVALID_ROOT', /ENOTDIR/],
+    ['dotfiles', { root, dotfiles: 'deny' }, 'FST_SERVE_DIR_INVALID_OPTION', /"dotfiles": must be one of 'ignore', 'allow', got "deny"/],
+    ['symlinks', { root, symlinks: true }, 'FST_SERVE_DIR_INVALID_OPTION', /"symlinks": must be one of 'inside', 'follow', 'deny', got true/],
+    ['index string', { root, index: 'index.html' }, 'FST_SERVE_DIR_INVALID_OPTION', /"index"/],
+    ['index with a slash', { root, index: ['a/index.html'] }, 'FST_SERVE_DIR_INVALID_OPTION', /"index"/],
+    ['index ..', { root, index: ['..'] }, 'FST_SERVE_DIR_INVALID_OPTION', /"index"/],
+    ['listing', { root, listing: 'no' }, 'FST_SERVE_DIR_INVALID_OPTION', /"listing": must be a boolean/],
+    ['prefix without slash', { root, prefix: 'files' }, 'FST_SERVE_DIR_INVALID_OPTION', /"prefix"/],
+    ['prefix with a param', { root, prefix: '/:id' }, 'FST_SERVE_DIR_INVALID_OPTION', /"prefix"/],
+    ['prefix with ..', { root, prefix: '/a/../b' }, 'FST_SERVE_DIR_INVALID_OPTION', /"prefix"/],
+    ['prefix not a string', { root, prefix: 1 }, 'FST_SERVE_DIR_INVALID_OPTION', /"prefix"/],
+    ['unknown option', { root, dotFiles: 'allow' }, 'FST_SERVE_DIR_INVALID_OPTION', /"dotFiles": unknown option/]
+  ]
+  for (const [name, opts, code, message] of cases) {
+    const err = await register(opts) as { code: string, message: string }
+    t.equal(err?.code, code, name)
+    t.match(err?.message, message, name)
+  }
+})
+
+t.test('good options register', async (t) => {
+  const root = t.testdir({})
+  t.equal(await register({ root }), undefined)
+  t.equal(await register({ root, prefix: '/a/b-c_d.e~/', index: [], listing: false, dotfiles: 'allow', symlinks: 'deny', logLevel: 'warn' }), undefined)
+  t.equal(await register({ root, index: false }), undefined)
+})
