@@ -2,17 +2,19 @@ import { join } from 'node:path'
 import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
 import { errorHandler, sendError } from './lib/serve-dir/respond'
-import { OneLineLogController } from './lib/request-log'
+import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
 
 export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions {}
 
+const logController = new OneLineLogController()
+
 // Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts.
 const options: AppOptions = {
   // one line per request, with status, bytes and time, instead of Fastify's two
-  logController: new OneLineLogController(),
-  // a URL Fastify's router cannot decode is answered in the client's format too
-  frameworkErrors: errorHandler
+  logController,
+  // a URL Fastify's router cannot decode is logged and answered in the client's format too
+  frameworkErrors: logFrameworkErrors(logController, errorHandler)
 }
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {

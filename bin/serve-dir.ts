@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { constants } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import app, { options as appOptions } from '../app'
 
@@ -16,10 +17,11 @@ positional arguments:
 
 options:
   -h, --help            show this help message and exit
-  -b, --bind ADDRESS    bind to this address (default: 127.0.0.1, this machine
-                        only; unlike Python, which listens on every interface,
-                        use --bind 0.0.0.0 or --bind :: to share on the network)
-  -d, --directory DIRECTORY
+  -b ADDRESS, --bind ADDRESS
+                        bind to this address (default: 127.0.0.1, this machine
+                        only; Python listens on all interfaces: use --bind
+                        0.0.0.0 or --bind :: to share on the network)
+  -d DIRECTORY, --directory DIRECTORY
                         serve this directory (default: current directory)
 `
 
@@ -97,17 +99,15 @@ async function main (): Promise<void> {
       ? `port ${opts.port} on ${opts.host} is already in use`
       : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
         ? `cannot bind to ${opts.host}: no such address on this machine`
-        : e.code === 'EACCES'
-          ? `no permission to bind to port ${opts.port}`
-          : e.message
+        : e.message
     return fail(`serve-dir: error: ${why}`, 1)
   }
   process.stdout.write(servingLine(server.server.address() as AddressInfo) + '\n')
 
   let closing = false
   const stop = (signal: NodeJS.Signals): void => {
-    // a second signal while closing means "now"
-    if (closing) process.exit(130)
+    // a second signal while closing means "now", with the shell's status for death by that signal
+    if (closing) process.exit(128 + constants.signals[signal])
     closing = true
     if (signal === 'SIGINT') process.stdout.write('\nKeyboard interrupt received, exiting.\n')
     server.close().then(() => process.exit(0), () => process.exit(1))

@@ -29,5 +29,8 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
 }
 
 export default fp<ServeDirAppOptions>(async (fastify, opts) => {
-  await fastify.register(serveDir, toPluginOptions(opts))
+  const options = toPluginOptions(opts)
+  // says which folder is served: `npm start -- --root x` (one `--`) is easy to get wrong
+  fastify.log.info({ root: options.root, prefix: options.prefix ?? '/' }, 'serving folder')
+  await fastify.register(serveDir, options)
 }, { name: 'app-serve-dir' })

@@ -22,7 +22,8 @@ function compareCodePoints (a: string, b: string): number {
   for (;;) {
     const ca = ia.next()
     const cb = ib.next()
-    if (ca.done === true || cb.done === true) return (ca.done === true ? 0 : 1) - (cb.done === true ? 0 : 1)
+    if (ca.done === true) return cb.done === true ? 0 : -1
+    if (cb.done === true) return 1
     const d = (ca.value.codePointAt(0) as number) - (cb.value.codePointAt(0) as number)
     if (d !== 0) return d
   }

@@ -19,12 +19,11 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'])
 
 function mapFsError (err: NodeJS.ErrnoException): null {
   if (err.code !== undefined && MISSING.has(err.code)) return null
-  /* c8 ignore next 3 */ // EACCES/EPERM cannot be provoked as root; test/e2e/unreadable.test.ts runs it as an unprivileged user
-  if (err.code === 'EACCES' || err.code === 'EPERM') {
-    throw new ForbiddenError()
-  }
+  /* c8 ignore start */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs the server as an unprivileged user
+  if (err.code === 'EACCES' || err.code === 'EPERM') throw new ForbiddenError()
   throw err
 }
+/* c8 ignore stop */
 
 /**
  * Finds `names` below the real directory `base` and applies the symlink policy against `realRoot`.

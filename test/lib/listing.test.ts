@@ -48,3 +48,8 @@ t.test('toJson has the documented shape', async (t) => {
     ]
   })
 })
+
+t.test('sortEntries orders a name before its extensions, either way round', async (t) => {
+  t.same(sortEntries([file('ab'), file('a')]).map((e) => e.name), ['a', 'ab'])
+  t.same(sortEntries([file('a'), file('ab')]).map((e) => e.name), ['a', 'ab'])
+})

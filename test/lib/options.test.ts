@@ -1,7 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
 import Fastify from 'fastify'
-import serveDir from '../../lib/serve-dir'
+import serveDir, { InvalidOptionError, InvalidRootError } from '../../lib/serve-dir'
 
 async function register (opts: unknown): Promise<unknown> {
   const app = Fastify()
@@ -41,6 +41,7 @@ t.test('a bad option fails ready() with a named error', async (t) => {
     const err = await register(opts) as { code: string, message: string }
     t.equal(err?.code, code, name)
     t.match(err?.message, message, name)
+    t.ok(err instanceof (code === 'FST_SERVE_DIR_INVALID_ROOT' ? InvalidRootError : InvalidOptionError), `${name}: catchable by class`)
   }
 })
 

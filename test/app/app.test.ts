@@ -1,0 +1,108 @@
+import t from 'tap'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import type { AddressInfo } from 'node:net'
+import { build } from '../helper'
+import { HEALTH_PATH } from '../../routes/health'
+
+t.test('--root serves that folder', async (t) => {
+  const root = t.testdir({ 'index.html': 'home', sub: { 'a.txt': 'a' } })
+  const app = await build(t, ['--root', root])
+  t.equal((await app.inject('/')).body, 'home')
+  t.equal((await app.inject('/sub')).headers.location, '/sub/')
+  t.match((await app.inject('/sub/')).body, 'Directory listing for /sub/')
+})
+
+t.test('a relative --root resolves against the working directory; the default is the working directory', async (t) => {
+  const dir = t.testdir({ www: { 'a.txt': 'in www' }, 'top.txt': 'in cwd' })
+  t.chdir(dir)
+  const rel = await build(t, ['--root', 'www'])
+  t.equal((await rel.inject('/a.txt')).body, 'in www')
+  const cwd = await build(t)
+  t.equal((await cwd.inject('/top.txt')).body, 'in cwd')
+})
+
+t.test('$ROOT is the folder when --root is not given', async (t) => {
+  const dir = t.testdir({ 'env.txt': 'from env' })
+  t.intercept(process, 'env', { value: { ...process.env, ROOT: dir } })
+  const app = await build(t)
+  t.equal((await app.inject('/env.txt')).body, 'from env')
+})
+
+t.test('plugin options arrive as command-line strings', async (t) => {
+  const root = t.testdir({ 'index.html': 'page', 'b.html': 'b page', '.env': 'dot', sub: { 'x.txt': 'x' }, link: t.fixture('symlink', 'b.html') })
+  const noList = await build(t, ['--root', root, '--listing', 'false'])
+  t.equal((await noList.inject('/sub/')).statusCode, 404)
+  const list = await build(t, ['--root', root, '--listing', 'true'])
+  t.equal((await list.inject('/sub/')).statusCode, 200)
+  const noIndex = await build(t, ['--root', root, '--index', 'false'])
+  t.match((await noIndex.inject('/')).body, 'Directory listing for /')
+  const custom = await build(t, ['--root', root, '--index', 'missing.html,b.html'])
+  t.equal((await custom.inject('/')).body, 'b page')
+  const dots = await build(t, ['--root', root, '--dotfiles', 'allow'])
+  t.equal((await dots.inject('/.env')).body, 'dot')
+  const deny = await build(t, ['--root', root, '--symlinks', 'deny'])
+  t.equal((await deny.inject('/link')).statusCode, 404)
+  const prefixed = await build(t, ['--root', root, '--prefix', '/files'])
+  t.equal((await prefixed.inject('/files/b.html')).body, 'b page')
+})
+
+t.test('a bad option stops the app with the plugin\'s error', async (t) => {
+  const root = t.testdir({})
+  await t.rejects(build(t, ['--root', root, '--dotfiles', 'maybe']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })
+  await t.rejects(build(t, ['--root', path.join(root, 'missing')]), { code: 'FST_SERVE_DIR_INVALID_ROOT' })
+})
+
+t.test('the health route answers and cannot shadow a served file', async (t) => {
+  const root = t.testdir({ health: 'my file called health', '.serve-dir': { health: 'hidden' } })
+  const app = await build(t, ['--root', root])
+  const res = await app.inject(HEALTH_PATH)
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ok' })
+  t.equal((await app.inject('/health')).body, 'my file called health')
+})
+
+t.test('outside the mount, 404s and bad URLs are negotiated too', async (t) => {
+  const root = t.testdir({})
+  const app = await build(t, ['--root', root, '--prefix', '/files'])
+  const html = await app.inject('/elsewhere')
+  t.equal(html.statusCode, 404)
+  t.equal(html.headers['content-type'], 'text/html; charset=utf-8')
+  const js = await app.inject({ url: '/elsewhere', headers: { accept: 'application/json' } })
+  t.same(js.json(), { statusCode: 404, code: 'FST_SERVE_DIR_NOT_FOUND', error: 'Not Found', message: 'Not found' })
+  const bad = await app.inject({ url: '/%zz', headers: { accept: 'application/json' } })
+  t.equal(bad.statusCode, 400)
+  t.equal(bad.json().code, 'FST_ERR_BAD_URL')
+})
+
+export function captureLogs (): { stream: Writable, lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
+      cb()
+    }
+  })
+  return { stream, lines }
+}
+
+t.test('one JSON log line per request: method, url, status, bytes, time', async (t) => {
+  const root = t.testdir({ 'a.txt': 'hello' })
+  const { stream, lines } = captureLogs()
+  const app = await build(t, ['--root', root], { logger: { level: 'info', stream } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  t.equal(await (await fetch(base + '/a.txt')).text(), 'hello')
+  t.equal((await fetch(base + '/missing')).status, 404)
+  t.equal((await fetch(base + HEALTH_PATH)).status, 200)
+  t.equal((await fetch(base + '/%zz')).status, 400)
+  const requests = lines.filter((l) => l.msg === 'request completed')
+  t.equal(requests.length, 3, 'health checks stay out of the log')
+  t.match(requests[2], { url: '/%zz', statusCode: 400 })
+  t.ok((requests[2].bytes as number) > 100 && (requests[2].bytes as number) < 1000, `bytes of that response only: ${requests[2].bytes}`)
+  t.match(requests[0], { level: 30, method: 'GET', url: '/a.txt', statusCode: 200, bytes: Number, responseTime: Number, reqId: String })
+  t.ok((requests[0].bytes as number) > 100 && (requests[0].bytes as number) < 1000, `bytes count headers and body: ${requests[0].bytes}`)
+  t.match(requests[1], { url: '/missing', statusCode: 404 })
+  t.notOk(lines.some((l) => l.msg === 'incoming request'), 'no second line per request')
+  t.notOk(JSON.stringify(lines).includes('hello'), 'never file contents')
+})

@@ -1,0 +1,145 @@
+import t, { type Test } from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { HELP, parseCli, servingLine } from '../../bin/serve-dir'
+import { rawRequest } from '../helper'
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'serve-dir.ts')
+// the test runner's own loader flags, so the command runs from source and counts for coverage
+const NODE = [...process.execArgv, BIN]
+const LIMIT = 15000
+
+function run (args: string[], cwd?: string): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [...NODE, ...args], { cwd, encoding: 'utf8', timeout: LIMIT })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string }
+
+async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
+  const child = spawn(process.execPath, [...NODE, ...args], { cwd })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => { out += d })
+  const deadline = Date.now() + LIMIT
+  while (!out.includes('\n')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no first line; stdout: ${out}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const firstLine = out.slice(0, out.indexOf('\n'))
+  const port = Number(/ port (\d+) /.exec(firstLine)?.[1])
+  return { child, firstLine, port, stdout: () => out }
+}
+
+async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode
+  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  return code
+}
+
+t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
+  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd() })
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv' })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www') })
+  t.equal(parseCli(['-h']), null)
+  t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
+  t.throws(() => parseCli(['65536']))
+  t.throws(() => parseCli(['1', '2']), { message: 'unrecognized arguments: 2' })
+  t.throws(() => parseCli(['--nope']))
+})
+
+t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {
+  t.equal(servingLine({ address: '127.0.0.1', port: 8000, family: 'IPv4' }), 'Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...')
+  t.equal(servingLine({ address: '::1', port: 80, family: 'IPv6' }), 'Serving HTTP on ::1 port 80 (http://[::1]:80/) ...')
+})
+
+t.test('--help prints the usage and says why loopback', async (t) => {
+  const r = run(['--help'])
+  t.equal(r.status, 0)
+  t.equal(r.stdout, HELP)
+  t.match(r.stdout, /default: 127\.0\.0\.1, this machine\s+only/)
+})
+
+t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
+  for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind']]) {
+    const r = run(args)
+    t.equal(r.status, 2, args.join(' '))
+    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
+    t.equal(r.stdout, '')
+  }
+})
+
+t.test('serves the current directory, prints Python\'s first line, exits 0 on SIGINT', async (t) => {
+  const dir = t.testdir({ 'index.html': 'hello from cwd' })
+  const s = await start(t, ['0'], dir)
+  t.match(s.firstLine, new RegExp(`^Serving HTTP on 127\\.0\\.0\\.1 port ${s.port} \\(http://127\\.0\\.0\\.1:${s.port}/\\) \\.\\.\\.$`))
+  const res = await rawRequest(s.port, '/')
+  t.equal(res.body, 'hello from cwd')
+  s.child.kill('SIGINT')
+  t.equal(await exitOf(s.child), 0)
+  t.match(s.stdout(), 'Keyboard interrupt received, exiting.')
+})
+
+t.test('the first line matches what Python prints', { skip: spawnSync('python3', ['--version']).status !== 0 && 'no python3' }, async (t) => {
+  const py = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'], { cwd: t.testdir({}) })
+  t.teardown(() => { py.kill('SIGKILL') })
+  let pyOut = ''
+  py.stdout.setEncoding('utf8')
+  py.stdout.on('data', (d: string) => { pyOut += d })
+  const deadline = Date.now() + LIMIT
+  while (!pyOut.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const pyLine = pyOut.split('\n')[0]
+  const pyPort = /port (\d+)/.exec(pyLine)?.[1] as string
+  const s = await start(t, ['0', '--directory', t.testdir({})])
+  t.equal(s.firstLine, pyLine.split(pyPort).join(String(s.port)))
+})
+
+t.test('--bind ::1 and --directory; SIGTERM exits 0', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'v6' })
+  const s = await start(t, ['0', '--bind', '::1', '--directory', dir])
+  t.equal(s.firstLine, `Serving HTTP on ::1 port ${s.port} (http://[::1]:${s.port}/) ...`)
+  t.equal((await rawRequest(s.port, '/a.txt', { host: '::1' })).body, 'v6')
+  s.child.kill('SIGTERM')
+  t.equal(await exitOf(s.child), 0)
+})
+
+t.test('port in use, missing folder or foreign address: one clear line, exit 1', async (t) => {
+  const busy = net.createServer().listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  t.teardown(() => busy.close())
+  const port = (busy.address() as net.AddressInfo).port
+  const dir = t.testdir({})
+  for (const [args, message] of [
+    [[String(port), '-d', dir], `serve-dir: error: port ${port} on 127.0.0.1 is already in use\n`],
+    [['0', '-d', path.join(dir, 'missing')], /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/],
+    [['0', '-d', dir, '-b', '192.0.2.123'], 'serve-dir: error: cannot bind to 192.0.2.123: no such address on this machine\n'],
+    [['0', '-d', dir, '-b', 'no-such-host.invalid'], 'serve-dir: error: cannot bind to no-such-host.invalid: no such address on this machine\n']
+  ] as const) {
+    const r = run([...args])
+    t.equal(r.status, 1, args.join(' '))
+    t.match(r.stderr, message, args.join(' '))
+    t.equal(r.stdout, '')
+  }
+})
+
+t.test('a second signal while a download holds the close exits at once', async (t) => {
+  const dir = t.testdir({})
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(64 * 1024 * 1024))
+  const s = await start(t, ['0', '-d', dir])
+  const socket = net.connect(s.port, '127.0.0.1')
+  t.teardown(() => { socket.destroy() })
+  socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+  await once(socket, 'data')
+  socket.pause() // a slow client: the response cannot finish
+  s.child.kill('SIGINT')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(s.child.exitCode, null, 'the first signal waits for the download')
+  s.child.kill('SIGINT')
+  t.equal(await exitOf(s.child), 130)
+})

@@ -1,0 +1,55 @@
+// The built app as `npm start` runs it: dist/app.js under `fastify start`, no test loader, no coverage.
+import t from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { ProjectRoot } from '../helper'
+
+const pkg = JSON.parse(readFileSync(path.join(ProjectRoot, 'package.json'), 'utf8'))
+
+async function freePort (): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as net.AddressInfo
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
+t.test('npm start: fastify start dist/app.js serves --root on 127.0.0.1 with JSON logs', async (t) => {
+  // npm start = build, then this command; npm appends what follows `npm start --`
+  const script = (pkg.scripts.start as string).replace(/^npm run build:ts && /, '')
+  t.notMatch(script, '&&', 'only the build precedes the server')
+  const root = t.testdir({ 'index.html': 'smoke page' })
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(ProjectRoot, 'node_modules', '.bin')}:${process.env.PATH}`, NODE_OPTIONS: '' }
+  delete env.NODE_V8_COVERAGE
+  delete env.FASTIFY_ADDRESS
+  const child = spawn('sh', ['-c', `${script} -p ${port} -- --root '${root}'`], { cwd: ProjectRoot, env, detached: true })
+  t.teardown(() => { try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} })
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => { out += d })
+  child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+  const deadline = Date.now() + 20000
+  while (!out.includes('Server listening') && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const listening = out.split('\n').filter((l) => l.includes('Server listening'))
+  t.same(listening.map((l) => JSON.parse(l).msg), [`Server listening at http://127.0.0.1:${port}`], 'loopback only by default')
+
+  const page = await fetch(`http://127.0.0.1:${port}/`)
+  t.equal(await page.text(), 'smoke page')
+  const health = await fetch(`http://127.0.0.1:${port}/.serve-dir/health`)
+  t.same(await health.json(), { status: 'ok' })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  t.match(lines.find((l) => l.msg === 'request completed'), { method: 'GET', url: '/', statusCode: 200 })
+  t.match(lines.find((l) => l.msg === 'serving folder'), { root })
+
+  process.kill(-(child.pid as number), 'SIGTERM')
+  const timer = setTimeout(() => { try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} }, 10000)
+  await once(child, 'exit')
+  clearTimeout(timer)
+})
