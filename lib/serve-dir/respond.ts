@@ -4,6 +4,18 @@ import Negotiator from 'negotiator'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
+const FILE_HEADERS = ['etag', 'last-modified', 'accept-ranges', 'content-range', 'cache-control', 'content-disposition']
+
+/** File-system errors that reach the error handler (a file that changed between stat and open) and what they mean to a client. */
+const FS_ERRORS: Record<string, [number, string]> = {
+  EACCES: [403, 'Permission denied'],
+  EPERM: [403, 'Permission denied'],
+  ENOENT: [404, 'Not found'],
+  ENOTDIR: [404, 'Not found'],
+  EISDIR: [404, 'Not found'],
+  ELOOP: [404, 'Not found'],
+  ENAMETOOLONG: [404, 'Not found']
+}
 
 /** True when the client prefers JSON to HTML (`Accept: application/json`); browsers and `*\/*` get HTML. */
 export function prefersJson (req: FastifyRequest): boolean {
@@ -22,6 +34,8 @@ export function errorHtml (statusCode: number, message: string): string {
  * error shape, so clients need not tell our errors from the framework's.
  */
 export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string): FastifyReply {
+  // a file's validators may already be set when opening it failed; they do not describe this page
+  for (const h of FILE_HEADERS) reply.removeHeader(h)
   reply.code(statusCode).header('vary', 'Accept')
   if (prefersJson(req)) {
     return reply.type('application/json; charset=utf-8')
@@ -35,6 +49,11 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
  * client's own request); 5xx are logged with their stack and answered without internals.
  */
 export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const fsError = FS_ERRORS[err.code]
+  if (fsError !== undefined) {
+    req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
+    return sendError(req, reply, fsError[0], fsError[1], err.code)
+  }
   const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
   if (statusCode >= 500) {
     req.log.error({ err }, 'request failed')

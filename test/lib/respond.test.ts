@@ -25,3 +25,25 @@ t.test('a 5xx is logged with its stack and answered without internals', async (t
 t.test('errorHtml escapes what it echoes', async (t) => {
   t.match(errorHtml(404, '<script>alert(1)</script>'), '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>')
 })
+
+t.test('file-system errors that reach the handler get a 4xx and lose the file\'s validators', async (t) => {
+  const app = Fastify()
+  app.setErrorHandler(errorHandler)
+  const fsError = (code: string) => Object.assign(new Error(`${code}: open '/x'`), { code, path: '/x' })
+  const cases = [['EACCES', 403], ['EPERM', 403], ['ENOENT', 404], ['EISDIR', 404], ['ELOOP', 404]] as const
+  for (const [code] of cases) {
+    app.get('/' + code, async (_req, reply) => {
+      reply.header('etag', '"x"').header('last-modified', 'Wed, 25 Nov 2026 08:55:54 GMT').header('accept-ranges', 'bytes')
+      throw fsError(code)
+    })
+  }
+  t.teardown(() => app.close())
+  for (const [code, status] of cases) {
+    const res = await app.inject({ url: '/' + code, headers: { accept: 'application/json' } })
+    t.equal(res.statusCode, status, code)
+    t.equal(res.json().code, code)
+    t.notOk(res.headers.etag, `${code}: no etag`)
+    t.notOk(res.headers['last-modified'], `${code}: no last-modified`)
+    t.notOk(res.headers['accept-ranges'], `${code}: no accept-ranges`)
+  }
+})

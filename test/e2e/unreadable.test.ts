@@ -1,0 +1,55 @@
+// EACCES cannot happen to root, so the server runs here as an unprivileged user (nobody when the
+// tests run as root) from the built dist/, outside coverage: lib/serve-dir/lookup.ts fences the
+// branches this test proves.
+import t from 'tap'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { ProjectRoot, rawRequest } from '../helper'
+
+const asRoot = process.getuid?.() === 0
+const user = asRoot ? { uid: 65534, gid: 65534 } : {}
+
+t.test('unreadable files and folders are 403; everyone else is still served', async (t) => {
+  // under /tmp so that the unprivileged user can reach it
+  const root = mkdtempSync(path.join(tmpdir(), 'serve-dir-perm-'))
+  t.teardown(() => {
+    for (const p of ['secret.txt', 'locked', 'noexec']) chmodSync(path.join(root, p), 0o755)
+    rmSync(root, { recursive: true, force: true })
+  })
+  chmodSync(root, 0o755)
+  writeFileSync(path.join(root, 'ok.txt'), 'ok')
+  writeFileSync(path.join(root, 'secret.txt'), 'SECRET')
+  mkdirSync(path.join(root, 'locked'))
+  writeFileSync(path.join(root, 'locked', 'x.txt'), 'SECRET')
+  mkdirSync(path.join(root, 'noexec'))
+  writeFileSync(path.join(root, 'noexec', 'y.txt'), 'SECRET')
+  chmodSync(path.join(root, 'secret.txt'), 0o000)
+  chmodSync(path.join(root, 'locked'), 0o000)
+  chmodSync(path.join(root, 'noexec'), 0o644)
+
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' }
+  delete env.NODE_V8_COVERAGE
+  const child = spawn(process.execPath, [path.join(ProjectRoot, 'dist', 'bin', 'serve-dir.js'), '0', '-d', root], { ...user, env })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => { out += d })
+  const deadline = Date.now() + 15000
+  while (!out.includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
+  const port = Number(/ port (\d+) /.exec(out)?.[1])
+  t.ok(port > 0, out)
+
+  for (const target of ['/secret.txt', '/locked/', '/locked/x.txt', '/noexec/', '/noexec/y.txt']) {
+    const res = await rawRequest(port, target)
+    t.equal(res.statusCode, 403, target)
+    t.notMatch(res.body, 'SECRET', target)
+    t.notOk(res.headers.etag, `${target}: no validators of a file we did not send`)
+  }
+  t.equal((await rawRequest(port, '/locked')).statusCode, 301, 'the folder itself is visible, as in a shell')
+  t.equal((await rawRequest(port, '/ok.txt')).body, 'ok')
+  const list = await rawRequest(port, '/')
+  t.equal(list.statusCode, 200)
+  t.match(list.body, 'ok.txt')
+})
