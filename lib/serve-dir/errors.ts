@@ -41,3 +41,10 @@ export const MethodNotAllowedError = createError<[string]>(
   'Method %s not allowed: only GET and HEAD are served',
   405
 )
+
+/** A listing query parameter (`offset`, `limit`) is not usable. */
+export const BadQueryError = createError<[string, string]>(
+  'FST_SERVE_DIR_BAD_QUERY',
+  'Bad query parameter "%s": %s',
+  400
+)

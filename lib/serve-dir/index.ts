@@ -1,14 +1,17 @@
 import path from 'node:path'
 import { realpath, stat } from 'node:fs/promises'
+import { pipeline } from 'node:stream'
+import type { Stats } from 'node:fs'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import fastifyStatic from '@fastify/static'
-import send from '@fastify/send'
-import { BadPathError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
+import { BadPathError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
 import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegments } from './resolve'
-import { lookup, readEntries, type Found, type SymlinkPolicy } from './lookup'
-import { renderHtml, sortEntries, toJson } from './listing'
-import { errorHandler, prefersJson } from './respond'
+import { lookup, type SymlinkPolicy } from './lookup'
+import { FileResponder } from './file'
+import { Lister, type Format, type Rendered } from './directory'
+import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
+import { compressBuffer, compressor } from './coding'
+import { errorHandler, prefersJson, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { Entry, JsonListing } from './listing'
@@ -27,6 +30,18 @@ export interface ServeDirOptions {
   dotfiles?: 'ignore' | 'allow'
   /** `'inside'`: follow a link only when its real path stays under the real root, else 404; `'follow'`: always; `'deny'`: never. Default `'inside'`. */
   symlinks?: SymlinkPolicy
+  /** Seconds a browser may reuse a response without asking; `0` sends `Cache-Control: no-cache` (always revalidate). Default `0`. */
+  maxAge?: number
+  /** Add `immutable` to `Cache-Control` (only with `maxAge`), for fingerprinted assets. Default `false`. */
+  immutable?: boolean
+  /** Compress text-like responses (files and listings) with brotli or gzip for clients that accept it. Default `true`. */
+  compress?: boolean
+  /** Serve `name.br` / `name.gz` beside `name` to clients that accept them. Default `true`. */
+  precompressed?: boolean
+  /** Smallest response, in bytes, compressed on the fly. Default `1024`. */
+  compressThreshold?: number
+  /** Bytes of small files kept in memory (each checked with a fresh stat on every request); `0` turns it off. Default 64 MiB. */
+  cacheBytes?: number
 }
 
 interface Settings {
@@ -36,9 +51,18 @@ interface Settings {
   listing: boolean
   showHidden: boolean
   symlinks: SymlinkPolicy
+  maxAge: number
+  immutable: boolean
+  compress: boolean
+  precompressed: boolean
+  compressThreshold: number
+  cacheBytes: number
 }
 
-const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'logLevel', 'logSerializers'])
+const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'maxAge', 'immutable', 'compress',
+  'precompressed', 'compressThreshold', 'cacheBytes', 'logLevel', 'logSerializers'])
+/** Files up to this size may be kept whole in memory. */
+const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
 
 function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -55,7 +79,7 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
   for (const key of Object.keys(opts)) {
     if (!OPTION_NAMES.has(key)) throw new InvalidOptionError(key, 'unknown option')
   }
-  const { root, prefix = '/', index = ['index.html', 'index.htm'], listing = true } = opts
+  const { root, prefix = '/', index = ['index.html', 'index.htm'] } = opts
   if (typeof root !== 'string' || root === '') throw new InvalidOptionError('root', 'is required: the absolute path of the folder to serve')
   if (!path.isAbsolute(root)) throw new InvalidOptionError('root', `must be an absolute path, got ${JSON.stringify(root)} (resolve it against process.cwd() first)`)
   if (typeof prefix !== 'string' || !/^\/[\w.~/-]*$/.test(prefix) || prefixToSegments(prefix).some((s) => s === '.' || s === '..')) {
@@ -64,7 +88,16 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
   if (index !== false && !(Array.isArray(index) && index.every(isPlainName))) {
     throw new InvalidOptionError('index', 'must be false or an array of file names')
   }
-  if (typeof listing !== 'boolean') throw new InvalidOptionError('listing', 'must be a boolean')
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = opts[name] ?? fallback
+    if (typeof v !== 'boolean') throw new InvalidOptionError(name, 'must be a boolean')
+    return v
+  }
+  const count = (name: string, fallback: number): number => {
+    const v = opts[name] ?? fallback
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
+    return v
+  }
   const dotfiles = oneOf('dotfiles', opts.dotfiles, ['ignore', 'allow'], 'ignore')
   const symlinks = oneOf('symlinks', opts.symlinks, ['inside', 'follow', 'deny'], 'inside')
 
@@ -80,9 +113,15 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
     realRoot,
     prefixSegments: prefixToSegments(prefix),
     index: index === false ? [] : index,
-    listing,
+    listing: bool('listing', true),
     showHidden: dotfiles === 'allow',
-    symlinks
+    symlinks,
+    maxAge: count('maxAge', 0),
+    immutable: bool('immutable', false),
+    compress: bool('compress', true),
+    precompressed: bool('precompressed', true),
+    compressThreshold: count('compressThreshold', 1024),
+    cacheBytes: count('cacheBytes', 64 * 1024 * 1024)
   }
 }
 
@@ -93,16 +132,23 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
 const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
   const settings = await settingsOf(opts as unknown as Record<string, unknown>)
   const { realRoot, prefixSegments, symlinks } = settings
+  const hide = !settings.showHidden
   const windows = process.platform === 'win32'
+  const files = new FileResponder({
+    maxAge: settings.maxAge,
+    immutable: settings.immutable,
+    compress: settings.compress,
+    precompressed: settings.precompressed,
+    threshold: settings.compressThreshold,
+    cacheFileBytes: Math.min(CACHE_FILE_BYTES, settings.cacheBytes),
+    cacheTotalBytes: settings.cacheBytes
+  }, (dir, name) => lookup(realRoot, dir, [name], symlinks, hide), symlinks !== 'follow')
+  const lister = new Lister(realRoot, symlinks, settings.showHidden)
+  const listingCacheControl = cacheControl({ maxAge: 0, immutable: false })
+  fastify.addHook('onClose', async () => lister.close())
 
-  // A child context keeps @fastify/static's decorators and our error handler away from the host
-  // app; a host that already decorates `sendFile` lends us its own.
+  // A child context keeps our error handler away from the host app.
   await fastify.register(async function serveDirRoutes (child: FastifyInstance) {
-    await child.register(fastifyStatic, {
-      root: realRoot,
-      serve: false,
-      decorateReply: !child.hasReplyDecorator('sendFile')
-    })
     child.setErrorHandler(errorHandler)
 
     async function handler (req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -112,67 +158,94 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       const { segments, trailingSlash, search } = parsed.target
       if (!settings.showHidden && isHidden(segments)) throw new NotFoundError()
 
-      const found = await lookup(realRoot, realRoot, segments, symlinks)
+      const found = lookup(realRoot, realRoot, segments, symlinks, hide)
       if (found === null) throw new NotFoundError()
       if (found.stat.isDirectory()) {
         if (!trailingSlash) {
           return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search)).send()
         }
         for (const name of settings.index) {
-          const file = await lookup(realRoot, found.path, [name], symlinks)
-          if (file?.stat.isFile() === true) return sendFile(req, reply, file)
+          const file = lookup(realRoot, found.path, [name], symlinks, hide)
+          if (file?.stat.isFile() === true) return files.send(req, reply, file.path, file.stat)
         }
         if (!settings.listing) throw new NotFoundError()
-        return sendListing(req, reply, found.path, segments)
+        return sendListing(req, reply, found.path, found.stat, segments)
       }
       // FIFOs, sockets and devices are never opened: reading one could hang the request forever
       if (!found.stat.isFile() || trailingSlash) throw new NotFoundError()
-      return sendFile(req, reply, found)
+      return files.send(req, reply, found.path, found.stat)
     }
 
-    async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, segments: string[]): Promise<FastifyReply> {
-      const entries = await readEntries(realRoot, dir, symlinks, settings.showHidden)
+    async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[]): Promise<FastifyReply> {
+      const query = new URLSearchParams(req.raw.url?.slice((req.raw.url.indexOf('?') + 1) || req.raw.url.length))
+      const format: Format = query.get('format') === 'json' || (query.get('format') !== 'html' && prefersJson(req)) ? 'json' : 'html'
+      const offset = whole(query.get('offset'), 'offset', 0)
+      const limit = query.has('limit') ? whole(query.get('limit'), 'limit', 0) : null
+      if (limit === 0) throw new BadQueryError('limit', 'must be 1 or more')
+      query.delete('offset')
+      query.delete('limit')
+      const rest = query.toString()
+
+      const listing = await lister.list({
+        dir,
+        dirPath: displayPath([...prefixSegments, ...segments]),
+        isTop: segments.length === 0,
+        format,
+        offset,
+        limit,
+        query: rest === '' ? '' : rest + '&'
+      }, dirStat)
       /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
-      if (entries === null) throw new NotFoundError()
-      const sorted = sortEntries(entries)
-      const dirPath = displayPath([...prefixSegments, ...segments])
-      reply.header('vary', 'Accept')
-      const format = (req.query as Record<string, unknown>).format
-      if (format === 'json' || (format !== 'html' && prefersJson(req))) {
-        return reply.type('application/json; charset=utf-8').send(toJson(dirPath, sorted))
+      if (listing === null) throw new NotFoundError()
+      reply.type(format === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8')
+        .header('cache-control', listingCacheControl)
+      const coding = settings.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+      reply.header('vary', settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
+      if ('stream' in listing) {
+        if (req.method === 'HEAD') return reply.send()
+        if (coding === undefined) return reply.send(listing.stream)
+        return reply.header('content-encoding', coding).send(pipeline(listing.stream, compressor(coding), () => {}))
       }
-      return reply.type('text/html; charset=utf-8').send(renderHtml(dirPath, segments.length === 0, sorted))
+      return sendRendered(req, reply, listing, listing.body.length >= settings.compressThreshold ? coding : undefined)
     }
 
+    async function sendRendered (req: FastifyRequest, reply: FastifyReply, r: Rendered, coding: Coding | undefined): Promise<FastifyReply> {
+      const etag = coding === undefined ? r.etag : r.etag.slice(0, -1) + '-' + coding + '"'
+      reply.header('etag', etag)
+      const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag })
+      if (pre === 304) return reply.code(304).send()
+      if (pre === 412) return sendError(req, reply, 412, 'Precondition failed: the listing has changed')
+      if (coding === undefined) return reply.send(r.body)
+      let coded = r.coded.get(coding)
+      if (coded === undefined) {
+        coded = compressBuffer(r.body, coding)
+        r.coded.set(coding, coded)
+      }
+      return reply.header('content-encoding', coding).send(await coded)
+    }
+
+    // onRequest, so that a request body is never parsed (or waited for) before the 405
     const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD')
     const routes = prefixSegments.length === 0 ? ['/*'] : [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
-      // onRequest, so that a request body is never parsed (or waited for) before the 405
       child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
     }
   })
 }
 
+const CODINGS: readonly Coding[] = ['br', 'gzip']
+
+/** A query parameter that must be a whole number. */
+function whole (value: string | null, name: string, fallback: number): number {
+  if (value === null) return fallback
+  if (!/^\d{1,15}$/.test(value)) throw new BadQueryError(name, 'must be a whole number')
+  return Number(value)
+}
+
 async function refuseMethod (req: FastifyRequest, reply: FastifyReply): Promise<never> {
   reply.header('allow', ALLOWED_METHODS)
   throw new MethodNotAllowedError(req.method)
-}
-
-/**
- * Sends a regular file through @fastify/static's `reply.sendFile` (streaming, ETag, Last-Modified,
- * Range, MIME). Its canonical-path guard refuses any `\` (a Windows separator), which on POSIX is
- * an ordinary character of a file name; such names go to @fastify/send, the engine underneath.
- */
-async function sendFile (req: FastifyRequest, reply: FastifyReply, file: Found): Promise<FastifyReply> {
-  const dir = path.dirname(file.path)
-  const name = '/' + path.basename(file.path)
-  const options = { dotfiles: 'allow' as const, index: false as const }
-  if (!name.includes('\\')) return reply.sendFile(name, dir, options)
-  const { statusCode, headers, stream, type } = await send(req.raw, encodeURI(name), { ...options, root: dir })
-  /* c8 ignore next */ // only if the file vanished since lookup(): a race no test can time
-  if (type !== 'file') throw new NotFoundError()
-  return reply.code(statusCode).headers(headers).send(stream)
 }
 
 /** The serve-dir plugin: `app.register(serveDir, { root: '/srv/www' })`. */

@@ -10,7 +10,7 @@ export interface Entry {
 }
 
 /** The JSON listing, as documented in the README. */
-export interface JsonListing {
+export interface JsonListing extends Page {
   path: string
   entries: Array<{ name: string, type: Entry['type'], size: number | null, mtime: string, href: string }>
 }
@@ -49,16 +49,41 @@ function formatTime (d: Date): string {
   return d.toISOString().slice(0, 16).replace('T', ' ')
 }
 
+/** Where a listing page sits in its folder: `limit: null` means every entry. */
+export interface Page {
+  total: number
+  offset: number
+  limit: number | null
+  /** Query strings (relative URLs) of the neighbouring pages, or `null`. */
+  prev: string | null
+  next: string | null
+}
+
+/** The whole folder on one page. */
+export function wholePage (total: number): Page {
+  return { total, offset: 0, limit: null, prev: null, next: null }
+}
+
 const STYLE = ':root{color-scheme:light dark}body{font-family:system-ui,sans-serif;margin:1em}' +
   'table{border-collapse:collapse}td,th{padding:.15em 1em .15em 0;text-align:left}td.size{text-align:right}'
 
+function renderNav (page: Page, count: number): string {
+  if (page.limit === null) return ''
+  const first = page.total === 0 ? 0 : Math.min(page.offset + 1, page.total)
+  const last = Math.min(page.offset + count, page.total)
+  const prev = page.prev === null ? '' : `<a rel="prev" href="${escapeHtml(page.prev)}">previous</a> `
+  const next = page.next === null ? '' : ` <a rel="next" href="${escapeHtml(page.next)}">next</a>`
+  return `<nav>${prev}entries ${first}-${last} of ${page.total}${next}</nav>\n`
+}
+
 /** The page up to the first entry row. `isTop` leaves out the `../` link. */
-export function renderHtmlHead (dirPath: string, isTop: boolean): string {
+export function renderHtmlHead (dirPath: string, isTop: boolean, page?: Page, count = 0): string {
   const title = escapeHtml('Directory listing for ' + dirPath)
   return '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
     '<meta name="color-scheme" content="light dark">\n' +
     `<style>${STYLE}</style>\n<title>${title}</title>\n</head>\n<body>\n<h1>${title}</h1>\n<hr>\n` +
+    (page === undefined ? '' : renderNav(page, count)) +
     '<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n' +
     (isTop ? '' : '<tr><td><a href="../">../</a></td><td></td><td></td></tr>\n')
 }
@@ -70,25 +95,32 @@ export function renderHtmlRow (entry: Entry): string {
     `<td class="size">${size}</td><td><time datetime="${entry.mtime.toISOString()}">${formatTime(entry.mtime)}</time></td></tr>\n`
 }
 
-export const HTML_TAIL = '</tbody>\n</table>\n<hr>\n</body>\n</html>\n'
-
-/** The whole HTML page for already sorted entries. */
-export function renderHtml (dirPath: string, isTop: boolean, entries: readonly Entry[]): string {
-  let html = renderHtmlHead(dirPath, isTop)
-  for (const e of entries) html += renderHtmlRow(e)
-  return html + HTML_TAIL
+/** The end of the page, after the last row. */
+export function renderHtmlTail (page?: Page, count = 0): string {
+  return '</tbody>\n</table>\n' + (page === undefined ? '' : renderNav(page, count)) + '<hr>\n</body>\n</html>\n'
 }
 
-/** The JSON listing for already sorted entries. */
-export function toJson (dirPath: string, entries: readonly Entry[]): JsonListing {
-  return {
-    path: dirPath,
-    entries: entries.map((e) => ({
-      name: e.name,
-      type: e.type,
-      size: e.size,
-      mtime: e.mtime.toISOString(),
-      href: entryHref(e)
-    }))
-  }
+/** The whole HTML page for already sorted entries. */
+export function renderHtml (dirPath: string, isTop: boolean, entries: readonly Entry[], page?: Page): string {
+  let html = renderHtmlHead(dirPath, isTop, page, entries.length)
+  for (const e of entries) html += renderHtmlRow(e)
+  return html + renderHtmlTail(page, entries.length)
+}
+
+/** The JSON listing up to its first entry; entries follow, comma-separated, then {@link JSON_TAIL}. */
+export function jsonHead (dirPath: string, page: Page): string {
+  return `{"path":${JSON.stringify(dirPath)},"total":${page.total},"offset":${page.offset},"limit":${page.limit},` +
+    `"prev":${JSON.stringify(page.prev)},"next":${JSON.stringify(page.next)},"entries":[`
+}
+
+/** One entry of the JSON listing. */
+export function jsonEntry (e: Entry): string {
+  return JSON.stringify({ name: e.name, type: e.type, size: e.size, mtime: e.mtime.toISOString(), href: entryHref(e) })
+}
+
+export const JSON_TAIL = ']}\n'
+
+/** The whole JSON listing for already sorted entries. */
+export function renderJson (dirPath: string, entries: readonly Entry[], page: Page = wholePage(entries.length)): string {
+  return jsonHead(dirPath, page) + entries.map(jsonEntry).join(',') + JSON_TAIL
 }

@@ -4,7 +4,7 @@ import Negotiator from 'negotiator'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
-const FILE_HEADERS = ['etag', 'last-modified', 'accept-ranges', 'content-range', 'cache-control', 'content-disposition']
+const FILE_HEADERS = ['etag', 'last-modified', 'accept-ranges', 'content-range', 'content-length', 'content-encoding', 'cache-control', 'content-disposition']
 
 /** File-system errors that reach the error handler (a file that changed between stat and open) and what they mean to a client. */
 const FS_ERRORS: Record<string, [number, string]> = {
@@ -33,10 +33,10 @@ export function errorHtml (statusCode: number, message: string): string {
  * Sends an error as HTML or JSON, as the client asked (`Vary: Accept`). JSON has Fastify's own
  * error shape, so clients need not tell our errors from the framework's.
  */
-export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string): FastifyReply {
+export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string, headers: Record<string, string> = {}): FastifyReply {
   // a file's validators may already be set when opening it failed; they do not describe this page
   for (const h of FILE_HEADERS) reply.removeHeader(h)
-  reply.code(statusCode).header('vary', 'Accept')
+  reply.code(statusCode).headers(headers).header('vary', 'Accept')
   if (prefersJson(req)) {
     return reply.type('application/json; charset=utf-8')
       .send({ statusCode, code, error: STATUS_CODES[statusCode], message })

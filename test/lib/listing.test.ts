@@ -1,5 +1,5 @@
 import t from 'tap'
-import { entryHref, renderHtml, sortEntries, toJson, type Entry } from '../../lib/serve-dir/listing'
+import { entryHref, renderHtml, renderJson, sortEntries, type Entry } from '../../lib/serve-dir/listing'
 
 const mtime = new Date('2026-01-02T03:04:05.678Z')
 const file = (name: string, size = 1): Entry => ({ name, type: 'file', size, mtime })
@@ -39,9 +39,14 @@ t.test('renderHtml has no parent link at the top', async (t) => {
   t.notMatch(renderHtml('/', true, []), '../')
 })
 
-t.test('toJson has the documented shape', async (t) => {
-  t.same(toJson('/a/', [dir('d'), file('f g', 3)]), {
+t.test('renderJson has the documented shape', async (t) => {
+  t.same(JSON.parse(renderJson('/a/', [dir('d'), file('f g', 3)])), {
     path: '/a/',
+    total: 2,
+    offset: 0,
+    limit: null,
+    prev: null,
+    next: null,
     entries: [
       { name: 'd', type: 'directory', size: null, mtime: mtime.toISOString(), href: 'd/' },
       { name: 'f g', type: 'file', size: 3, mtime: mtime.toISOString(), href: 'f%20g' }

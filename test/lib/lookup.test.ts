@@ -1,10 +1,20 @@
 import t from 'tap'
 import path from 'node:path'
-import { readEntries } from '../../lib/serve-dir/lookup'
+import { lookup } from '../../lib/serve-dir/lookup'
 
-t.test('readEntries: a folder that is gone is null, not an empty listing', async (t) => {
-  const root = t.testdir({ 'a.txt': 'a' })
-  t.equal(await readEntries(root, path.join(root, 'gone'), 'inside', false), null)
-  t.equal(await readEntries(root, path.join(root, 'a.txt'), 'inside', false), null, 'a file is no folder')
-  t.same((await readEntries(root, root, 'inside', false))?.map((e) => e.name), ['a.txt'])
+t.test('lookup walks segments and applies the policies', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', sub: { 'b.txt': 'b' }, '.hidden': 'h', env: t.fixture('symlink', '.hidden'), link: t.fixture('symlink', 'sub') })
+  t.equal(lookup(root, root, ['a.txt'], 'inside')?.path, path.join(root, 'a.txt'))
+  t.equal(lookup(root, root, [], 'inside')?.path, root)
+  t.equal(lookup(root, root, ['a.txt', 'x'], 'inside'), null, 'below a file')
+  t.equal(lookup(root, root, ['missing', 'x'], 'inside'), null)
+  t.equal(lookup(root, root, ['link', 'b.txt'], 'inside')?.path, path.join(root, 'sub', 'b.txt'), 'a link resolves to its real path')
+  t.equal(lookup(root, root, ['link', 'b.txt'], 'deny'), null)
+  t.equal(lookup(root, root, ['link', 'b.txt'], 'follow')?.path, path.join(root, 'link', 'b.txt'), 'follow keeps the logical path')
+  t.equal(lookup(root, root, ['env'], 'inside', true), null, 'a visible link to a hidden file is hidden')
+  t.equal(lookup(root, root, ['env'], 'inside', false)?.path, path.join(root, '.hidden'))
+})
+
+t.test('lookup from the file-system root', async (t) => {
+  t.equal(lookup('/', '/', ['etc'], 'inside')?.path, '/etc')
 })

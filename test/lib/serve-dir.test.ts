@@ -267,7 +267,7 @@ t.test('the JSON listing: negotiated or ?format=json, with Vary: Accept', async 
   const app = await setup(t, { sub: { 'b.txt': 'bb', inner: {} } })
   const res = await app.inject({ url: '/sub/', headers: json })
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
-  t.equal(res.headers.vary, 'Accept')
+  t.equal(res.headers.vary, 'Accept, Accept-Encoding')
   const body = res.json()
   t.equal(body.path, '/sub/')
   t.match(body.entries, [
@@ -279,7 +279,7 @@ t.test('the JSON listing: negotiated or ?format=json, with Vary: Accept', async 
   const forced = await app.inject({ url: '/sub/?format=html', headers: json })
   t.equal(forced.headers['content-type'], 'text/html; charset=utf-8')
   const browser = await app.inject({ url: '/sub/', headers: { accept: 'text/html,*/*;q=0.8' } })
-  t.equal(browser.headers.vary, 'Accept')
+  t.equal(browser.headers.vary, 'Accept, Accept-Encoding')
   t.match(browser.body, '<a href="../">../</a>')
   t.notMatch((await app.inject('/')).body, 'href="../"', 'no parent link at the top')
 })

@@ -1,0 +1,325 @@
+// Sends one regular file with complete HTTP semantics: strong validators, preconditions, single and
+// multiple ranges, precompressed sidecars and on-the-fly compression, from a cache of small files
+// that is checked against a fresh stat on every request, so it never serves stale bytes.
+import path from 'node:path'
+import { constants, readlinkSync, type Stats } from 'node:fs'
+import { open, realpath, type FileHandle } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { Readable, pipeline } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import mime from 'mime-types'
+import compressible from 'compressible'
+import {
+  cacheControl, contentRange, encodedEtag, evaluatePreconditions, ifRangeHolds, metadataEtag,
+  multipartParts, pickEncoding, planRanges, type ByteRange, type Coding, type RequestHeaders
+} from './http'
+import { sendError } from './respond'
+import { NotFoundError } from './errors'
+import { compressBuffer, compressor } from './coding'
+
+
+export interface FileOptions {
+  /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
+  maxAge: number
+  /** Mark responses `immutable` (with a `maxAge`). */
+  immutable: boolean
+  /** Compress compressible types on the fly (gzip, brotli) for clients that accept it. */
+  compress: boolean
+  /** Serve `name.br` / `name.gz` next to `name` to clients that accept them. */
+  precompressed: boolean
+  /** Smallest body, in bytes, worth compressing on the fly. */
+  threshold: number
+  /** Files up to this size are kept in memory (validated by stat on every request). */
+  cacheFileBytes: number
+  /** Total bytes of file contents kept in memory. */
+  cacheTotalBytes: number
+}
+
+/** Finds a sibling file (a sidecar) under the same policies as the file itself. */
+export type SiblingLookup = (dir: string, name: string) => { path: string, stat: Stats } | null
+
+interface Version { dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number }
+
+/** What one version of a file looks like to HTTP, computed once per version. */
+interface Meta extends Version {
+  etag: string
+  lastModified: number
+  headers: Record<string, string>
+  type: string
+  compressible: boolean
+  body?: Promise<Buffer | null>
+  coded: Partial<Record<Coding, Promise<Buffer>>>
+  bytes: number
+}
+
+/** Read chunk for streamed files: bigger chunks mean fewer round trips to the thread pool. */
+const STREAM_CHUNK = 512 * 1024
+const CODINGS: readonly Coding[] = ['br', 'gzip']
+const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
+
+function sameVersion (a: Version, b: Version): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
+}
+
+function typeOf (file: string): string {
+  return mime.contentType(path.extname(file)) || 'application/octet-stream'
+}
+
+/** Unknown binary data (octet-stream) gains nothing from compression, whatever mime-db says. */
+function isCompressible (type: string): boolean {
+  return !type.startsWith('application/octet-stream') && compressible(type) === true
+}
+
+export class FileResponder {
+  private readonly metas = new Map<string, Meta>()
+  private cachedBytes = 0
+  private readonly cacheControl: string
+
+  /**
+   * @param verifyPath check that each opened file sits at the very real path looked up (every
+   *   policy but `follow`, where links are trusted and the path need not be real)
+   */
+  constructor (private readonly opts: FileOptions, private readonly sibling: SiblingLookup, private readonly verifyPath = true) {
+    this.cacheControl = cacheControl(opts)
+  }
+
+  /** The metadata of this version of `file`, from the cache when the stat still matches. */
+  private meta (file: string, stat: Stats): Meta {
+    const known = this.metas.get(file)
+    if (known !== undefined && sameVersion(known, stat)) {
+      // most recently used goes last, so eviction takes the oldest first
+      this.metas.delete(file)
+      this.metas.set(file, known)
+      return known
+    }
+    if (known !== undefined) this.forget(file, known)
+    const type = typeOf(file)
+    const etag = metadataEtag(stat)
+    const lastModified = Math.floor(stat.mtimeMs / 1000) * 1000
+    const meta: Meta = {
+      dev: stat.dev,
+      ino: stat.ino,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      ctimeMs: stat.ctimeMs,
+      etag,
+      lastModified,
+      type,
+      compressible: isCompressible(type),
+      headers: {
+        'content-type': type,
+        'last-modified': new Date(lastModified).toUTCString(),
+        'cache-control': this.cacheControl,
+        'accept-ranges': 'bytes'
+      },
+      coded: {},
+      bytes: 0
+    }
+    this.metas.set(file, meta)
+    if (this.metas.size > 10000) this.forget(this.metas.keys().next().value as string)
+    return meta
+  }
+
+  private forget (file: string, meta = this.metas.get(file) as Meta): void {
+    this.metas.delete(file)
+    this.cachedBytes -= meta.bytes
+  }
+
+  private account (file: string, meta: Meta, bytes: number): void {
+    if (this.metas.get(file) !== meta) return // evicted or replaced meanwhile: nothing is kept
+    meta.bytes += bytes
+    this.cachedBytes += bytes
+    for (const [key, m] of this.metas) {
+      if (this.cachedBytes <= this.opts.cacheTotalBytes) break
+      if (key !== file) this.forget(key, m)
+    }
+  }
+
+  /** The file's bytes when it is small enough to keep, read once per version; `null` if it changed while read. */
+  private body (file: string, meta: Meta): Promise<Buffer | null> {
+    meta.body ??= (async () => {
+      const fh = await this.openVerified(file, meta)
+      try {
+        const data = await fh.readFile()
+        if (data.length !== meta.size) return null
+        this.account(file, meta, data.length)
+        return data
+      } finally {
+        await fh.close()
+      }
+    })()
+    // a failed read (EACCES, a file gone since the stat) is not remembered
+    meta.body.catch(() => { meta.body = undefined })
+    return meta.body
+  }
+
+  private coded (file: string, meta: Meta, coding: Coding, data: Buffer): Promise<Buffer> {
+    let done = meta.coded[coding]
+    if (done === undefined) {
+      done = compressBuffer(data, coding)
+      meta.coded[coding] = done
+      // eslint-disable-next-line promise/always-return
+      done.then((b) => { this.account(file, meta, b.length) }, () => { meta.coded[coding] = undefined })
+    }
+    return done
+  }
+
+  /** Answers GET or HEAD for the regular file at `file` (a path the caller has vetted). */
+  async send (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
+    const h = req.headers as RequestHeaders
+    const head = req.method === 'HEAD'
+    const meta = this.meta(file, stat)
+    reply.headers(meta.headers)
+
+    // Content coding: never for a Range request, so byte offsets always mean the file's own bytes.
+    const wantsRange = h.range !== undefined
+    const canCompress = this.opts.compress && meta.compressible && meta.size >= this.opts.threshold
+    if (canCompress || this.opts.precompressed) reply.header('vary', 'Accept-Encoding')
+    if (!wantsRange && h['accept-encoding'] !== undefined) {
+      for (let offered = [...CODINGS]; offered.length > 0;) {
+        const coding = pickEncoding(h['accept-encoding'], offered)
+        if (coding === undefined) break
+        const side = this.opts.precompressed ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding]) : null
+        if (side?.stat.isFile() === true) return await this.sendSidecar(req, reply, side.path, side.stat, coding, meta)
+        if (canCompress) return await this.sendCompressed(req, reply, file, meta, coding)
+        offered = offered.filter((c) => c !== coding)
+      }
+    }
+
+    reply.header('etag', meta.etag)
+    const pre = evaluatePreconditions(req.method, h, meta)
+    if (pre !== 'proceed') return this.refuse(req, reply, pre)
+
+    const plan = wantsRange && ifRangeHolds(h, meta) ? planRanges(meta.size, h.range) : { kind: 'full' as const }
+    if (plan.kind === 'unsatisfiable') {
+      return sendError(req, reply, 416, `Range not satisfiable: the file has ${meta.size} bytes`, undefined, { 'content-range': contentRange(meta.size) })
+    }
+    const cached = meta.size <= this.opts.cacheFileBytes && !head ? await this.body(file, meta) : null
+
+    if (plan.kind === 'full') {
+      reply.header('content-length', meta.size)
+      if (head) return reply.send()
+      return reply.send(cached ?? await this.stream(file, meta, 0, meta.size - 1))
+    }
+    if (plan.ranges.length === 1) {
+      const [r] = plan.ranges
+      reply.code(206).header('content-range', contentRange(meta.size, r)).header('content-length', r.end - r.start + 1)
+      if (head) return reply.send()
+      return reply.send(cached !== null ? cached.subarray(r.start, r.end + 1) : await this.stream(file, meta, r.start, r.end))
+    }
+    const boundary = randomBytes(12).toString('hex')
+    const parts = multipartParts(boundary, meta.type, meta.size, plan.ranges)
+    reply.code(206).type(`multipart/byteranges; boundary=${boundary}`).header('content-length', parts.length)
+    if (head) return reply.send()
+    const fh = cached === null ? await this.openVerified(file, meta) : null
+    return reply.send(Readable.from(multipart(fh, cached, plan.ranges, parts)))
+  }
+
+  /** 304 keeps the validators and no body; 412 is an error page like any other. */
+  private refuse (req: FastifyRequest, reply: FastifyReply, status: 304 | 412): FastifyReply {
+    if (status === 304) return reply.code(304).send()
+    return sendError(req, reply, 412, 'Precondition failed: the file has changed')
+  }
+
+  /**
+   * Opens `file` and proves the open file is the one vetted: the same inode as the stat that
+   * lookup() checked, a regular file, and (unless links are followed) at exactly that real path.
+   * This closes the window between checking a path and opening it, in which a writer of the folder
+   * could swap in a link to outside the root, or a FIFO (opened non-blocking, so it cannot hang us).
+   */
+  private async openVerified (file: string, expected: { dev: number, ino: number }): Promise<FileHandle> {
+    const flags = constants.O_RDONLY | constants.O_NONBLOCK | (this.verifyPath ? constants.O_NOFOLLOW : 0)
+    const fh = await open(file, flags)
+    try {
+      const stat = await fh.stat()
+      if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (this.verifyPath && await openedPath(fh, file) !== file)) {
+        throw new NotFoundError()
+      }
+      return fh
+    } catch (err) {
+      await fh.close()
+      throw err
+    }
+  }
+
+  /** Bytes `start`..`end` of the file, read from one verified descriptor; a file that shrinks meanwhile ends the response with an error. */
+  private async stream (file: string, stat: Version, start: number, end: number): Promise<Readable> {
+    const fh = await this.openVerified(file, stat)
+    return Readable.from(readRange(fh, start, end), { objectMode: false })
+  }
+
+  private async sendSidecar (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, coding: Coding, original: Meta): Promise<FastifyReply> {
+    const etag = encodedEtag(metadataEtag(stat), coding)
+    const validators = { etag, lastModified: original.lastModified }
+    reply.header('etag', etag).header('content-encoding', coding)
+    const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, validators)
+    if (pre !== 'proceed') return this.refuse(req, reply, pre)
+    reply.header('content-length', stat.size)
+    if (req.method === 'HEAD') return reply.send()
+    return reply.send(await this.stream(file, stat, 0, stat.size - 1))
+  }
+
+  private async sendCompressed (req: FastifyRequest, reply: FastifyReply, file: string, meta: Meta, coding: Coding): Promise<FastifyReply> {
+    const etag = encodedEtag(meta.etag, coding)
+    reply.header('etag', etag).header('content-encoding', coding)
+    const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag, lastModified: meta.lastModified })
+    if (pre !== 'proceed') return this.refuse(req, reply, pre)
+    if (meta.size <= this.opts.cacheFileBytes) {
+      const data = await this.body(file, meta)
+      if (data !== null) {
+        const coded = await this.coded(file, meta, coding, data)
+        reply.header('content-length', coded.length)
+        return reply.send(req.method === 'HEAD' ? undefined : coded)
+      }
+    }
+    // big files are compressed as they stream: no length is known up front, for GET or HEAD
+    if (req.method === 'HEAD') return reply.send()
+    const source = await this.stream(file, meta, 0, meta.size - 1)
+    // pipeline() destroys both ends on an error in either; Fastify sees it on the coder
+    return reply.send(pipeline(source, compressor(coding), () => {}))
+  }
+}
+
+/** Where the kernel says an open file is: exact on Linux (`/proc/self/fd`); elsewhere the real path of `file` now. */
+async function openedPath (fh: FileHandle, file: string): Promise<string> {
+  try {
+    return readlinkSync(`/proc/self/fd/${fh.fd}`)
+  } catch {
+    /* c8 ignore next */ // no /proc (macOS, BSD): a narrower window, not none
+    return await realpath(file)
+  }
+}
+
+/** Reads `start`..`end` (inclusive) from `fh` in big chunks, then closes it unless `keepOpen`. */
+async function * readRange (fh: FileHandle, start: number, end: number, keepOpen = false): AsyncGenerator<Buffer> {
+  try {
+    for (let pos = start; pos <= end;) {
+      const want = Math.min(STREAM_CHUNK, end - pos + 1)
+      const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(want), 0, want, pos)
+      if (bytesRead === 0) throw new Error(`file shrank while being sent: ended at byte ${pos} of ${end + 1}`)
+      pos += bytesRead
+      yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
+    }
+  } finally {
+    if (!keepOpen) await fh.close()
+  }
+}
+
+/** A multipart/byteranges body: each part's head, then its bytes, from memory or from `fh`. */
+async function * multipart (fh: FileHandle | null, cached: Buffer | null, ranges: ByteRange[], parts: { heads: string[], tail: string }): AsyncGenerator<Buffer | string> {
+  try {
+    for (let i = 0; i < ranges.length; i++) {
+      yield parts.heads[i]
+      const { start, end } = ranges[i]
+      if (cached !== null) {
+        yield cached.subarray(start, end + 1)
+      } else {
+        // each range reads through the same descriptor, closed once at the end
+        for await (const chunk of readRange(fh as FileHandle, start, end, true)) yield chunk
+      }
+    }
+    yield parts.tail
+  } finally {
+    await fh?.close()
+  }
+}
