@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net'
 import { constants } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import app, { options as appOptions } from '../app'
+import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
+import { errorHandler } from '../lib/serve-dir/respond'
 
-const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [port]'
+const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [port]'
 
 export const HELP = `${USAGE}
 
@@ -23,6 +25,12 @@ options:
                         0.0.0.0 or --bind :: to share on the network)
   -d DIRECTORY, --directory DIRECTORY
                         serve this directory (default: current directory)
+  -p VERSION, --protocol VERSION
+                        accepted for Python compatibility; HTTP/1.1 with
+                        keep-alive is always spoken
+
+Each request is logged to stderr as Python does. There is no --cgi: CGI is
+not supported.
 `
 
 export interface CliOptions {
@@ -44,19 +52,34 @@ export function parseCli (argv: string[]): CliOptions | null {
       options: {
         help: { type: 'boolean', short: 'h' },
         bind: { type: 'string', short: 'b', default: '127.0.0.1' },
-        directory: { type: 'string', short: 'd', default: process.cwd() }
+        directory: { type: 'string', short: 'd', default: process.cwd() },
+        protocol: { type: 'string', short: 'p' },
+        cgi: { type: 'boolean' }
       }
     })
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new UsageError(argparseWording(err as NodeJS.ErrnoException))
   }
   const { values, positionals } = parsed
   if (values.help === true) return null
+  if (values.cgi === true) throw new UsageError('argument --cgi: CGI is not supported')
+  if (values.protocol !== undefined && !/^HTTP\/1\.[01]$/.test(values.protocol)) {
+    throw new UsageError(`argument -p/--protocol: invalid version: '${values.protocol}'`)
+  }
   if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
   const portText = positionals[0] ?? '8000'
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
   return { port, host: values.bind, directory: resolve(values.directory) }
+}
+
+/** node:util's parseArgs messages, worded as Python's argparse words them. */
+function argparseWording (err: NodeJS.ErrnoException): string {
+  // "Unknown option '--zz'. ...", "Option '-b, --bind <value>' argument missing", "Option '--cgi' does not take an argument"
+  const quoted = (/'([^']+)'/.exec(err.message) as RegExpExecArray)[1]
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unrecognized arguments: ${quoted}`
+  const names = quoted.replace(' <value>', '').replace(', ', '/')
+  return `argument ${names}: ${err.message.endsWith('argument missing') ? 'expected one argument' : 'ignored explicit argument'}`
 }
 
 /** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
@@ -67,7 +90,14 @@ export function servingLine ({ address, port }: AddressInfo): string {
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
 export async function serve (opts: CliOptions): Promise<FastifyInstance> {
-  const server = Fastify({ ...appOptions, logger: { level: 'warn' } })
+  const requests = new PythonLogController()
+  const server = Fastify({
+    ...appOptions,
+    // warnings and errors as JSON on stderr; stdout carries only the "Serving HTTP" line
+    logger: { level: 'warn', stream: process.stderr },
+    logController: requests,
+    frameworkErrors: logFrameworkErrors(requests, errorHandler)
+  })
   await server.register(app, { root: opts.directory })
   await server.listen({ port: opts.port, host: opts.host })
   return server

@@ -35,9 +35,40 @@ export class OneLineLogController extends LogController {
  * A `frameworkErrors` for apps using {@link OneLineLogController}: Fastify logs no line for a
  * request its router rejects (a URL it cannot decode), so this adds it, then answers with `handler`.
  */
-export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (controller: OneLineLogController, handler: H): H {
+export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (controller: LogController, handler: H): H {
   return function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
     reply.raw.once('finish', () => controller.requestCompleted(null, req, reply))
     return handler(err, req, reply)
   } as H
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+const pad = (n: number): string => String(n).padStart(2, '0')
+
+/** Python's `log_date_time_string()`: `25/Nov/2026 08:38:21`, local time. */
+export function pythonDate (d: Date): string {
+  return `${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+/** Control characters shown as `\xNN`, as Python's server does, so a URL cannot forge log lines. */
+export function escapeControl (s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))
+}
+
+/**
+ * The line Python's `http.server` writes for each request, on stderr:
+ * `127.0.0.1 - - [25/Nov/2026 08:38:21] "GET / HTTP/1.1" 200 -`
+ */
+export class PythonLogController extends LogController {
+  constructor (private readonly out: { write: (s: string) => unknown } = process.stderr) {
+    super()
+  }
+
+  incomingRequest (): void {}
+
+  requestCompleted (_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const { method, url, httpVersion } = request.raw
+    this.out.write(`${request.ip} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+  }
 }

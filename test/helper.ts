@@ -63,3 +63,11 @@ export async function rawRequest (port: number, target: string, { method = 'GET'
     socket.write(`${method} ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, 'latin1')
   })
 }
+
+/** The plugin alone on a bare Fastify, serving an existing folder. */
+export async function serve (t: Test, root: string, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(serveDir, { root, ...opts })
+  t.teardown(() => app.close())
+  return app
+}

@@ -87,8 +87,10 @@ export class Lister {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return null
+      /* c8 ignore start */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
       throw err
     }
+    /* c8 ignore stop */
     const visible: Candidate[] = []
     for (const d of dirents) {
       if ((this.showHidden || d.name.charCodeAt(0) !== 0x2e) && !isSpecial(d)) visible.push({ name: d.name, dirent: d })
@@ -105,8 +107,9 @@ export class Lister {
       } else {
         s = statSync(dir + path.sep + c.name, { throwIfNoEntry: false })
       }
+    /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: not listed
     } catch {
-      s = undefined // unreadable: not listed
+      s = undefined
     }
     if (s === undefined) return null
     if (s.isDirectory()) return { name: c.name, type: 'directory', size: null, mtime: s.mtime }
@@ -171,10 +174,11 @@ export class Lister {
     let watcher: FSWatcher
     try {
       watcher = watch(dir, { persistent: false })
+    /* c8 ignore start */ // out of inotify watches (ENOSPC): list without keeping
     } catch {
-      /* c8 ignore next 2 */ // out of inotify watches (ENOSPC): list without keeping
       return undefined
     }
+    /* c8 ignore stop */
     const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, subdirs: [], entries: [], bodies: new Map() }
     const invalidate = (): void => {
       kept.valid = false

@@ -17,7 +17,6 @@ import { sendError } from './respond'
 import { NotFoundError } from './errors'
 import { compressBuffer, compressor } from './coding'
 
-
 export interface FileOptions {
   /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
   maxAge: number
@@ -33,6 +32,8 @@ export interface FileOptions {
   cacheFileBytes: number
   /** Total bytes of file contents kept in memory. */
   cacheTotalBytes: number
+  /** Files whose metadata (and maybe contents) are kept. */
+  cacheEntries: number
 }
 
 /** Finds a sibling file (a sidecar) under the same policies as the file itself. */
@@ -116,7 +117,7 @@ export class FileResponder {
       bytes: 0
     }
     this.metas.set(file, meta)
-    if (this.metas.size > 10000) this.forget(this.metas.keys().next().value as string)
+    if (this.metas.size > this.opts.cacheEntries) this.forget(this.metas.keys().next().value as string)
     return meta
   }
 
@@ -129,9 +130,10 @@ export class FileResponder {
     if (this.metas.get(file) !== meta) return // evicted or replaced meanwhile: nothing is kept
     meta.bytes += bytes
     this.cachedBytes += bytes
+    // oldest first; the file just read may go too, its bytes still answer the request at hand
     for (const [key, m] of this.metas) {
       if (this.cachedBytes <= this.opts.cacheTotalBytes) break
-      if (key !== file) this.forget(key, m)
+      this.forget(key, m)
     }
   }
 
@@ -158,7 +160,7 @@ export class FileResponder {
     if (done === undefined) {
       done = compressBuffer(data, coding)
       meta.coded[coding] = done
-      // eslint-disable-next-line promise/always-return
+
       done.then((b) => { this.account(file, meta, b.length) }, () => { meta.coded[coding] = undefined })
     }
     return done
@@ -284,10 +286,11 @@ export class FileResponder {
 async function openedPath (fh: FileHandle, file: string): Promise<string> {
   try {
     return readlinkSync(`/proc/self/fd/${fh.fd}`)
+  /* c8 ignore start */ // no /proc (macOS, BSD): a narrower window, not none
   } catch {
-    /* c8 ignore next */ // no /proc (macOS, BSD): a narrower window, not none
     return await realpath(file)
   }
+  /* c8 ignore stop */
 }
 
 /** Reads `start`..`end` (inclusive) from `fh` in big chunks, then closes it unless `keepOpen`. */

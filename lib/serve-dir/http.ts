@@ -99,6 +99,20 @@ export type RangePlan =
   | { kind: 'unsatisfiable' }
   | { kind: 'partial', ranges: ByteRange[] }
 
+const BYTE_RANGES = /^bytes=[ \t]*(?:\d+-\d*|-\d+)(?:[ \t]*,[ \t]*(?:\d+-\d*|-\d+))*[ \t]*$/
+
+/**
+ * §14.1.1 syntax, checked before range-parser (which calls any bad set unsatisfiable): a Range that
+ * is not valid `bytes` syntax, or has a range whose last byte precedes its first, is ignored (§14.2).
+ */
+function isValidByteRanges (header: string): boolean {
+  if (!BYTE_RANGES.test(header)) return false
+  return header.slice(6).split(',').every((spec) => {
+    const [first, last] = spec.trim().split('-')
+    return first === '' || last === '' || Number(first) <= Number(last)
+  })
+}
+
 /** More ranges than this (after merging overlaps) are served as the whole representation (§14.2 lets us ignore Range). */
 export const MAX_RANGES = 16
 
@@ -107,11 +121,11 @@ export const MAX_RANGES = 16
  * `bytes`, malformed, an empty file, too many ranges), 416, or the merged ranges in order.
  */
 export function planRanges (size: number, header: string | undefined): RangePlan {
-  if (header === undefined || size === 0) return { kind: 'full' }
-  const parsed = parseRange(size, header, { combine: true })
-  if (parsed === -2) return { kind: 'full' }
+  if (header === undefined || size === 0 || !isValidByteRanges(header)) return { kind: 'full' }
+  // valid syntax leaves range-parser only two answers: unsatisfiable (-1) or the ranges
+  const parsed = parseRange(size, header, { combine: true }) as parseRange.Ranges | -1
   if (parsed === -1) return { kind: 'unsatisfiable' }
-  if (parsed.type !== 'bytes' || parsed.length > MAX_RANGES) return { kind: 'full' }
+  if (parsed.length > MAX_RANGES) return { kind: 'full' }
   return { kind: 'partial', ranges: parsed.map(({ start, end }) => ({ start, end })) }
 }
 

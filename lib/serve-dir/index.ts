@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { realpath, stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
+import { METHODS } from 'node:http'
 import type { Stats } from 'node:fs'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -141,7 +142,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     precompressed: settings.precompressed,
     threshold: settings.compressThreshold,
     cacheFileBytes: Math.min(CACHE_FILE_BYTES, settings.cacheBytes),
-    cacheTotalBytes: settings.cacheBytes
+    cacheTotalBytes: settings.cacheBytes,
+    cacheEntries: 10000
   }, (dir, name) => lookup(realRoot, dir, [name], symlinks, hide), symlinks !== 'follow')
   const lister = new Lister(realRoot, symlinks, settings.showHidden)
   const listingCacheControl = cacheControl({ maxAge: 0, immutable: false })
@@ -169,16 +171,16 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
           if (file?.stat.isFile() === true) return files.send(req, reply, file.path, file.stat)
         }
         if (!settings.listing) throw new NotFoundError()
-        return sendListing(req, reply, found.path, found.stat, segments)
+        return sendListing(req, reply, found.path, found.stat, segments, search)
       }
       // FIFOs, sockets and devices are never opened: reading one could hang the request forever
       if (!found.stat.isFile() || trailingSlash) throw new NotFoundError()
       return files.send(req, reply, found.path, found.stat)
     }
 
-    async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[]): Promise<FastifyReply> {
-      const query = new URLSearchParams(req.raw.url?.slice((req.raw.url.indexOf('?') + 1) || req.raw.url.length))
-      const format: Format = query.get('format') === 'json' || (query.get('format') !== 'html' && prefersJson(req)) ? 'json' : 'html'
+    async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], search: string): Promise<FastifyReply> {
+      const query = new URLSearchParams(search)
+      const format = formatOf(req, query)
       const offset = whole(query.get('offset'), 'offset', 0)
       const limit = query.has('limit') ? whole(query.get('limit'), 'limit', 0) : null
       if (limit === 0) throw new BadQueryError('limit', 'must be 1 or more')
@@ -224,6 +226,9 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       return reply.header('content-encoding', coding).send(await coded)
     }
 
+    // Node parses every method in http.METHODS; Fastify routes only those it knows. Teach it the
+    // rest (WebDAV's PROPFIND, PURGE, ...) so that they get a 405 here, not a 404.
+    for (const m of METHODS) if (m !== 'CONNECT' && !child.supportedMethods.includes(m)) child.addHttpMethod(m)
     // onRequest, so that a request body is never parsed (or waited for) before the 405
     const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD')
     const routes = prefixSegments.length === 0 ? ['/*'] : [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
@@ -235,6 +240,14 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
 }
 
 const CODINGS: readonly Coding[] = ['br', 'gzip']
+
+/** `?format=` wins (one of html, json); else the Accept header decides. */
+function formatOf (req: FastifyRequest, query: URLSearchParams): Format {
+  const asked = query.getAll('format')
+  if (asked.length === 0) return prefersJson(req) ? 'json' : 'html'
+  if (asked.length > 1 || (asked[0] !== 'html' && asked[0] !== 'json')) throw new BadQueryError('format', "must be 'html' or 'json'")
+  return asked[0]
+}
 
 /** A query parameter that must be a whole number. */
 function whole (value: string | null, name: string, fallback: number): number {

@@ -68,7 +68,6 @@ const STYLE = ':root{color-scheme:light dark}body{font-family:system-ui,sans-ser
   'table{border-collapse:collapse}td,th{padding:.15em 1em .15em 0;text-align:left}td.size{text-align:right}'
 
 function renderNav (page: Page, count: number): string {
-  if (page.limit === null) return ''
   const first = page.total === 0 ? 0 : Math.min(page.offset + 1, page.total)
   const last = Math.min(page.offset + count, page.total)
   const prev = page.prev === null ? '' : `<a rel="prev" href="${escapeHtml(page.prev)}">previous</a> `

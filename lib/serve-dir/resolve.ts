@@ -25,6 +25,9 @@ export type ParseResult =
  * POSIX they are ordinary characters of a file name.
  */
 export function parseRequestUrl (rawUrl: string, prefixSegments: readonly string[], windows = false): ParseResult {
+  // a fragment is never meant for the server; Python drops it too
+  const hash = rawUrl.indexOf('#')
+  if (hash !== -1) rawUrl = rawUrl.slice(0, hash)
   const q = rawUrl.indexOf('?')
   const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q)
   const search = q === -1 ? '' : rawUrl.slice(q)

@@ -22,6 +22,13 @@ export function prefersJson (req: FastifyRequest): boolean {
   return new Negotiator(req.raw).mediaType(MEDIA_TYPES) === 'application/json'
 }
 
+/** For error pages: `?format=json` (as on listings) or the Accept header. */
+function errorAsJson (req: FastifyRequest): boolean {
+  const url = req.raw.url as string
+  const q = url.indexOf('?')
+  return (q !== -1 && new URLSearchParams(url.slice(q)).get('format') === 'json') || prefersJson(req)
+}
+
 /** The body of an error page; `message` is escaped, so it may echo what the client sent. */
 export function errorHtml (statusCode: number, message: string): string {
   const title = `${statusCode} ${STATUS_CODES[statusCode]}`
@@ -37,7 +44,7 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
   // a file's validators may already be set when opening it failed; they do not describe this page
   for (const h of FILE_HEADERS) reply.removeHeader(h)
   reply.code(statusCode).headers(headers).header('vary', 'Accept')
-  if (prefersJson(req)) {
+  if (errorAsJson(req)) {
     return reply.type('application/json; charset=utf-8')
       .send({ statusCode, code, error: STATUS_CODES[statusCode], message })
   }

@@ -16,14 +16,17 @@ function run (args: string[], cwd?: string): { status: number | null, stdout: st
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string }
+interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string, stderr: () => string }
 
 async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
   const child = spawn(process.execPath, [...NODE, ...args], { cwd })
   t.teardown(() => { child.kill('SIGKILL') })
   let out = ''
+  let err = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (d: string) => { err += d })
   const deadline = Date.now() + LIMIT
   while (!out.includes('\n')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no first line; stdout: ${out}`)
@@ -31,7 +34,7 @@ async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
   }
   const firstLine = out.slice(0, out.indexOf('\n'))
   const port = Number(/ port (\d+) /.exec(firstLine)?.[1])
-  return { child, firstLine, port, stdout: () => out }
+  return { child, firstLine, port, stdout: () => out, stderr: () => err }
 }
 
 async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
@@ -50,7 +53,14 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
   t.throws(() => parseCli(['65536']))
   t.throws(() => parseCli(['1', '2']), { message: 'unrecognized arguments: 2' })
-  t.throws(() => parseCli(['--nope']))
+  t.throws(() => parseCli(['--nope']), { message: 'unrecognized arguments: --nope' })
+  t.throws(() => parseCli(['--bind']), { message: 'argument -b/--bind: expected one argument' })
+  t.throws(() => parseCli(['--cgi']), { message: 'argument --cgi: CGI is not supported' })
+  t.throws(() => parseCli(['--cgi=1']), { message: 'argument --cgi: ignored explicit argument' })
+  t.throws(() => parseCli(['--help=x']), { message: 'argument -h/--help: ignored explicit argument' })
+  t.throws(() => parseCli(['-z']), { message: 'unrecognized arguments: -z' })
+  t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd() }, 'Python\'s -p is accepted')
 })
 
 t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {
@@ -66,10 +76,10 @@ t.test('--help prints the usage and says why loopback', async (t) => {
 })
 
 t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
-  for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind']]) {
+  for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind'], ['--cgi']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
-    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
+    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
     t.equal(r.stdout, '')
   }
 })
@@ -80,6 +90,11 @@ t.test('serves the current directory, prints Python\'s first line, exits 0 on SI
   t.match(s.firstLine, new RegExp(`^Serving HTTP on 127\\.0\\.0\\.1 port ${s.port} \\(http://127\\.0\\.0\\.1:${s.port}/\\) \\.\\.\\.$`))
   const res = await rawRequest(s.port, '/')
   t.equal(res.body, 'hello from cwd')
+  t.equal((await rawRequest(s.port, '/a%01b')).statusCode, 404)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Python: 127.0.0.1 - - [25/Nov/2026 08:38:21] "GET / HTTP/1.1" 200 -
+  t.match(s.stderr(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/ HTTP\/1\.1" 200 -\n/, 'a Python line per request on stderr')
+  t.match(s.stderr(), '"GET /a%01b HTTP/1.1" 404 -\n')
   s.child.kill('SIGINT')
   t.equal(await exitOf(s.child), 0)
   t.match(s.stdout(), 'Keyboard interrupt received, exiting.')

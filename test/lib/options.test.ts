@@ -51,3 +51,16 @@ t.test('good options register', async (t) => {
   t.equal(await register({ root, prefix: '/a/b-c_d.e~/', index: [], listing: false, dotfiles: 'allow', symlinks: 'deny', logLevel: 'warn' }), undefined)
   t.equal(await register({ root, index: false }), undefined)
 })
+
+t.test('numbers and switches are checked too', async (t) => {
+  const root = t.testdir({})
+  for (const [name, value] of [['maxAge', 'x'], ['maxAge', 1.5], ['maxAge', -1], ['cacheBytes', Infinity], ['compressThreshold', '1024']] as const) {
+    const err = await register({ root, [name]: value }) as { code: string, message: string }
+    t.equal(err?.code, 'FST_SERVE_DIR_INVALID_OPTION', `${name}: ${value}`)
+    t.match(err?.message, `"${name}": must be a whole number`)
+  }
+  for (const name of ['immutable', 'compress', 'precompressed']) {
+    const err = await register({ root, [name]: 'yes' }) as { code: string, message: string }
+    t.match(err?.message, `"${name}": must be a boolean`)
+  }
+})

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
-import { OneLineLogController } from '../../lib/request-log'
+import { OneLineLogController, PythonLogController, escapeControl, pythonDate } from '../../lib/request-log'
 
 t.test('a failure after the response is logged as one error line', async (t) => {
   const lines: Array<Record<string, unknown>> = []
@@ -24,4 +24,15 @@ t.test('disableRequestLogging still silences it', async (t) => {
   t.teardown(() => app.close())
   t.equal((await app.inject('/')).body, 'ok')
   t.same(lines, [])
+})
+
+t.test('PythonLogController writes Python\'s line, control characters escaped', async (t) => {
+  t.equal(pythonDate(new Date(2026, 10, 5, 8, 3, 9)), '05/Nov/2026 08:03:09')
+  t.equal(escapeControl('a\x1b[31mb\x7f\r\n'), 'a\\x1b[31mb\\x7f\\x0d\\x0a')
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn' }, logController: new PythonLogController({ write: (s: string) => lines.push(s) }) })
+  app.get('/*', async () => 'ok')
+  t.teardown(() => app.close())
+  await app.inject('/x?y=1')
+  t.match(lines[0], /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/x\?y=1 HTTP\/1\.1" 200 -\n$/)
 })

@@ -10,6 +10,8 @@ t.test('parseRequestUrl decodes once and splits into segments', async (t) => {
     ['//a//b//', ['a', 'b'], true, ''],
     ['/dir?x=1&y=%2F', ['dir'], false, '?x=1&y=%2F'],
     ['/?', [], true, '?'],
+    ['/a.txt#frag', ['a.txt'], false, ''],
+    ['/d/?q=1#frag?x', ['d'], true, '?q=1'],
     ['/caf%C3%A9.txt', ['café.txt'], false, ''],
     ['/100%25.txt', ['100%.txt'], false, ''],
     ['/a%23b.txt', ['a#b.txt'], false, ''],

@@ -118,6 +118,11 @@ t.test('not found, bad paths and other methods', async (t) => {
     t.equal(res.headers.allow, 'GET, HEAD', method)
   }
   t.equal((await app.inject({ method: 'POST', url: '/' })).statusCode, 405)
+  for (const method of ['PROPFIND', 'PURGE', 'MKCOL', 'LOCK', 'SEARCH', 'TRACE'] as const) {
+    const res = await app.inject({ method: method as 'GET', url: '/a.txt' })
+    t.equal(res.statusCode, 405, method)
+    t.equal(res.headers.allow, 'GET, HEAD', method)
+  }
 })
 
 t.test('errors are HTML for browsers and JSON for programs', async (t) => {
@@ -129,6 +134,8 @@ t.test('errors are HTML for browsers and JSON for programs', async (t) => {
   t.notMatch(html.body, '<script>')
   const plain = await app.inject('/missing')
   t.equal(plain.headers['content-type'], 'text/html; charset=utf-8', 'no Accept: HTML, as Python does')
+  const asked = await app.inject('/missing?format=json')
+  t.equal(asked.json().statusCode, 404, '?format=json works on error pages too')
   const js = await app.inject({ url: '/missing', headers: json })
   t.equal(js.headers['content-type'], 'application/json; charset=utf-8')
   t.same(js.json(), { statusCode: 404, code: 'FST_SERVE_DIR_NOT_FOUND', error: 'Not Found', message: 'Not found' })
@@ -276,6 +283,9 @@ t.test('the JSON listing: negotiated or ?format=json, with Vary: Accept', async 
   ])
   const q = await app.inject('/sub/?format=json')
   t.same(q.json(), body)
+  for (const bad of ['xml', '', 'json&format=html']) {
+    t.equal((await app.inject('/sub/?format=' + bad)).statusCode, 400, `format=${bad}`)
+  }
   const forced = await app.inject({ url: '/sub/?format=html', headers: json })
   t.equal(forced.headers['content-type'], 'text/html; charset=utf-8')
   const browser = await app.inject({ url: '/sub/', headers: { accept: 'text/html,*/*;q=0.8' } })

@@ -1,0 +1,123 @@
+import t from 'tap'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import { statSync, writeFileSync } from 'node:fs'
+import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/directory'
+import { serve, setup } from '../helper'
+
+const json = { accept: 'application/json' }
+
+function folder (n: number): Record<string, string> {
+  const files: Record<string, string> = {}
+  for (let i = 0; i < n; i++) files[`f${String(i).padStart(6, '0')}.dat`] = ''
+  return files
+}
+
+t.test('a big folder is streamed: complete, sorted, no length and no tag', async (t) => {
+  const n = STREAM_ABOVE + 7
+  const app = await setup(t, { big: folder(n) })
+  const res = await app.inject({ url: '/big/', headers: json })
+  t.equal(res.statusCode, 200)
+  t.notOk(res.headers['content-length'], 'streamed')
+  t.notOk(res.headers.etag, 'no tag before the body is known')
+  const body = res.json()
+  t.equal(body.total, n)
+  t.equal(body.entries.length, n)
+  t.equal(body.entries[0].name, 'f000000.dat')
+  t.equal(body.entries[n - 1].name, `f${String(n - 1).padStart(6, '0')}.dat`)
+  const html = await app.inject('/big/')
+  t.equal(html.body.split('<tr><td><a href="f0').length - 1, n)
+  t.match(html.body, /<\/html>\n$/)
+  const head = await app.inject({ method: 'HEAD', url: '/big/' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '')
+  const page = await app.inject({ url: `/big/?limit=${n - 1}`, headers: json })
+  t.notOk(page.headers['content-length'], 'a big page is streamed too')
+  t.match(page.json(), { total: n, offset: 0, limit: n - 1, next: `?offset=${n - 1}&limit=${n - 1}` })
+  t.match((await app.inject(`/big/?limit=${n - 1}`)).body, `entries 1-${n - 1} of ${n}`)
+  const gz = await app.inject({ url: '/big/', headers: { ...json, 'accept-encoding': 'gzip' } })
+  t.equal(gz.headers['content-encoding'], 'gzip')
+  t.equal(JSON.parse(zlib.gunzipSync(gz.rawPayload).toString()).entries.length, n)
+})
+
+t.test('pages: ?offset=&limit=, linked to each other, in every format', async (t) => {
+  const app = await setup(t, { d: folder(5), e: {} })
+  const first = (await app.inject({ url: '/d/?limit=2', headers: json })).json()
+  t.match(first, { path: '/d/', total: 5, offset: 0, limit: 2, prev: null, next: '?offset=2&limit=2' })
+  t.same(first.entries.map((e: { name: string }) => e.name), ['f000000.dat', 'f000001.dat'])
+  const second = (await app.inject({ url: '/d/' + first.next, headers: json })).json()
+  t.match(second, { offset: 2, prev: '?offset=0&limit=2', next: '?offset=4&limit=2' })
+  t.same(second.entries.map((e: { name: string }) => e.name), ['f000002.dat', 'f000003.dat'])
+  const last = (await app.inject({ url: '/d/' + second.next, headers: json })).json()
+  t.match(last, { offset: 4, next: null })
+  t.equal(last.entries.length, 1)
+  t.equal((await app.inject({ url: '/d/?offset=9&limit=2', headers: json })).json().entries.length, 0, 'past the end: an empty page')
+
+  const q = (await app.inject('/d/?format=json&limit=2&offset=2')).json()
+  t.equal(q.next, '?format=json&offset=4&limit=2', 'other parameters are kept in the links')
+  const html = await app.inject('/d/?limit=2&offset=2')
+  t.match(html.body, '<a rel="prev" href="?offset=0&amp;limit=2">previous</a> entries 3-4 of 5 <a rel="next" href="?offset=4&amp;limit=2">next</a>')
+  t.match((await app.inject('/d/?limit=2&offset=9')).body, 'entries 5-5 of 5')
+  t.match((await app.inject('/e/?limit=2')).body, 'entries 0-0 of 0')
+
+  for (const bad of ['limit=0', 'limit=-1', 'limit=x', 'offset=1.5', 'offset=', 'limit=9999999999999999']) {
+    const res = await app.inject({ url: '/d/?' + bad, headers: json })
+    t.equal(res.statusCode, 400, bad)
+    t.equal(res.json().code, 'FST_SERVE_DIR_BAD_QUERY', bad)
+  }
+})
+
+t.test('a page of a big folder stats only that page', async (t) => {
+  const app = await setup(t, { big: folder(STREAM_ABOVE + 1) })
+  const res = (await app.inject({ url: `/big/?offset=${STREAM_ABOVE - 2}&limit=10`, headers: json })).json()
+  t.equal(res.entries.length, 3)
+  t.equal(res.next, null)
+})
+
+t.test('a folder holding links is read afresh every time', async (t) => {
+  const root = t.testdir({ d: { link: t.fixture('symlink', '../target.txt') }, 'target.txt': 'a' })
+  const app = await serve(t, root)
+  const size = async (): Promise<number> => (await app.inject({ url: '/d/', headers: json })).json().entries[0].size
+  t.equal(await size(), 1)
+  t.equal(await size(), 1)
+  writeFileSync(path.join(root, 'target.txt'), 'abc')
+  t.equal(await size(), 3, 'a change to a link target shows at once')
+})
+
+t.test('without inotify (not Linux) every listing is read afresh', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a' })
+  const lister = new Lister(root, 'inside', false, false)
+  t.teardown(() => lister.close())
+  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const read = async (): Promise<string> => {
+    const l = await lister.list(req, statSync(root))
+    return 'body' in (l as object) ? (l as { body: Buffer }).body.toString() : ''
+  }
+  t.match(await read(), '"a.txt"')
+  writeFileSync(path.join(root, 'b.txt'), 'b')
+  t.match(await read(), '"b.txt"')
+  t.equal(await lister.list({ ...req, dir: path.join(root, 'gone') }, statSync(root)), null)
+  t.equal(await lister.list({ ...req, dir: path.join(root, 'a.txt') }, statSync(root)), null, 'a file is no folder')
+})
+
+t.test('close() drops every kept listing', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a' })
+  const lister = new Lister(root, 'inside', false)
+  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const first = await lister.list(req, statSync(root))
+  t.equal(await lister.list(req, statSync(root)), first, 'kept: the very same listing')
+  lister.close()
+  t.not(await lister.list(req, statSync(root)), first, 'read afresh after close()')
+  lister.close()
+})
+
+t.test('many folders: the oldest kept listing is dropped', async (t) => {
+  const tree: Record<string, Record<string, string>> = {}
+  for (let i = 0; i < 70; i++) tree[`d${i}`] = { 'x.txt': String(i) }
+  const app = await setup(t, tree)
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 70; i++) {
+      t.equal((await app.inject({ url: `/d${i}/`, headers: json })).json().entries[0].size, String(i).length)
+    }
+  }
+})

@@ -1,0 +1,309 @@
+import t from 'tap'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import { execFileSync } from 'node:child_process'
+import { statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
+import Fastify from 'fastify'
+import serveDir from '../../lib/serve-dir'
+import { FileResponder } from '../../lib/serve-dir/file'
+import { errorHandler } from '../../lib/serve-dir/respond'
+import { rawRequest, serve, setup } from '../helper'
+
+const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes
+const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'abcdefghij') // above the 1 MiB in-memory limit
+
+function multipart (body: Buffer, contentType: string): Array<{ range: string, data: string }> {
+  const boundary = /boundary=(\S+)/.exec(contentType)?.[1] as string
+  const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1)
+  return parts.map((p) => {
+    const [head, ...rest] = p.replace(/^\r\n/, '').split('\r\n\r\n')
+    return { range: /Content-Range: (.*)/.exec(head)?.[1] as string, data: rest.join('\r\n\r\n').replace(/\r\n$/, '') }
+  })
+}
+
+t.test('strong ETags: stable across restarts, new when the content changes', async (t) => {
+  const root = t.testdir({ 'a.txt': 'one' })
+  const first = await serve(t, root)
+  const again = Fastify()
+  await again.register(serveDir, { root })
+  t.teardown(() => again.close())
+  const tag = (await first.inject('/a.txt')).headers.etag as string
+  t.match(tag, /^"[^"]+"$/, 'strong')
+  t.equal((await again.inject('/a.txt')).headers.etag, tag, 'a second server, same tag')
+
+  // same size, same mtime: only the change time tells
+  const file = path.join(root, 'a.txt')
+  const { atime, mtime } = statSync(file)
+  writeFileSync(file, 'two')
+  utimesSync(file, atime, mtime)
+  const res = await first.inject('/a.txt')
+  t.equal(res.body, 'two')
+  t.not(res.headers.etag, tag)
+})
+
+t.test('conditional requests', async (t) => {
+  const app = await setup(t, { 'a.txt': 'hello' })
+  const res = await app.inject('/a.txt')
+  const { etag, 'last-modified': lastModified } = res.headers as Record<string, string>
+  t.equal(res.headers['cache-control'], 'no-cache', 'a dev server always revalidates')
+
+  const notModified = await app.inject({ url: '/a.txt', headers: { 'if-none-match': etag } })
+  t.equal(notModified.statusCode, 304)
+  t.equal(notModified.body, '')
+  t.equal(notModified.headers.etag, etag)
+  t.equal(notModified.headers['cache-control'], 'no-cache')
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-none-match': `"other", W/${etag}` } })).statusCode, 304)
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-modified-since': lastModified } })).statusCode, 304)
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-none-match': '"other"', 'if-modified-since': lastModified } })).statusCode, 200, 'If-None-Match wins')
+  t.equal((await app.inject({ method: 'HEAD', url: '/a.txt', headers: { 'if-none-match': etag } })).statusCode, 304)
+
+  const failed = await app.inject({ url: '/a.txt', headers: { 'if-match': '"other"', accept: 'application/json' } })
+  t.equal(failed.statusCode, 412)
+  t.equal(failed.json().statusCode, 412)
+  t.notOk(failed.headers.etag)
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-match': etag } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' } })).statusCode, 412)
+})
+
+t.test('maxAge and immutable', async (t) => {
+  const app = await setup(t, { 'a.css': 'a{}', d: {} }, { maxAge: 3600, immutable: true })
+  t.equal((await app.inject('/a.css')).headers['cache-control'], 'public, max-age=3600, immutable')
+  t.equal((await app.inject('/d/')).headers['cache-control'], 'no-cache', 'listings always revalidate')
+})
+
+t.test('ranges, from memory and from disk', async (t) => {
+  const small = Buffer.from('0123456789abcdefghij')
+  const app = await setup(t, { 'small.txt': small, 'big.bin': big, 'empty.txt': '' })
+  for (const [name, content] of [['small.txt', small], ['big.bin', big]] as const) {
+    const url = '/' + name
+    const size = content.length
+    const full = await app.inject(url)
+    t.equal(full.headers['accept-ranges'], 'bytes')
+    t.equal(full.rawPayload.length, size, `${name}: whole`)
+    t.ok(full.rawPayload.equals(content), `${name}: exact bytes`)
+
+    for (const [range, start, end] of [['bytes=0-9', 0, 9], ['bytes=5-', 5, size - 1], ['bytes=-7', size - 7, size - 1], ['bytes=3-3', 3, 3]] as const) {
+      const res = await app.inject({ url, headers: { range } })
+      t.equal(res.statusCode, 206, `${name} ${range}`)
+      t.equal(res.headers['content-range'], `bytes ${start}-${end}/${size}`)
+      t.equal(res.headers['content-length'], String(end - start + 1))
+      t.ok(res.rawPayload.equals(content.subarray(start, end + 1)), `${name} ${range}: bytes`)
+      const head = await app.inject({ method: 'HEAD', url, headers: { range } })
+      t.equal(head.statusCode, 206)
+      t.equal(head.headers['content-range'], res.headers['content-range'])
+      t.equal(head.headers['content-length'], res.headers['content-length'])
+      t.equal(head.body, '')
+    }
+
+    const multi = await app.inject({ url, headers: { range: 'bytes=0-1,5-6,-2' } })
+    t.equal(multi.statusCode, 206)
+    t.match(multi.headers['content-type'], /^multipart\/byteranges; boundary=\w+$/)
+    t.equal(Number(multi.headers['content-length']), multi.rawPayload.length)
+    t.same(multipart(multi.rawPayload, multi.headers['content-type'] as string), [
+      { range: `bytes 0-1/${size}`, data: content.subarray(0, 2).toString('latin1') },
+      { range: `bytes 5-6/${size}`, data: content.subarray(5, 7).toString('latin1') },
+      { range: `bytes ${size - 2}-${size - 1}/${size}`, data: content.subarray(size - 2).toString('latin1') }
+    ], `${name}: multipart body`)
+    const multiHead = await app.inject({ method: 'HEAD', url, headers: { range: 'bytes=0-1,5-6,-2' } })
+    t.equal(multiHead.headers['content-length'], multi.headers['content-length'])
+
+    const unsatisfiable = await app.inject({ url, headers: { range: `bytes=${size}-` } })
+    t.equal(unsatisfiable.statusCode, 416)
+    t.equal(unsatisfiable.headers['content-range'], `bytes */${size}`)
+    t.equal((await app.inject({ url, headers: { range: 'bytes=9-2' } })).statusCode, 200, 'an invalid range is ignored')
+
+    const { etag, 'last-modified': lastModified } = full.headers as Record<string, string>
+    t.equal((await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': etag } })).statusCode, 206, 'If-Range with the tag')
+    t.equal((await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': '"old"' } })).statusCode, 200, 'If-Range with an old tag: everything')
+    t.equal((await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': lastModified } })).statusCode, 206, 'If-Range with the date')
+    t.equal((await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': 'Thu, 01 Jan 1970 00:00:00 GMT' } })).statusCode, 200)
+  }
+  t.equal((await app.inject({ url: '/empty.txt', headers: { range: 'bytes=0-' } })).statusCode, 200, 'an empty file has no ranges')
+})
+
+t.test('compression on the fly', async (t) => {
+  const app = await setup(t, { 'a.txt': text, 'tiny.txt': 'hi', 'a.bin': text, 'a.png': text, 'big.txt': big })
+  const identity = await app.inject('/a.txt')
+  t.equal(identity.headers.vary, 'Accept-Encoding')
+  t.notOk(identity.headers['content-encoding'])
+  for (const [coding, decode] of [['br', zlib.brotliDecompressSync], ['gzip', zlib.gunzipSync]] as const) {
+    const res = await app.inject({ url: '/a.txt', headers: { 'accept-encoding': coding } })
+    t.equal(res.headers['content-encoding'], coding)
+    t.equal(res.headers.vary, 'Accept-Encoding')
+    t.equal(Number(res.headers['content-length']), res.rawPayload.length)
+    t.ok(res.rawPayload.length < text.length / 4, `${coding} is smaller`)
+    t.equal(decode(res.rawPayload).toString(), text)
+    t.not(res.headers.etag, identity.headers.etag, `${coding} has its own tag`)
+    t.equal((await app.inject({ url: '/a.txt', headers: { 'accept-encoding': coding, 'if-none-match': res.headers.etag } })).statusCode, 304)
+    t.equal((await app.inject({ url: '/a.txt', headers: { 'if-none-match': res.headers.etag } })).statusCode, 200, 'the coded tag does not validate identity')
+    const head = await app.inject({ method: 'HEAD', url: '/a.txt', headers: { 'accept-encoding': coding } })
+    t.equal(head.headers['content-length'], res.headers['content-length'])
+
+    const streamed = await app.inject({ url: '/big.txt', headers: { 'accept-encoding': coding } })
+    t.equal(streamed.headers['content-encoding'], coding)
+    t.notOk(streamed.headers['content-length'], 'a big file is compressed as it streams')
+    t.ok(decode(streamed.rawPayload).equals(big), `${coding}: big file round-trips`)
+    const streamedHead = await app.inject({ method: 'HEAD', url: '/big.txt', headers: { 'accept-encoding': coding } })
+    t.equal(streamedHead.headers['content-encoding'], coding)
+    t.notOk(streamedHead.headers['content-length'], 'HEAD says what GET would')
+  }
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'accept-encoding': 'br', range: 'bytes=0-9' } })).headers['content-encoding'], undefined, 'never a range of a compressed body')
+  t.notOk((await app.inject({ url: '/tiny.txt', headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding'], 'below the threshold')
+  t.notOk((await app.inject({ url: '/a.bin', headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding'], 'unknown binary')
+  t.notOk((await app.inject({ url: '/a.png', headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding'], 'already compressed')
+
+  const off = await setup(t, { 'a.txt': text }, { compress: false, precompressed: false })
+  const plain = await off.inject({ url: '/a.txt', headers: { 'accept-encoding': 'gzip' } })
+  t.notOk(plain.headers['content-encoding'])
+  t.notOk(plain.headers.vary)
+})
+
+t.test('precompressed sidecars', async (t) => {
+  const br = zlib.brotliCompressSync(text)
+  const gz = zlib.gzipSync(text)
+  const app = await setup(t, { 'app.js': text, 'app.js.br': br, 'app.js.gz': gz, 'only.css': text, 'only.css.gz': gz }, { compress: false })
+  const res = await app.inject({ url: '/app.js', headers: { 'accept-encoding': 'gzip, br' } })
+  t.equal(res.headers['content-encoding'], 'br')
+  t.equal(res.headers['content-type'], 'text/javascript; charset=utf-8', 'the type of the original')
+  t.ok(res.rawPayload.equals(br), 'the sidecar\'s own bytes')
+  t.equal(res.headers.vary, 'Accept-Encoding')
+  t.equal((await app.inject({ url: '/app.js', headers: { 'accept-encoding': 'br', 'if-none-match': res.headers.etag } })).statusCode, 304)
+  const head = await app.inject({ method: 'HEAD', url: '/app.js', headers: { 'accept-encoding': 'br' } })
+  t.equal(head.headers['content-length'], String(br.length))
+  t.ok((await app.inject({ url: '/app.js', headers: { 'accept-encoding': 'gzip' } })).rawPayload.equals(gz))
+  const fallback = await app.inject({ url: '/only.css', headers: { 'accept-encoding': 'br, gzip' } })
+  t.equal(fallback.headers['content-encoding'], 'gzip', 'no .br: the .gz')
+  t.equal((await app.inject('/app.js')).body, text, 'identity for clients that do not ask')
+})
+
+t.test('the caches never serve stale data', async (t) => {
+  const root = t.testdir({ 'a.txt': 'v1', 'big.bin': big, d: { 'x.txt': 'x', sub: { 'y.txt': 'y' } } })
+  const app = Fastify()
+  await app.register(serveDir, { root })
+  t.teardown(() => app.close())
+  const json = { accept: 'application/json' }
+  const names = async (url: string): Promise<string[]> =>
+    (await app.inject({ url, headers: json })).json().entries.map((e: { name: string, size: number | null }) => `${e.name}:${e.size}`)
+
+  for (let round = 0; round < 3; round++) {
+    t.equal((await app.inject('/a.txt')).body, round === 0 ? 'v1' : `v${round}`)
+    writeFileSync(path.join(root, 'a.txt'), `v${round + 1}`)
+    t.equal((await app.inject('/a.txt')).body, `v${round + 1}`, `modified, round ${round}`)
+  }
+  t.same(await names('/d/'), ['sub:null', 'x.txt:1'])
+  await names('/d/') // now kept
+  writeFileSync(path.join(root, 'd', 'x.txt'), 'xxx')
+  t.same(await names('/d/'), ['sub:null', 'x.txt:3'], 'a file\'s new size is listed at once')
+  writeFileSync(path.join(root, 'd', 'new.txt'), 'n')
+  t.same(await names('/d/'), ['new.txt:1', 'sub:null', 'x.txt:3'], 'created')
+  execFileSync('mv', [path.join(root, 'd', 'new.txt'), path.join(root, 'd', 'renamed.txt')])
+  t.same(await names('/d/'), ['renamed.txt:1', 'sub:null', 'x.txt:3'], 'renamed')
+  t.equal((await app.inject('/d/new.txt')).statusCode, 404)
+  t.equal((await app.inject('/d/renamed.txt')).body, 'n')
+  execFileSync('rm', [path.join(root, 'd', 'x.txt')])
+  t.same(await names('/d/'), ['renamed.txt:1', 'sub:null'], 'deleted')
+  t.equal((await app.inject('/d/x.txt')).statusCode, 404)
+  const before = (await app.inject({ url: '/d/', headers: json })).json().entries.find((e: { name: string }) => e.name === 'sub').mtime
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  writeFileSync(path.join(root, 'd', 'sub', 'z.txt'), 'z')
+  const after = (await app.inject({ url: '/d/', headers: json })).json().entries.find((e: { name: string }) => e.name === 'sub').mtime
+  t.not(after, before, 'a change inside a sub-folder shows in its modification time')
+
+  // the HTML form is kept too, and follows the same changes
+  t.match((await app.inject('/d/')).body, 'renamed.txt')
+  writeFileSync(path.join(root, 'd', 'html.txt'), 'h')
+  t.match((await app.inject('/d/')).body, 'html.txt')
+
+  const bigEtag = (await app.inject('/big.bin')).headers.etag
+  writeFileSync(path.join(root, 'big.bin'), Buffer.concat([big, Buffer.from('!')]))
+  const bigAgain = await app.inject('/big.bin')
+  t.equal(bigAgain.rawPayload.length, big.length + 1)
+  t.not(bigAgain.headers.etag, bigEtag)
+})
+
+t.test('listing validators', async (t) => {
+  const many: Record<string, string> = {}
+  for (let i = 0; i < 20; i++) many[`file-with-a-longish-name-${i}.txt`] = 'x'
+  const root = t.testdir({ d: { 'a.txt': 'a', ...many } })
+  const app = await serve(t, root)
+  const res = await app.inject('/d/')
+  t.match(res.headers.etag, /^"[\w-]+"$/)
+  t.equal((await app.inject({ url: '/d/', headers: { 'if-none-match': res.headers.etag } })).statusCode, 304)
+  t.equal((await app.inject({ url: '/d/', headers: { 'if-match': '"stale"' } })).statusCode, 412)
+  const json = await app.inject({ url: '/d/', headers: { accept: 'application/json' } })
+  t.not(json.headers.etag, res.headers.etag, 'each format has its own tag')
+  writeFileSync(path.join(root, 'd', 'b.txt'), 'b')
+  t.equal((await app.inject({ url: '/d/', headers: { 'if-none-match': res.headers.etag } })).statusCode, 200, 'a changed folder is not 304')
+  const gz = await app.inject({ url: '/d/', headers: { 'accept-encoding': 'gzip' } })
+  t.equal(gz.headers['content-encoding'], 'gzip')
+  t.match(zlib.gunzipSync(gz.rawPayload).toString(), 'b.txt')
+  t.not(gz.headers.etag, (await app.inject('/d/')).headers.etag)
+})
+
+t.test('the open file is proven to be the one looked up', async (t) => {
+  const root = t.testdir({ 'a.txt': 'inside', 'b.txt': 'other', link: t.fixture('symlink', 'a.txt') })
+  execFileSync('mkfifo', [path.join(root, 'fifo')])
+  const files = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10 }, () => null)
+  const app = Fastify()
+  app.setErrorHandler(errorHandler)
+  app.get('/:name/:as', (req, reply) => {
+    const { name, as } = req.params as Record<string, string>
+    return files.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
+  })
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/a.txt/a.txt')).body, 'inside')
+  t.equal((await app.inject('/b.txt/a.txt')).statusCode, 404, 'another inode than the one checked')
+  t.equal((await app.inject('/fifo/a.txt')).statusCode, 404, 'a FIFO swapped in: refused at once, never read')
+  t.equal((await app.inject('/link/a.txt')).statusCode, 404, 'not at the vetted real path')
+})
+
+function withSize (s: Stats, size: number): Stats {
+  return Object.assign(Object.create(Object.getPrototypeOf(s)), s, { size })
+}
+
+const noCache = { maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10 }
+
+t.test('a file that shrinks while it is sent ends the response, never hangs it', async (t) => {
+  const root = t.testdir({ 'f.bin': Buffer.alloc(700 * 1024, 1), 's.txt': 'small' })
+  const streamed = new FileResponder(noCache, () => null)
+  const kept = new FileResponder({ ...noCache, cacheFileBytes: 1024, cacheTotalBytes: 1024 }, () => null)
+  const app = Fastify()
+  // the stat says what the file was when it was looked up: more than is left now
+  app.get('/big', (req, reply) => streamed.send(req, reply, path.join(root, 'f.bin'), withSize(statSync(path.join(root, 'f.bin')), 1724 * 1024)))
+  app.get('/small', (req, reply) => kept.send(req, reply, path.join(root, 's.txt'), withSize(statSync(path.join(root, 's.txt')), 50)))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  for (const [url, size] of [['/big', 1724 * 1024], ['/small', 50]] as const) {
+    const res = await rawRequest((app.server.address() as { port: number }).port, url, { timeoutMs: 5000 })
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['content-length'], String(size))
+    t.ok(res.body.length < size, `${url}: the connection closed after ${res.body.length} bytes`)
+  }
+})
+
+t.test('the content cache: bounded in entries and bytes, and a failed read is not remembered', async (t) => {
+  const tree: Record<string, string> = {}
+  for (let i = 0; i < 6; i++) tree[`f${i}.txt`] = String(i).repeat(40)
+  const root = t.testdir(tree)
+  const files = new FileResponder({ ...noCache, cacheFileBytes: 100, cacheTotalBytes: 100, cacheEntries: 3 }, () => null)
+  const app = Fastify()
+  app.setErrorHandler(errorHandler)
+  app.get('/:name/:as', (req, reply) => {
+    const { name, as } = req.params as Record<string, string>
+    return files.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
+  })
+  t.teardown(() => app.close())
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 6; i++) t.equal((await app.inject(`/f${i}.txt/f${i}.txt`)).body, String(i).repeat(40))
+  }
+  // two reads at once, the second evicting the first before its bytes arrive
+  const both = await Promise.all([app.inject('/f0.txt/f0.txt'), app.inject('/f1.txt/f1.txt'), app.inject('/f2.txt/f2.txt'), app.inject('/f3.txt/f3.txt')])
+  t.same(both.map((r) => r.body), [0, 1, 2, 3].map((i) => String(i).repeat(40)))
+  t.equal((await app.inject('/gone.txt/f5.txt')).statusCode, 404, 'the file vanished between stat and open')
+  t.equal((await app.inject('/f5.txt/f5.txt')).body, '5'.repeat(40), 'and the next read works')
+})
+
+t.test('listings without compression vary on Accept only', async (t) => {
+  const app = await setup(t, { d: {} }, { compress: false })
+  t.equal((await app.inject('/d/')).headers.vary, 'Accept')
+})

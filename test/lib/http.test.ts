@@ -1,0 +1,138 @@
+import t from 'tap'
+import {
+  cacheControl, contentRange, encodedEtag, evaluatePreconditions, ifRangeHolds, MAX_RANGES, metadataEtag,
+  multipartParts, parseEtags, parseHttpDate, pickEncoding, planRanges, strongMatch, weakMatch
+} from '../../lib/serve-dir/http'
+
+const stat = { ino: 1234, size: 5000, mtimeMs: 1795597007124.567, ctimeMs: 1795597007124.567 }
+const lm = Date.parse('Wed, 25 Nov 2026 08:56:47 GMT')
+const v = { etag: '"abc"', lastModified: lm }
+const before = 'Wed, 25 Nov 2026 08:56:46 GMT'
+const same = 'Wed, 25 Nov 2026 08:56:47 GMT'
+const after = 'Wed, 25 Nov 2026 08:56:48 GMT'
+
+t.test('metadataEtag is strong, stable, and changes with any of its inputs', async (t) => {
+  const tag = metadataEtag(stat)
+  t.match(tag, /^"[0-9a-z-]+"$/)
+  t.equal(metadataEtag({ ...stat }), tag)
+  for (const change of [{ ino: 1235 }, { size: 5001 }, { mtimeMs: stat.mtimeMs + 0.001 }, { ctimeMs: stat.ctimeMs + 0.001 }]) {
+    t.not(metadataEtag({ ...stat, ...change }), tag, JSON.stringify(change))
+  }
+  t.equal(encodedEtag('"abc"', 'br'), '"abc-br"')
+})
+
+t.test('entity-tag lists and comparisons', async (t) => {
+  t.same(parseEtags('"a", W/"b",junk "c"'), ['"a"', 'W/"b"', '"c"'])
+  t.same(parseEtags('*'), ['*'])
+  t.same(parseEtags('nothing'), [])
+  t.equal(strongMatch('"x", "abc"', '"abc"'), true)
+  t.equal(strongMatch('W/"abc"', '"abc"'), false, 'a weak tag never matches strongly')
+  t.equal(strongMatch('*', '"abc"'), true)
+  t.equal(weakMatch('W/"abc"', '"abc"'), true)
+  t.equal(weakMatch('"abc"', 'W/"abc"'), true)
+  t.equal(weakMatch('"abd"', '"abc"'), false)
+  t.equal(weakMatch('*', '"abc"'), true)
+})
+
+t.test('parseHttpDate', async (t) => {
+  t.equal(parseHttpDate(same), lm)
+  t.equal(parseHttpDate('not a date'), undefined)
+  t.equal(parseHttpDate(undefined), undefined)
+})
+
+t.test('evaluatePreconditions follows RFC 9110 §13.2.2 in order', async (t) => {
+  const cases: Array<[Record<string, string>, 'proceed' | 304 | 412, string]> = [
+    [{}, 'proceed', 'no conditions'],
+    [{ 'if-match': '"abc"' }, 'proceed', 'If-Match matches'],
+    [{ 'if-match': '"x", "abc"' }, 'proceed', 'If-Match list'],
+    [{ 'if-match': '*' }, 'proceed', 'If-Match *'],
+    [{ 'if-match': '"x"' }, 412, 'If-Match fails'],
+    [{ 'if-match': 'W/"abc"' }, 412, 'If-Match compares strongly'],
+    [{ 'if-match': '"abc"', 'if-unmodified-since': before }, 'proceed', 'If-Match wins over If-Unmodified-Since'],
+    [{ 'if-unmodified-since': before }, 412, 'modified since'],
+    [{ 'if-unmodified-since': same }, 'proceed', 'not modified since'],
+    [{ 'if-unmodified-since': 'junk' }, 'proceed', 'an invalid date is ignored'],
+    [{ 'if-none-match': '"abc"' }, 304, 'If-None-Match matches'],
+    [{ 'if-none-match': 'W/"abc"' }, 304, 'If-None-Match compares weakly'],
+    [{ 'if-none-match': '*' }, 304, 'If-None-Match *'],
+    [{ 'if-none-match': '"x"' }, 'proceed', 'If-None-Match fails'],
+    [{ 'if-none-match': '"x"', 'if-modified-since': after }, 'proceed', 'If-None-Match wins over If-Modified-Since'],
+    [{ 'if-modified-since': same }, 304, 'not modified'],
+    [{ 'if-modified-since': after }, 304, 'not modified, later date'],
+    [{ 'if-modified-since': before }, 'proceed', 'modified'],
+    [{ 'if-modified-since': 'junk' }, 'proceed', 'an invalid date is ignored'],
+    [{ 'if-match': '"x"', 'if-none-match': '"abc"' }, 412, '412 comes before 304']
+  ]
+  for (const [headers, expected, name] of cases) t.equal(evaluatePreconditions('GET', headers, v), expected, name)
+  t.equal(evaluatePreconditions('GET', { 'if-modified-since': same, 'if-unmodified-since': before }, { etag: '"abc"' }), 'proceed', 'dates mean nothing without Last-Modified')
+})
+
+t.test('ifRangeHolds: strong tags or the exact date', async (t) => {
+  t.equal(ifRangeHolds({}, v), true)
+  t.equal(ifRangeHolds({ 'if-range': '"abc"' }, v), true)
+  t.equal(ifRangeHolds({ 'if-range': ' "abc" ' }, v), true)
+  t.equal(ifRangeHolds({ 'if-range': '"abd"' }, v), false)
+  t.equal(ifRangeHolds({ 'if-range': 'W/"abc"' }, v), false, 'a weak tag never validates a range')
+  t.equal(ifRangeHolds({ 'if-range': same }, v), true)
+  t.equal(ifRangeHolds({ 'if-range': before }, v), false)
+  t.equal(ifRangeHolds({ 'if-range': 'junk' }, v), false)
+  t.equal(ifRangeHolds({ 'if-range': same }, { etag: '"abc"' }), false, 'no date to compare')
+})
+
+t.test('planRanges', async (t) => {
+  t.same(planRanges(100, undefined), { kind: 'full' })
+  t.same(planRanges(100, 'bytes=0-9'), { kind: 'partial', ranges: [{ start: 0, end: 9 }] })
+  t.same(planRanges(100, 'bytes=90-'), { kind: 'partial', ranges: [{ start: 90, end: 99 }] })
+  t.same(planRanges(100, 'bytes=-5'), { kind: 'partial', ranges: [{ start: 95, end: 99 }] })
+  t.same(planRanges(100, 'bytes=95-200'), { kind: 'partial', ranges: [{ start: 95, end: 99 }] }, 'an end past the size is clipped')
+  t.same(planRanges(100, 'bytes=0-1,5-6'), { kind: 'partial', ranges: [{ start: 0, end: 1 }, { start: 5, end: 6 }] })
+  t.same(planRanges(100, 'bytes=0-5,3-9'), { kind: 'partial', ranges: [{ start: 0, end: 9 }] }, 'overlaps merge')
+  t.same(planRanges(100, 'bytes=100-'), { kind: 'unsatisfiable' })
+  t.same(planRanges(100, 'bytes=-0'), { kind: 'unsatisfiable' })
+  t.same(planRanges(100, 'bytes=junk'), { kind: 'full' }, 'malformed is ignored')
+  t.same(planRanges(100, 'items=0-5'), { kind: 'full' }, 'other units are ignored')
+  t.same(planRanges(0, 'bytes=0-'), { kind: 'full' }, 'an empty file has no ranges')
+  const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 3}-${i * 3}`).join(',')
+  t.same(planRanges(1000, 'bytes=' + many), { kind: 'full' }, 'too many ranges: the whole file')
+})
+
+t.test('contentRange and multipart parts', async (t) => {
+  t.equal(contentRange(100), 'bytes */100')
+  t.equal(contentRange(100, { start: 5, end: 9 }), 'bytes 5-9/100')
+  const ranges = [{ start: 0, end: 1 }, { start: 5, end: 6 }]
+  const parts = multipartParts('B', 'text/plain', 10, ranges)
+  t.same(parts.heads, [
+    '--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n',
+    '\r\n--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-6/10\r\n\r\n'
+  ])
+  t.equal(parts.tail, '\r\n--B--\r\n')
+  t.equal(parts.length, parts.heads.join('').length + 4 + parts.tail.length)
+})
+
+t.test('cacheControl: always revalidate unless asked', async (t) => {
+  t.equal(cacheControl({ maxAge: 0, immutable: false }), 'no-cache')
+  t.equal(cacheControl({ maxAge: 0, immutable: true }), 'no-cache')
+  t.equal(cacheControl({ maxAge: 3600, immutable: false }), 'public, max-age=3600')
+  t.equal(cacheControl({ maxAge: 31536000, immutable: true }), 'public, max-age=31536000, immutable')
+})
+
+t.test('pickEncoding honours q-values and refusals', async (t) => {
+  const both = ['br', 'gzip'] as const
+  t.equal(pickEncoding(undefined, both), undefined)
+  t.equal(pickEncoding('gzip, deflate, br', both), 'br')
+  t.equal(pickEncoding('gzip', both), 'gzip')
+  t.equal(pickEncoding('br;q=0.5, gzip', both), 'gzip')
+  t.equal(pickEncoding('br;q=0, *', both), 'gzip', 'an explicit refusal beats *')
+  t.equal(pickEncoding('identity', both), undefined)
+  t.equal(pickEncoding('gzip;q=0', both), undefined)
+  t.equal(pickEncoding('GZIP', both), 'gzip')
+  t.equal(pickEncoding('br', ['gzip']), undefined)
+  t.equal(pickEncoding('br', []), undefined)
+})
+
+t.test('planRanges ignores what is not valid bytes syntax (§14.2)', async (t) => {
+  for (const header of ['bytes=5-2', 'bytes=abc-', 'bytes=', 'bytes=0-1,', 'bytes 0-1', 'bytes=1-2-3', 'bytes=--1']) {
+    t.same(planRanges(100, header), { kind: 'full' }, header)
+  }
+  t.same(planRanges(100, 'bytes= 0-1 , 5-6'), { kind: 'partial', ranges: [{ start: 0, end: 1 }, { start: 5, end: 6 }] }, 'spaces around commas')
+})
