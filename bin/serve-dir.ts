@@ -8,7 +8,7 @@ import app, { options as appOptions } from '../app'
 import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
 
-const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [port]'
+const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [port]'
 
 export const HELP = `${USAGE}
 
@@ -28,6 +28,9 @@ options:
   -p VERSION, --protocol VERSION
                         accepted for Python compatibility; HTTP/1.1 with
                         keep-alive is always spoken
+  -l LEVEL, --log-level LEVEL
+                        info (default) logs each request to stderr as Python
+                        does; warn, error or silent log less; debug more
 
 Each request is logged to stderr as Python does. There is no --cgi: CGI is
 not supported.
@@ -37,7 +40,10 @@ export interface CliOptions {
   port: number
   host: string
   directory: string
+  logLevel: string
 }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** A usage mistake: printed with the usage line, exit status 2 (as Python's argparse does). */
 export class UsageError extends Error {}
@@ -54,6 +60,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         bind: { type: 'string', short: 'b', default: '127.0.0.1' },
         directory: { type: 'string', short: 'd', default: process.cwd() },
         protocol: { type: 'string', short: 'p' },
+        'log-level': { type: 'string', short: 'l', default: 'info' },
         cgi: { type: 'boolean' }
       }
     })
@@ -67,10 +74,12 @@ export function parseCli (argv: string[]): CliOptions | null {
     throw new UsageError(`argument -p/--protocol: invalid version: '${values.protocol}'`)
   }
   if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
+  const logLevel = values['log-level']
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`argument -l/--log-level: invalid choice: '${logLevel}' (choose from ${LOG_LEVELS.join(', ')})`)
   const portText = positionals[0] ?? '8000'
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
-  return { port, host: values.bind, directory: resolve(values.directory) }
+  return { port, host: values.bind, directory: resolve(values.directory), logLevel }
 }
 
 /** node:util's parseArgs messages, worded as Python's argparse words them. */
@@ -90,11 +99,12 @@ export function servingLine ({ address, port }: AddressInfo): string {
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
 export async function serve (opts: CliOptions): Promise<FastifyInstance> {
-  const requests = new PythonLogController()
+  const requests = new PythonLogController(process.stderr, opts.logLevel)
   const server = Fastify({
     ...appOptions,
-    // warnings and errors as JSON on stderr; stdout carries only the "Serving HTTP" line
-    logger: { level: 'warn', stream: process.stderr },
+    // Python's lines for requests; JSON on stderr only for warnings and errors (or debug when
+    // asked); stdout carries only the "Serving HTTP" line
+    logger: { level: opts.logLevel === 'info' ? 'warn' : opts.logLevel, stream: process.stderr },
     logController: requests,
     frameworkErrors: logFrameworkErrors(requests, errorHandler)
   })

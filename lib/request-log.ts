@@ -1,4 +1,11 @@
-import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/** Whether `log` writes at `level`; an unknown (custom) level counts as on. */
+function enabled (log: FastifyBaseLogger, level: string): boolean {
+  return LEVELS.indexOf(log.level) <= LEVELS.indexOf(level)
+}
 
 /** Bytes a socket had written when its previous response finished; responses on one socket finish in order. */
 const bytesAtLastResponse = new WeakMap<object, number>()
@@ -15,14 +22,16 @@ export class OneLineLogController extends LogController {
     if (this.isLogDisabled(request)) return
     const socket = request.raw.socket
     const written = socket.bytesWritten
+    const bytes = written - (bytesAtLastResponse.get(socket) ?? 0)
+    bytesAtLastResponse.set(socket, written)
+    if (!enabled(reply.log, error ? 'error' : 'info')) return
     const line = {
       method: request.method,
       url: request.url,
       statusCode: reply.statusCode,
-      bytes: written - (bytesAtLastResponse.get(socket) ?? 0),
+      bytes,
       responseTime: Math.round(reply.elapsedTime * 100) / 100
     }
-    bytesAtLastResponse.set(socket, written)
     if (error) {
       reply.log.error({ ...line, err: error }, 'request errored')
     } else {
@@ -61,13 +70,18 @@ export function escapeControl (s: string): string {
  * `127.0.0.1 - - [25/Nov/2026 08:38:21] "GET / HTTP/1.1" 200 -`
  */
 export class PythonLogController extends LogController {
-  constructor (private readonly out: { write: (s: string) => unknown } = process.stderr) {
+  private readonly on: boolean
+
+  /** `level`: the command's log level; request lines are `info`, so `warn` and above turn them off. */
+  constructor (private readonly out: { write: (s: string) => unknown } = process.stderr, level = 'info') {
     super()
+    this.on = LEVELS.indexOf(level) <= LEVELS.indexOf('info')
   }
 
   incomingRequest (): void {}
 
   requestCompleted (_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (!this.on) return
     const { method, url, httpVersion } = request.raw
     this.out.write(`${request.ip} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
   }

@@ -3,13 +3,13 @@
 // in them changed; big folders are streamed, so memory stays bounded and the first byte is early.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { statSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs'
+import { lstatSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from './lookup'
 import {
-  JSON_TAIL, jsonEntry, jsonHead, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortEntries,
+  jsonEntry, jsonHead, jsonTail, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames,
   type Entry, type Page
 } from './listing'
 
@@ -19,6 +19,8 @@ export type Format = 'html' | 'json'
 const STAT_BATCH = 512
 /** Folders with more visible entries than this are streamed, never rendered whole or kept. */
 export const STREAM_ABOVE = 5000
+/** A folder whose own size (its entries' space on disk) passes this holds thousands of names: stream it head first. */
+export const BIG_FOLDER_BYTES = 256 * 1024
 /** How many rendered folders are kept (each holds one inotify watch). */
 const CACHED_FOLDERS = 64
 
@@ -42,8 +44,6 @@ export type Listing = Rendered | { stream: Readable }
 /** A whole listing body, its strong ETag, and its content-coded forms once made. */
 export interface Rendered { body: Buffer, etag: string, coded: Map<string, Promise<Buffer>> }
 
-interface Candidate { name: string, dirent: Dirent }
-
 interface Kept {
   /** The folder's own version when read: entries added, removed or renamed change it. */
   version: string
@@ -60,9 +60,12 @@ function versionOf (s: Stats): string {
   return `${s.ino}:${s.mtimeMs}:${s.ctimeMs}`
 }
 
-/** Special files are never served, so they are not listed (and never stat'ed). */
-function isSpecial (d: Dirent): boolean {
-  return d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()
+const NO_THROW = { throwIfNoEntry: false } as const
+
+function unwatch (kept: Kept | undefined): void {
+  if (kept === undefined) return
+  kept.valid = false
+  kept.watcher.close()
 }
 
 export class Lister {
@@ -79,11 +82,11 @@ export class Lister {
     this.canWatch = canWatch
   }
 
-  /** Visible names of `dir` in listing order; `null` when the folder is gone. */
-  private async candidates (dir: string): Promise<Candidate[] | null> {
-    let dirents: Dirent[]
+  /** Visible names of `dir` in listing order; `null` when the folder is gone. Names only: no Dirent objects for 100,000 entries. */
+  private async names (dir: string): Promise<string[] | null> {
+    let names: string[]
     try {
-      dirents = await readdir(dir, { withFileTypes: true })
+      names = await readdir(dir)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return null
@@ -91,39 +94,38 @@ export class Lister {
       throw err
     }
     /* c8 ignore stop */
-    const visible: Candidate[] = []
-    for (const d of dirents) {
-      if ((this.showHidden || d.name.charCodeAt(0) !== 0x2e) && !isSpecial(d)) visible.push({ name: d.name, dirent: d })
-    }
-    return sortEntries(visible)
+    return sortNames(this.showHidden ? names : names.filter((n) => n.charCodeAt(0) !== 0x2e))
   }
 
-  /** The entry for one candidate, or `null` if it is not servable (dangling or refused link, special file, gone). */
-  private entryOf (dir: string, c: Candidate): Entry | null {
+  /**
+   * The entry for one name, or `null` if it is not servable (special file, dangling or refused
+   * link, gone). `links.found` is set when a link was met: its target can change unseen.
+   */
+  private entryOf (dir: string, name: string, links: { found: boolean }): Entry | null {
     let s: Stats | undefined
     try {
-      if (c.dirent.isSymbolicLink()) {
-        s = this.policy === 'deny' ? undefined : lookup(this.realRoot, dir, [c.name], this.policy, !this.showHidden)?.stat
-      } else {
-        s = statSync(dir + path.sep + c.name, { throwIfNoEntry: false })
+      s = lstatSync(dir + path.sep + name, NO_THROW)
+      if (s?.isSymbolicLink() === true) {
+        links.found = true
+        s = this.policy === 'deny' ? undefined : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)?.stat
       }
     /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: not listed
     } catch {
       s = undefined
     }
     if (s === undefined) return null
-    if (s.isDirectory()) return { name: c.name, type: 'directory', size: null, mtime: s.mtime }
-    if (s.isFile()) return { name: c.name, type: 'file', size: s.size, mtime: s.mtime }
-    return null
+    if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
+    if (s.isFile()) return { name, type: 'file', size: s.size, mtime: s.mtime }
+    return null // FIFOs, sockets and devices are never served, so not listed
   }
 
-  /** Entries for `candidates`, stat'ed in batches with a turn of the event loop in between. */
-  private async * entries (dir: string, candidates: readonly Candidate[]): AsyncGenerator<Entry[]> {
-    for (let i = 0; i < candidates.length; i += STAT_BATCH) {
+  /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
+  private async * entries (dir: string, names: readonly string[], links = { found: false }): AsyncGenerator<Entry[]> {
+    for (let i = 0; i < names.length; i += STAT_BATCH) {
       if (i > 0) await nextTurn()
       const batch: Entry[] = []
-      for (let j = i; j < Math.min(i + STAT_BATCH, candidates.length); j++) {
-        const e = this.entryOf(dir, candidates[j])
+      for (let j = i; j < Math.min(i + STAT_BATCH, names.length); j++) {
+        const e = this.entryOf(dir, names[j], links)
         if (e !== null) batch.push(e)
       }
       yield batch
@@ -147,14 +149,12 @@ export class Lister {
     const hit = await this.fromCache(req, dirStat)
     if (hit !== undefined) return hit
 
+    if (req.limit === null && dirStat.size > BIG_FOLDER_BYTES) return { stream: Readable.from(this.render(req, undefined)) }
+
     // watch before reading, so that a change while we read is not missed
     const watched = req.limit === null ? this.watch(req.dir, dirStat) : undefined
-    const all = await this.candidates(req.dir)
-    if (watched !== undefined && (all === null || all.length > STREAM_ABOVE || all.some((c) => c.dirent.isSymbolicLink()))) {
-      // too big to keep; or a link, whose target can change without any event in this folder
-      watched.valid = false
-      watched.watcher.close()
-    }
+    const all = await this.names(req.dir)
+    if (all === null || all.length > STREAM_ABOVE) unwatch(watched) // gone, or too big to keep
     if (all === null) return null
     const end = req.limit === null ? all.length : Math.min(all.length, req.offset + req.limit)
     const shown = all.slice(Math.min(req.offset, all.length), end)
@@ -162,7 +162,10 @@ export class Lister {
       return { stream: Readable.from(this.render(req, this.pageOf(req, all.length), shown)) }
     }
     const entries: Entry[] = []
-    for await (const batch of this.entries(req.dir, shown)) entries.push(...batch)
+    const links = { found: false }
+    for await (const batch of this.entries(req.dir, shown, links)) entries.push(...batch)
+    // a link's target can change without any event in this folder
+    if (links.found) unwatch(watched)
     const rendered = this.renderWhole(req, this.pageOf(req, req.limit === null ? entries.length : all.length), entries)
     if (watched !== undefined && watched.valid) this.keep(req, watched, entries, rendered)
     return rendered
@@ -235,34 +238,33 @@ export class Lister {
   }
 
   private renderWhole (req: ListRequest, page: Page, entries: readonly Entry[]): Rendered {
-    let text = req.format === 'json' ? jsonHead(req.dirPath, page) : renderHtmlHead(req.dirPath, req.isTop, page.limit === null ? undefined : page, entries.length)
+    let text = req.format === 'json' ? jsonHead(req.dirPath) : renderHtmlHead(req.dirPath, req.isTop, page.limit === null ? undefined : page, entries.length)
     for (let i = 0; i < entries.length; i++) {
       text += req.format === 'json' ? (i === 0 ? '' : ',') + jsonEntry(entries[i]) : renderHtmlRow(entries[i])
     }
-    text += req.format === 'json' ? JSON_TAIL : renderHtmlTail(page.limit === null ? undefined : page, entries.length)
+    text += req.format === 'json' ? jsonTail(page) : renderHtmlTail(page.limit === null ? undefined : page, entries.length)
     const body = Buffer.from(text)
     return { body, etag: '"' + createHash('sha1').update(body).digest('base64url') + '"', coded: new Map() }
   }
 
-  /** The streamed form: the head goes out before any entry is stat'ed. */
-  private async * render (req: ListRequest, page: Page, shown: readonly Candidate[]): AsyncGenerator<string> {
-    const nav = page.limit === null ? undefined : page
-    const count = shown.length
-    yield req.format === 'json' ? jsonHead(req.dirPath, page) : renderHtmlHead(req.dirPath, req.isTop, nav, count)
-    let first = true
+  /**
+   * The streamed form. For a whole folder (`names` not given) the head goes out before the folder
+   * is even read: reading and sorting 100,000 names takes longer than a first byte should.
+   */
+  private async * render (req: ListRequest, page: Page | undefined, names?: readonly string[]): AsyncGenerator<string> {
+    const json = req.format === 'json'
+    const nav = page?.limit === null ? undefined : page
+    yield json ? jsonHead(req.dirPath) : renderHtmlHead(req.dirPath, req.isTop, nav, names?.length)
+    const shown = names ?? await this.names(req.dir)
+    if (shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
+    let emitted = 0
     for await (const batch of this.entries(req.dir, shown)) {
       let chunk = ''
-      for (const e of batch) {
-        if (req.format === 'json') {
-          chunk += (first ? '' : ',') + jsonEntry(e)
-          first = false
-        } else {
-          chunk += renderHtmlRow(e)
-        }
-      }
+      for (const e of batch) chunk += json ? (emitted++ === 0 ? '' : ',') + jsonEntry(e) : renderHtmlRow(e)
       yield chunk
     }
-    yield req.format === 'json' ? JSON_TAIL : renderHtmlTail(nav, count)
+    // a whole folder's total is what was listed; a page's is the folder's count of names
+    yield json ? jsonTail(page ?? this.pageOf(req, emitted)) : renderHtmlTail(nav, shown.length)
   }
 
   /** Closes every watch (on server close). */

@@ -100,6 +100,28 @@ t.test('without inotify (not Linux) every listing is read afresh', async (t) => 
   t.equal(await lister.list({ ...req, dir: path.join(root, 'a.txt') }, statSync(root)), null, 'a file is no folder')
 })
 
+t.test('a big folder that vanishes after its head went out ends the stream with an error', async (t) => {
+  const root = t.testdir({})
+  const lister = new Lister(root, 'inside', false)
+  const big = Object.assign(Object.create(Object.getPrototypeOf(statSync(root))), statSync(root), { size: 1 << 30 })
+  const req: ListRequest = { dir: path.join(root, 'gone'), dirPath: '/gone/', isTop: false, format: 'html', offset: 0, limit: null, query: '' }
+  const listing = await lister.list(req, big) as { stream: AsyncIterable<string> }
+  const chunks: string[] = []
+  await t.rejects(async () => { for await (const c of listing.stream) chunks.push(String(c)) }, { message: /folder vanished while listed/ })
+  t.match(chunks[0], 'Directory listing for /gone/', 'the head went out first')
+})
+
+t.test('a folder that looks big streams its head first, and counts what it listed', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', 'b.txt': 'b', fifo: {} })
+  const lister = new Lister(root, 'inside', false)
+  const big = Object.assign(Object.create(Object.getPrototypeOf(statSync(root))), statSync(root), { size: 1 << 30 })
+  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const listing = await lister.list(req, big) as { stream: AsyncIterable<string> }
+  let text = ''
+  for await (const c of listing.stream) text += String(c)
+  t.match(JSON.parse(text), { path: '/', total: 3, offset: 0, limit: null, prev: null, next: null })
+})
+
 t.test('close() drops every kept listing', async (t) => {
   const root = t.testdir({ 'a.txt': 'a' })
   const lister = new Lister(root, 'inside', false)

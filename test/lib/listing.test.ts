@@ -54,6 +54,12 @@ t.test('renderJson has the documented shape', async (t) => {
   })
 })
 
+t.test('code point order holds whichever side the surrogate is on', async (t) => {
+  t.same(sortEntries([file('\u{1F600}'), file('\uE000')]).map((e) => e.name), ['\uE000', '\u{1F600}'])
+  t.same(sortEntries([file('\uE000'), file('\u{1F600}')]).map((e) => e.name), ['\uE000', '\u{1F600}'])
+  t.same(sortEntries([file('\u{1F601}'), file('\u{1F600}'), file('\uFFFD'), file('\uD7FF')]).map((e) => e.name), ['\uD7FF', '\uFFFD', '\u{1F600}', '\u{1F601}'])
+})
+
 t.test('sortEntries orders a name before its extensions, either way round', async (t) => {
   t.same(sortEntries([file('ab'), file('a')]).map((e) => e.name), ['a', 'ab'])
   t.same(sortEntries([file('a'), file('ab')]).map((e) => e.name), ['a', 'ab'])
