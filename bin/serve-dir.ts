@@ -2,13 +2,15 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { constants } from 'node:os'
+import cluster from 'node:cluster'
+import { availableParallelism, constants } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import app, { options as appOptions } from '../app'
 import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
+import { runCluster } from './workers'
 
-const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [port]'
+const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [port]'
 
 export const HELP = `${USAGE}
 
@@ -31,6 +33,8 @@ options:
   -l LEVEL, --log-level LEVEL
                         info (default) logs each request to stderr as Python
                         does; warn, error or silent log less; debug more
+  -w N, --workers N     serve from N processes sharing the port, one per CPU
+                        with 0 (default: 1); a worker that dies is replaced
 
 Each request is logged to stderr as Python does. There is no --cgi: CGI is
 not supported.
@@ -41,6 +45,8 @@ export interface CliOptions {
   host: string
   directory: string
   logLevel: string
+  /** Processes sharing the port: 1 (default) is just this one; 0 means one per CPU. */
+  workers: number
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -61,6 +67,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         directory: { type: 'string', short: 'd', default: process.cwd() },
         protocol: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l', default: 'info' },
+        workers: { type: 'string', short: 'w', default: '1' },
         cgi: { type: 'boolean' }
       }
     })
@@ -79,7 +86,9 @@ export function parseCli (argv: string[]): CliOptions | null {
   const portText = positionals[0] ?? '8000'
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
-  return { port, host: values.bind, directory: resolve(values.directory), logLevel }
+  const workers = Number(values.workers)
+  if (!/^\d{1,3}$/.test(values.workers)) throw new UsageError(`argument -w/--workers: invalid number: '${values.workers}'`)
+  return { port, host: values.bind, directory: resolve(values.directory), logLevel, workers }
 }
 
 /** node:util's parseArgs messages, worded as Python's argparse words them. */
@@ -119,9 +128,10 @@ function fail (message: string, status: number): never {
 }
 
 async function main (): Promise<void> {
+  const argv = process.argv.slice(2)
   let opts: CliOptions | null
   try {
-    opts = parseCli(process.argv.slice(2))
+    opts = parseCli(argv)
   } catch (err) {
     return fail(`${USAGE}\nserve-dir: error: ${(err as Error).message}`, 2)
   }
@@ -129,31 +139,56 @@ async function main (): Promise<void> {
     process.stdout.write(HELP)
     return
   }
+  if (opts.workers !== 1 && cluster.isPrimary) return await primary(opts, argv)
 
   let server: FastifyInstance
   try {
     server = await serve(opts)
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    const why = e.code === 'EADDRINUSE'
-      ? `port ${opts.port} on ${opts.host} is already in use`
-      : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
-        ? `cannot bind to ${opts.host}: no such address on this machine`
-        : e.message
-    return fail(`serve-dir: error: ${why}`, 1)
+    const line = `serve-dir: error: ${startupError(err as NodeJS.ErrnoException, opts)}`
+    // a worker tells the primary, which says it once for all of them
+    if (cluster.isWorker) {
+      (process.send as NonNullable<typeof process.send>)({ startupError: line }, () => process.exit(1))
+      return
+    }
+    return fail(line, 1)
   }
-  process.stdout.write(servingLine(server.server.address() as AddressInfo) + '\n')
+  // in a cluster the primary says it, once
+  if (cluster.isPrimary) process.stdout.write(servingLine(server.server.address() as AddressInfo) + '\n')
 
   let closing = false
   const stop = (signal: NodeJS.Signals): void => {
     // a second signal while closing means "now", with the shell's status for death by that signal
     if (closing) process.exit(128 + constants.signals[signal])
     closing = true
-    if (signal === 'SIGINT') process.stdout.write('\nKeyboard interrupt received, exiting.\n')
+    if (signal === 'SIGINT' && cluster.isPrimary) process.stdout.write(INTERRUPTED)
     server.close().then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+}
+
+const INTERRUPTED = '\nKeyboard interrupt received, exiting.\n'
+
+function startupError (e: NodeJS.ErrnoException, opts: CliOptions): string {
+  if (e.code === 'EADDRINUSE') return `port ${opts.port} on ${opts.host} is already in use`
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return `cannot bind to ${opts.host}: no such address on this machine`
+  return e.message
+}
+
+/** `--workers N`: this process only watches N copies of itself, which share the port. */
+async function primary (opts: CliOptions, argv: string[]): Promise<void> {
+  let interrupted = false
+  process.once('SIGINT', () => { interrupted = true })
+  const code = await runCluster({
+    workers: opts.workers === 0 ? availableParallelism() : opts.workers,
+    exec: process.argv[1],
+    args: argv,
+    onListening: (address) => process.stdout.write(servingLine(address) + '\n'),
+    onStartupError: (line) => process.stderr.write(line + '\n')
+  })
+  if (interrupted && code === 0) process.stdout.write(INTERRUPTED)
+  process.exit(code)
 }
 
 if (require.main === module) {

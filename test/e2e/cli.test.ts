@@ -46,9 +46,9 @@ async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | 
 }
 
 t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
-  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info' })
-  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info' })
-  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info' })
+  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', workers: 1 })
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info', workers: 1 })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info', workers: 1 })
   t.equal(parseCli(['-h']), null)
   t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
   t.throws(() => parseCli(['65536']))
@@ -60,9 +60,11 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.throws(() => parseCli(['--help=x']), { message: 'argument -h/--help: ignored explicit argument' })
   t.throws(() => parseCli(['-z']), { message: 'unrecognized arguments: -z' })
   t.equal(parseCli(['-l', 'warn'])?.logLevel, 'warn')
+  t.equal(parseCli(['-w', '0'])?.workers, 0)
+  t.throws(() => parseCli(['-w', 'x']), { message: "argument -w/--workers: invalid number: 'x'" })
   t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
   t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
-  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info' }, 'Python\'s -p is accepted')
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', workers: 1 }, 'Python\'s -p is accepted')
 })
 
 t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {
@@ -81,7 +83,7 @@ t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
   for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind'], ['--cgi']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
-    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[-l LEVEL\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
+    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[-l LEVEL\] \[-w N\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
     t.equal(r.stdout, '')
   }
 })

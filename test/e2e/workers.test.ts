@@ -1,0 +1,148 @@
+import t, { type Test } from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { availableParallelism } from 'node:os'
+import { parseWorkers } from '../../bin/workers'
+import { ProjectRoot, rawRequest } from '../helper'
+
+const LIMIT = 20000
+
+interface Proc { child: ChildProcessWithoutNullStreams, out: () => string, err: () => string }
+
+function run (t: Test, script: string, args: string[]): Proc {
+  // the test runner's loader flags: the primary runs from source and counts for coverage
+  const child = spawn(process.execPath, [...process.execArgv, path.join(ProjectRoot, 'bin', script), ...args], { cwd: ProjectRoot })
+  t.teardown(() => { try { execFileSync('pkill', ['-KILL', '-P', String(child.pid)]) } catch {} child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  return { child, out: () => out, err: () => err }
+}
+
+async function until (what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + LIMIT
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode
+  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  return code
+}
+
+function workerPids (primary: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+const held: net.Socket[] = []
+t.teardown(() => { for (const s of held) s.destroy() })
+
+/**
+ * How many workers have taken a connection: opens one more (kept open), then asks `ss` which
+ * processes hold the server side of connections to `port` (the primary hands them to workers).
+ */
+function servingPids (port: number, primary: number): number {
+  held.push(net.connect(port, '127.0.0.1'))
+  const ss = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+  const pids = new Set([...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))
+  return workerPids(primary).filter((w) => pids.has(w)).length
+}
+
+async function freePort (): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as net.AddressInfo
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
+t.test('parseWorkers', async (t) => {
+  t.same(parseWorkers(['start', 'x']), { workers: availableParallelism(), rest: ['start', 'x'] })
+  t.same(parseWorkers(['-w', '3', 'start']), { workers: 3, rest: ['start'] })
+  t.same(parseWorkers(['start', '--workers', '0']), { workers: availableParallelism(), rest: ['start'] })
+  t.throws(() => parseWorkers(['-w', 'many']), { message: /not a number of workers/ })
+})
+
+t.test('serve-dir --workers 2: one first line, a dead worker is replaced, SIGINT stops all', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'shared' })
+  // a fixed port: with port 0, a replaced worker that is alone would listen on a new random port
+  const port = await freePort()
+  const p = run(t, 'serve-dir.ts', [String(port), '-d', dir, '-w', '2'])
+  await until('the first line', () => p.out().includes('\n'))
+  t.match(p.out(), /^Serving HTTP on 127\.0\.0\.1 port \d+ \(http:\/\/127\.0\.0\.1:\d+\/\) \.\.\.\n$/, 'said once')
+  await until('two workers', () => workerPids(p.child.pid as number).length === 2)
+  t.equal((await rawRequest(port, '/a.txt')).body, 'shared')
+  await until('both workers serving', () => servingPids(port, p.child.pid as number) === 2)
+
+  let served = ''
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    // SIGTERM: it closes and exits 0 on its own; SIGKILL: it is killed
+    const [victim] = workerPids(p.child.pid as number)
+    for (const s of held.splice(0)) s.destroy() // so that a graceful close has nothing to wait for
+    process.kill(victim, signal)
+    await until('a new worker', () => { const w = workerPids(p.child.pid as number); return w.length === 2 && !w.includes(victim) })
+    const said = `worker ${victim} died (${signal === 'SIGTERM' ? 'exit 0' : 'SIGKILL'}); starting another`
+    await until('the primary to say so', () => p.err().includes(said))
+    t.match(p.err(), said)
+    if (signal === 'SIGTERM') await until('both workers serving', () => servingPids(port, p.child.pid as number) === 2)
+  }
+  // the other worker may still be starting (from TypeScript source, here): wait for service
+  await until('service again', () => {
+    rawRequest(port, '/a.txt').then((r) => { served = r.body }, () => {})
+    return served === 'shared'
+  })
+  for (let i = 0; i < 4; i++) t.equal((await rawRequest(port, '/a.txt')).body, 'shared', 'still serving')
+
+  process.kill(p.child.pid as number, 'SIGINT')
+  for (const w of workerPids(p.child.pid as number)) process.kill(w, 'SIGINT') // a terminal's Ctrl-C reaches the whole group
+  t.equal(await exitOf(p.child), 0)
+  t.equal(p.out().split('Keyboard interrupt received, exiting.').length, 2, 'said once')
+})
+
+t.test('serve-dir --workers: a startup failure is one line and exit 1', async (t) => {
+  const p = run(t, 'serve-dir.ts', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0'])
+  t.equal(await exitOf(p.child), 1)
+  t.match(p.err(), /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/)
+})
+
+t.test('serve-dir --workers: a second signal while a download holds the close exits at once', async (t) => {
+  const dir = t.testdir({})
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(64 * 1024 * 1024))
+  const port = await freePort()
+  const p = run(t, 'serve-dir.ts', [String(port), '-d', dir, '-w', '2', '--bind', '::1'])
+  await until('the first line', () => p.out().includes('\n'))
+  t.equal(p.out(), `Serving HTTP on ::1 port ${port} (http://[::1]:${port}/) ...\n`)
+  const socket = net.connect(port, '::1')
+  t.teardown(() => { socket.destroy() })
+  socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+  await once(socket, 'data')
+  socket.pause()
+  process.kill(p.child.pid as number, 'SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(p.child.exitCode, null, 'the first signal waits for the download')
+  process.kill(p.child.pid as number, 'SIGTERM')
+  t.equal(await exitOf(p.child), 128 + 15)
+})
+
+t.test('npm run start:workers: fastify start in workers', async (t) => {
+  const dir = t.testdir({ 'index.html': 'from a worker' })
+  const port = await freePort()
+  const p = run(t, 'workers.ts', ['-w', '2', 'start', '-l', 'info', '-a', '127.0.0.1', '-p', String(port), path.join(ProjectRoot, 'app.ts'), '--', '--root', dir])
+  await until('workers listening', () => (p.out().match(/Server listening/g) ?? []).length >= 2 || p.child.exitCode !== null)
+  t.equal((await rawRequest(port, '/')).body, 'from a worker')
+  process.kill(p.child.pid as number, 'SIGTERM')
+  t.equal(await exitOf(p.child), 0)
+})
