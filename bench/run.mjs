@@ -147,7 +147,7 @@ async function load (port, urlPath, { connections = CONNECTIONS, headers = {} } 
   if (hasWrk) {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
     const wrk = (d) => execFileSync(hasTaskset ? 'taskset' : 'wrk', [...(hasTaskset ? ['-c', '1', 'wrk'] : []), '-t1', `-c${connections}`, `-d${d}s`, '--latency', '--timeout', '10s', ...h, `http://${HOST}:${port}${urlPath}`], { encoding: 'utf8', timeout: (d + 30) * 1000 })
-    wrk(2)
+    wrk(3)
     const out = wrk(DURATION)
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1])
     const transfer = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out)

@@ -13,19 +13,37 @@ export interface ServeDirAppOptions {
   listing?: boolean | string
   dotfiles?: ServeDirOptions['dotfiles']
   symlinks?: ServeDirOptions['symlinks']
+  /** Numbers and switches may come as strings: `--max-age 3600`, `--compress false`, `--immutable`. */
+  maxAge?: number | string
+  immutable?: boolean | string
+  compress?: boolean | string
+  precompressed?: boolean | string
+  compressThreshold?: number | string
+  cacheBytes?: number | string
+}
+
+/** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
+function fromCli (value: unknown): unknown {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value)
+  return value
 }
 
 /** Maps command-line strings (`--listing false`, `--index a.html,b.html`) onto typed plugin options. */
 export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
-  const { root, prefix, index, listing, dotfiles, symlinks } = opts
-  return {
+  const { root, prefix, index, dotfiles, symlinks } = opts
+  const options: Record<string, unknown> = {
     root: resolve(process.cwd(), root ?? process.env.ROOT ?? '.'),
     prefix,
     index: index === 'false' || index === false ? false : typeof index === 'string' ? index.split(',') : index,
-    listing: listing === 'false' ? false : listing === 'true' ? true : listing as boolean | undefined,
     dotfiles,
     symlinks
   }
+  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes'] as const) {
+    options[key] = fromCli(opts[key])
+  }
+  return options as unknown as ServeDirOptions
 }
 
 export default fp<ServeDirAppOptions>(async (fastify, opts) => {

@@ -47,6 +47,15 @@ t.test('plugin options arrive as command-line strings', async (t) => {
   t.equal((await prefixed.inject('/files/b.html')).body, 'b page')
 })
 
+t.test('numbers and switches from the command line', async (t) => {
+  const root = t.testdir({ 'a.css': 'a{}'.repeat(100) })
+  const app = await build(t, ['--root', root, '--max-age', '3600', '--immutable', '--compress', 'false', '--precompressed', 'true', '--compress-threshold', '10', '--cache-bytes', '0'])
+  const res = await app.inject({ url: '/a.css', headers: { 'accept-encoding': 'gzip' } })
+  t.equal(res.headers['cache-control'], 'public, max-age=3600, immutable')
+  t.notOk(res.headers['content-encoding'], '--compress false')
+  await t.rejects(build(t, ['--root', root, '--max-age', 'soon']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })
+})
+
 t.test('a bad option stops the app with the plugin\'s error', async (t) => {
   const root = t.testdir({})
   await t.rejects(build(t, ['--root', root, '--dotfiles', 'maybe']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })

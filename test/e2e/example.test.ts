@@ -3,6 +3,7 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { ProjectRoot } from '../helper'
+import { HELP } from '../../bin/serve-dir'
 
 const EXAMPLE = path.join(ProjectRoot, 'examples', 'server.ts')
 
@@ -25,4 +26,9 @@ t.test('examples/server.ts, the tutorial\'s server.py, serves its working direct
 t.test('the README shows examples/server.ts as it is', async (t) => {
   const readme = readFileSync(path.join(ProjectRoot, 'README.md'), 'utf8')
   t.ok(readme.includes(readFileSync(EXAMPLE, 'utf8')), 'README.md contains examples/server.ts verbatim')
+})
+
+t.test('the README shows serve-dir --help as it is', async (t) => {
+  const readme = readFileSync(path.join(ProjectRoot, 'README.md'), 'utf8')
+  t.ok(readme.includes('```\n' + HELP + '```'), 'README.md contains the --help text verbatim')
 })

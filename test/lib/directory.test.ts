@@ -122,6 +122,20 @@ t.test('a folder that looks big streams its head first, and counts what it liste
   t.match(JSON.parse(text), { path: '/', total: 3, offset: 0, limit: null, prev: null, next: null })
 })
 
+t.test('a change queued while a kept listing is checked is seen before it is used', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a' })
+  const lister = new Lister(root, 'inside', false)
+  t.teardown(() => lister.close())
+  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  await lister.list(req, statSync(root))
+  const kept = await lister.list(req, statSync(root))
+  // same tick: the kernel has queued the event, the watcher has not run yet
+  writeFileSync(path.join(root, 'a.txt'), 'longer')
+  const fresh = await lister.list(req, statSync(root)) as { body: Buffer }
+  t.not(fresh, kept)
+  t.match(fresh.body.toString(), '"size":6')
+})
+
 t.test('close() drops every kept listing', async (t) => {
   const root = t.testdir({ 'a.txt': 'a' })
   const lister = new Lister(root, 'inside', false)
