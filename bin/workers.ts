@@ -39,12 +39,14 @@ export function runCluster (opts: ClusterOptions): Promise<number> {
     const fork = (): void => {
       started.set(cluster.fork(), false)
     }
-    let reported = false
-    cluster.on('message', (_w, message: { startupError?: string }) => {
-      if (typeof message?.startupError !== 'string' || reported) return
-      reported = true
-      opts.onStartupError?.(message.startupError)
-    })
+    const onStartupError = opts.onStartupError ?? log
+    // the first worker to fail says why; the others would only repeat it
+    // (workers send nothing else: serve-dir's report why they failed; fastify-cli's send nothing)
+    const firstError = (_w: Worker, message: { startupError: string }): void => {
+      cluster.off('message', firstError)
+      onStartupError(String(message.startupError))
+    }
+    cluster.on('message', firstError)
     cluster.on('listening', (w, address) => {
       started.set(w, true)
       if (listening) return
