@@ -3,14 +3,18 @@ import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
 import { errorHandler, sendError } from './lib/serve-dir/respond'
 import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
+import { serverOptions } from './lib/server'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
+import type { LimitsOptions } from './plugins/limits'
 
-export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions {}
+export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions, LimitsOptions {}
 
 const logController = new OneLineLogController()
 
 // Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts.
 const options: AppOptions = {
+  // limits and timeouts, and plain answers for requests Node's parser refuses
+  ...serverOptions,
   // one line per request, with status, bytes and time, instead of Fastify's two
   logController,
   // a URL Fastify's router cannot decode is logged and answered in the client's format too

@@ -4,13 +4,13 @@ import { resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import cluster from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type LogController } from 'fastify'
 import app, { options as appOptions } from '../app'
 import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
 import { runCluster } from './workers'
 
-const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [port]'
+const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [-P] [port]'
 
 export const HELP = `${USAGE}
 
@@ -35,9 +35,17 @@ options:
                         does; warn, error or silent log less; debug more
   -w N, --workers N     serve from N processes sharing the port, one per CPU
                         with 0 (default: 1); a worker that dies is replaced
+  --log-format FORMAT   python (default on a terminal): Python's line per
+                        request; json (default otherwise): one JSON line per
+                        request; pretty: the JSON lines made readable
+  -P, --pretty          the same as --log-format pretty
+  --grace SECONDS       on Ctrl-C or SIGTERM, requests under way may finish
+                        for this long before their connections are cut
+                        (default: 5); a second signal exits at once
+  --trust-proxy         behind a reverse proxy: log the client address from
+                        X-Forwarded-For
 
-Each request is logged to stderr as Python does. There is no --cgi: CGI is
-not supported.
+Logs go to stderr. There is no --cgi: CGI is not supported.
 `
 
 export interface CliOptions {
@@ -45,10 +53,18 @@ export interface CliOptions {
   host: string
   directory: string
   logLevel: string
+  /** python: Python's line per request; json: pino's JSON, one line per request; pretty: pino-pretty. */
+  logFormat: LogFormat
   /** Processes sharing the port: 1 (default) is just this one; 0 means one per CPU. */
   workers: number
+  /** How long in-flight requests may take to finish after SIGINT/SIGTERM. */
+  graceMs: number
+  /** Believe X-Forwarded-For and friends (behind a reverse proxy). */
+  trustProxy: boolean
 }
 
+type LogFormat = 'python' | 'json' | 'pretty'
+const LOG_FORMATS: readonly LogFormat[] = ['python', 'json', 'pretty']
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** A usage mistake: printed with the usage line, exit status 2 (as Python's argparse does). */
@@ -68,6 +84,10 @@ export function parseCli (argv: string[]): CliOptions | null {
         protocol: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l', default: 'info' },
         workers: { type: 'string', short: 'w', default: '1' },
+        'log-format': { type: 'string', default: process.stderr.isTTY ? 'python' : 'json' },
+        pretty: { type: 'boolean', short: 'P' },
+        grace: { type: 'string', default: '5' },
+        'trust-proxy': { type: 'boolean' },
         cgi: { type: 'boolean' }
       }
     })
@@ -88,7 +108,19 @@ export function parseCli (argv: string[]): CliOptions | null {
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
   const workers = Number(values.workers)
   if (!/^\d{1,3}$/.test(values.workers)) throw new UsageError(`argument -w/--workers: invalid number: '${values.workers}'`)
-  return { port, host: values.bind, directory: resolve(values.directory), logLevel, workers }
+  const logFormat = values.pretty === true ? 'pretty' : values['log-format']
+  if (!LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`argument --log-format: invalid choice: '${logFormat}' (choose from ${LOG_FORMATS.join(', ')})`)
+  if (!/^\d{1,4}(\.\d+)?$/.test(values.grace)) throw new UsageError(`argument --grace: invalid number of seconds: '${values.grace}'`)
+  return {
+    port,
+    host: values.bind,
+    directory: resolve(values.directory),
+    logLevel,
+    logFormat: logFormat as LogFormat,
+    workers,
+    graceMs: Number(values.grace) * 1000,
+    trustProxy: values['trust-proxy'] === true
+  }
 }
 
 /** node:util's parseArgs messages, worded as Python's argparse words them. */
@@ -108,12 +140,18 @@ export function servingLine ({ address, port }: AddressInfo): string {
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
 export async function serve (opts: CliOptions): Promise<FastifyInstance> {
-  const requests = new PythonLogController(process.stderr, opts.logLevel)
+  // Logs go to stderr; stdout carries only the "Serving HTTP" line, as Python's does.
+  // python: Python's line per request, JSON only for warnings and errors (or debug when asked);
+  // json / pretty: the app's own one line per request, as npm start writes it.
+  const python = opts.logFormat === 'python'
+  const requests = python ? new PythonLogController(process.stderr, opts.logLevel) : appOptions.logController as LogController
   const server = Fastify({
     ...appOptions,
-    // Python's lines for requests; JSON on stderr only for warnings and errors (or debug when
-    // asked); stdout carries only the "Serving HTTP" line
-    logger: { level: opts.logLevel === 'info' ? 'warn' : opts.logLevel, stream: process.stderr },
+    trustProxy: opts.trustProxy,
+    logger: {
+      level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
+      ...(opts.logFormat === 'pretty' ? { transport: { target: 'pino-pretty', options: { destination: 2 } } } : { stream: process.stderr })
+    },
     logController: requests,
     frameworkErrors: logFrameworkErrors(requests, errorHandler)
   })
@@ -162,6 +200,11 @@ async function main (): Promise<void> {
     if (closing) process.exit(128 + constants.signals[signal])
     closing = true
     if (signal === 'SIGINT' && cluster.isPrimary) process.stdout.write(INTERRUPTED)
+    // no new connections; requests under way may finish within the grace period, then are cut
+    setTimeout(() => {
+      server.log.warn({ graceMs: opts.graceMs }, 'grace period over: closing the connections still open')
+      server.server.closeAllConnections()
+    }, opts.graceMs).unref()
     server.close().then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)

@@ -27,8 +27,10 @@ export class OneLineLogController extends LogController {
     if (!enabled(reply.log, error ? 'error' : 'info')) return
     const line = {
       method: request.method,
-      url: request.url,
+      // JSON escapes control characters already; pino-pretty and terminals would not
+      url: escapeControl(request.url),
       statusCode: reply.statusCode,
+      remoteAddress: request.ip,
       bytes,
       responseTime: Math.round(reply.elapsedTime * 100) / 100
     }

@@ -20,6 +20,7 @@ export interface ServeDirAppOptions {
   precompressed?: boolean | string
   compressThreshold?: number | string
   cacheBytes?: number | string
+  downloadHtml?: boolean | string
 }
 
 /** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
@@ -40,7 +41,7 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     dotfiles,
     symlinks
   }
-  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes'] as const) {
+  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml'] as const) {
     options[key] = fromCli(opts[key])
   }
   return options as unknown as ServeDirOptions

@@ -9,6 +9,7 @@ import { Readable, pipeline } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import mime from 'mime-types'
 import compressible from 'compressible'
+import { create as createDisposition } from 'content-disposition'
 import {
   cacheControl, contentRange, encodedEtag, evaluatePreconditions, ifRangeHolds, metadataEtag,
   multipartParts, pickEncoding, planRanges, type ByteRange, type Coding, type RequestHeaders
@@ -34,7 +35,12 @@ export interface FileOptions {
   cacheTotalBytes: number
   /** Files whose metadata (and maybe contents) are kept. */
   cacheEntries: number
+  /** Send HTML, XHTML and SVG as attachments, so that they never run as pages of this origin. */
+  downloadHtml: boolean
 }
+
+/** Types a browser would run as a page (scripts included) of our origin. */
+const ACTIVE_TYPES = /^(?:text\/html|application\/xhtml\+xml|image\/svg\+xml)\b/
 
 /** Finds a sibling file (a sidecar) under the same policies as the file itself. */
 export type SiblingLookup = (dir: string, name: string) => { path: string, stat: Stats } | null
@@ -111,7 +117,9 @@ export class FileResponder {
         'content-type': type,
         'last-modified': new Date(lastModified).toUTCString(),
         'cache-control': this.cacheControl,
-        'accept-ranges': 'bytes'
+        'accept-ranges': 'bytes',
+        'x-content-type-options': 'nosniff',
+        ...(this.opts.downloadHtml && ACTIVE_TYPES.test(type) ? { 'content-disposition': createDisposition(path.basename(file)) } : {})
       },
       coded: {},
       bytes: 0

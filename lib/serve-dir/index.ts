@@ -10,6 +10,7 @@ import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegm
 import { lookup, type SymlinkPolicy } from './lookup'
 import { FileResponder } from './file'
 import { Lister, type Format, type Rendered } from './directory'
+import { LISTING_CSP } from './listing'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
 import { errorHandler, prefersJson, sendError } from './respond'
@@ -43,6 +44,8 @@ export interface ServeDirOptions {
   compressThreshold?: number
   /** Bytes of small files kept in memory (each checked with a fresh stat on every request); `0` turns it off. Default 64 MiB. */
   cacheBytes?: number
+  /** Send HTML, XHTML and SVG files as downloads (`Content-Disposition: attachment`), for folders whose pages must not run on this origin. Default `false`. */
+  downloadHtml?: boolean
 }
 
 interface Settings {
@@ -58,10 +61,11 @@ interface Settings {
   precompressed: boolean
   compressThreshold: number
   cacheBytes: number
+  downloadHtml: boolean
 }
 
 const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'maxAge', 'immutable', 'compress',
-  'precompressed', 'compressThreshold', 'cacheBytes', 'logLevel', 'logSerializers'])
+  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'logLevel', 'logSerializers'])
 /** Files up to this size may be kept whole in memory. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
@@ -122,7 +126,8 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
     compress: bool('compress', true),
     precompressed: bool('precompressed', true),
     compressThreshold: count('compressThreshold', 1024),
-    cacheBytes: count('cacheBytes', 64 * 1024 * 1024)
+    cacheBytes: count('cacheBytes', 64 * 1024 * 1024),
+    downloadHtml: bool('downloadHtml', false)
   }
 }
 
@@ -143,7 +148,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     threshold: settings.compressThreshold,
     cacheFileBytes: Math.min(CACHE_FILE_BYTES, settings.cacheBytes),
     cacheTotalBytes: settings.cacheBytes,
-    cacheEntries: 10000
+    cacheEntries: 10000,
+    downloadHtml: settings.downloadHtml
   }, (dir, name) => lookup(realRoot, dir, [name], symlinks, hide), symlinks !== 'follow')
   const lister = new Lister(realRoot, symlinks, settings.showHidden)
   const listingCacheControl = cacheControl({ maxAge: 0, immutable: false })
@@ -164,7 +170,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       if (found === null) throw new NotFoundError()
       if (found.stat.isDirectory()) {
         if (!trailingSlash) {
-          return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search)).send()
+          return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search))
+            .header('x-content-type-options', 'nosniff').send()
         }
         for (const name of settings.index) {
           const file = lookup(realRoot, found.path, [name], symlinks, hide)
@@ -200,7 +207,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
       if (listing === null) throw new NotFoundError()
       reply.type(format === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8')
-        .header('cache-control', listingCacheControl)
+        .header('cache-control', listingCacheControl).headers(LISTING_HEADERS)
       const coding = settings.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
       reply.header('vary', settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
       if ('stream' in listing) {
@@ -240,6 +247,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
 }
 
 const CODINGS: readonly Coding[] = ['br', 'gzip']
+const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
 
 /** `?format=` wins (one of html, json); else the Accept header decides. */
 function formatOf (req: FastifyRequest, query: URLSearchParams): Format {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
 
 /** One visible entry of a directory, after the dotfile and symlink policies were applied. */
@@ -72,6 +73,7 @@ export function wholePage (total: number): Page {
   return { total, offset: 0, limit: null, prev: null, next: null }
 }
 
+/** Inline, so the page needs no second request; allowed by its hash in {@link LISTING_CSP}. */
 const STYLE = ':root{color-scheme:light dark}body{font-family:system-ui,sans-serif;margin:1em}' +
   'table{border-collapse:collapse}td,th{padding:.15em 1em .15em 0;text-align:left}td.size{text-align:right}'
 
@@ -82,6 +84,10 @@ function renderNav (page: Page, count: number): string {
   const next = page.next === null ? '' : ` <a rel="next" href="${escapeHtml(page.next)}">next</a>`
   return `<nav>${prev}entries ${first}-${last} of ${page.total}${next}</nav>\n`
 }
+
+/** A strict policy for the listing page: nothing but its own hashed style; no script, frame, form or base. */
+export const LISTING_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; ` +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** The page up to the first entry row. `isTop` leaves out the `../` link. */
 export function renderHtmlHead (dirPath: string, isTop: boolean, page?: Page, count = 0): string {

@@ -81,12 +81,14 @@ export function encodePath (segments: readonly string[]): string {
 }
 
 /**
- * The `Location` of the 301 that adds the trailing slash to a directory: always one leading `/`
- * followed by encoded segments, so it can never start with `//` or `/\` (CVE-2021-28861).
+ * The `Location` of the 301 that adds the trailing slash to a folder: relative, just its own
+ * encoded name and `/` (`dir` -> `dir/`), so it stays right behind a proxy that mounts us below a
+ * path, and can never start with `/`, let alone `//` or `/\` (the CVE-2021-28861 open redirect).
+ * Python sends the absolute path instead.
  */
 export function directoryLocation (segments: readonly string[], search: string): string {
-  const named = segments.filter((s) => s !== '') // an empty segment would make a leading '//'
-  return (named.length === 0 ? '/' : '/' + encodePath(named) + '/') + search
+  const named = segments.filter((s) => s !== '')
+  return (named.length === 0 ? './' : encodeURIComponent(named[named.length - 1]) + '/') + search
 }
 
 /** The directory's URL path as shown in the listing title: decoded, with both slashes. */

@@ -14,7 +14,10 @@ const FS_ERRORS: Record<string, [number, string]> = {
   ENOTDIR: [404, 'Not found'],
   EISDIR: [404, 'Not found'],
   ELOOP: [404, 'Not found'],
-  ENAMETOOLONG: [404, 'Not found']
+  ENAMETOOLONG: [404, 'Not found'],
+  // out of file descriptors: a moment later, when other downloads have finished, it will work
+  EMFILE: [503, 'Too many open files; try again shortly'],
+  ENFILE: [503, 'Too many open files; try again shortly']
 }
 
 /** True when the client prefers JSON to HTML (`Accept: application/json`); browsers and `*\/*` get HTML. */
@@ -44,6 +47,7 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
   // a file's validators may already be set when opening it failed; they do not describe this page
   for (const h of FILE_HEADERS) reply.removeHeader(h)
   reply.code(statusCode).headers(headers).header('vary', 'Accept')
+    .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'")
   if (errorAsJson(req)) {
     return reply.type('application/json; charset=utf-8')
       .send({ statusCode, code, error: STATUS_CODES[statusCode], message })
@@ -59,7 +63,7 @@ export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequ
   const fsError = FS_ERRORS[err.code]
   if (fsError !== undefined) {
     req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
-    return sendError(req, reply, fsError[0], fsError[1], err.code)
+    return sendError(req, reply, fsError[0], fsError[1], err.code, fsError[0] === 503 ? { 'retry-after': '1' } : {})
   }
   const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
   if (statusCode >= 500) {

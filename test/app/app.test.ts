@@ -2,14 +2,16 @@ import t from 'tap'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { build } from '../helper'
-import { HEALTH_PATH } from '../../routes/health'
+import { build, rawRequest } from '../helper'
+import { HEALTH_PATH, READY_PATH } from '../../routes/health'
+import net from 'node:net'
+import { once } from 'node:events'
 
 t.test('--root serves that folder', async (t) => {
   const root = t.testdir({ 'index.html': 'home', sub: { 'a.txt': 'a' } })
   const app = await build(t, ['--root', root])
   t.equal((await app.inject('/')).body, 'home')
-  t.equal((await app.inject('/sub')).headers.location, '/sub/')
+  t.equal((await app.inject('/sub')).headers.location, 'sub/')
   t.match((await app.inject('/sub/')).body, 'Directory listing for /sub/')
 })
 
@@ -114,4 +116,30 @@ t.test('one JSON log line per request: method, url, status, bytes, time', async 
   t.match(requests[1], { url: '/missing', statusCode: 404 })
   t.notOk(lines.some((l) => l.msg === 'incoming request'), 'no second line per request')
   t.notOk(JSON.stringify(lines).includes('hello'), 'never file contents')
+})
+
+t.test('readiness: 200 while serving, refused once shutting down, while a download finishes', async (t) => {
+  const root = t.testdir({})
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(32 * 1024 * 1024))
+  const app = await build(t, ['--root', root])
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+  t.equal((await rawRequest(port, READY_PATH)).statusCode, 200)
+  const download = net.connect(port, '127.0.0.1')
+  t.teardown(() => { download.destroy() })
+  download.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+  await once(download, 'data')
+  download.pause()
+  const closed = app.close()
+  // no longer listening: a probe is refused (one on a busy keep-alive connection would get a 503)
+  const probe = await rawRequest(port, READY_PATH).catch((err: NodeJS.ErrnoException) => err.code)
+  t.equal(probe, 'ECONNREFUSED', 'not ready while shutting down')
+  let bytes = 0
+  download.on('data', (d: Buffer) => { bytes += d.length })
+  const ended = once(download, 'end')
+  download.resume()
+  await closed
+  await ended
+  t.ok(bytes > 30 * 1024 * 1024, `the download under way finished: ${bytes} bytes`)
 })

@@ -9,17 +9,19 @@ import { rawRequest } from '../helper'
 const BIN = path.join(__dirname, '..', '..', 'bin', 'serve-dir.ts')
 // the test runner's own loader flags, so the command runs from source and counts for coverage
 const NODE = [...process.execArgv, BIN]
+// what a terminal gets by default; the JSON form has its own test
+const PY = ['--log-format', 'python']
 const LIMIT = 15000
 
 function run (args: string[], cwd?: string): { status: number | null, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [...NODE, ...args], { cwd, encoding: 'utf8', timeout: LIMIT })
+  const r = spawnSync(process.execPath, [...NODE, ...args, ...PY], { cwd, encoding: 'utf8', timeout: LIMIT })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
 interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string, stderr: () => string }
 
 async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
-  const child = spawn(process.execPath, [...NODE, ...args], { cwd })
+  const child = spawn(process.execPath, [...NODE, ...args, ...PY], { cwd })
   t.teardown(() => { child.kill('SIGKILL') })
   let out = ''
   let err = ''
@@ -46,9 +48,9 @@ async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | 
 }
 
 t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
-  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', workers: 1 })
-  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info', workers: 1 })
-  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info', workers: 1 })
+  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
   t.equal(parseCli(['-h']), null)
   t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
   t.throws(() => parseCli(['65536']))
@@ -61,10 +63,18 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.throws(() => parseCli(['-z']), { message: 'unrecognized arguments: -z' })
   t.equal(parseCli(['-l', 'warn'])?.logLevel, 'warn')
   t.equal(parseCli(['-w', '0'])?.workers, 0)
+  t.equal(parseCli(['-P'])?.logFormat, 'pretty')
+  t.equal(parseCli(['--log-format', 'python'])?.logFormat, 'python')
+  t.throws(() => parseCli(['--log-format', 'xml']), { message: /^argument --log-format: invalid choice: 'xml'/ })
+  t.equal(parseCli(['--grace', '0.5'])?.graceMs, 500)
+  t.throws(() => parseCli(['--grace', 'soon']), { message: "argument --grace: invalid number of seconds: 'soon'" })
+  t.equal(parseCli(['--trust-proxy'])?.trustProxy, true)
   t.throws(() => parseCli(['-w', 'x']), { message: "argument -w/--workers: invalid number: 'x'" })
   t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
   t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
-  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', workers: 1 }, 'Python\'s -p is accepted')
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false }, 'Python\'s -p is accepted')
+  t.intercept(process.stderr, 'isTTY', { value: true })
+  t.equal(parseCli([])?.logFormat, 'python', 'on a terminal, Python\'s lines')
 })
 
 t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {
@@ -83,7 +93,7 @@ t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
   for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind'], ['--cgi']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
-    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[-l LEVEL\] \[-w N\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
+    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[-l LEVEL\] \[-w N\] \[-P\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
     t.equal(r.stdout, '')
   }
 })
@@ -127,6 +137,45 @@ t.test('--log-level warn: no request lines', async (t) => {
   t.equal(s.stderr(), '')
 })
 
+t.test('off a terminal, one JSON line per request; --trust-proxy logs the real client', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'json' })
+  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '--trust-proxy'])
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  while (!out.includes('\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
+  const port = Number(/ port (\d+) /.exec(out)?.[1])
+  const socket = net.connect(port, '127.0.0.1').resume()
+  socket.write('GET /a.txt?x=%1b HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n')
+  await once(socket, 'close')
+  const deadline = Date.now() + LIMIT
+  while (!err.includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const line = err.split('\n').filter((l) => l.includes('request completed')).map((l) => JSON.parse(l))[0]
+  t.match(line, { level: 30, method: 'GET', url: '/a.txt?x=%1b', statusCode: 200, remoteAddress: '203.0.113.7', bytes: Number, responseTime: Number })
+  child.kill('SIGTERM')
+  t.equal(await exitOf(child as ChildProcessWithoutNullStreams), 0)
+})
+
+t.test('-P: pino-pretty lines', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'pretty' })
+  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '-P'])
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  while (!out.includes('\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal((await rawRequest(Number(/ port (\d+) /.exec(out)?.[1]), '/a.txt')).body, 'pretty')
+  const deadline = Date.now() + LIMIT
+  while (!err.includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.match(err, /INFO.*request completed/)
+  t.notMatch(err, /^\{/m, 'not JSON')
+  child.kill('SIGTERM')
+  t.equal(await exitOf(child as ChildProcessWithoutNullStreams), 0)
+})
+
 t.test('--bind ::1 and --directory; SIGTERM exits 0', async (t) => {
   const dir = t.testdir({ 'a.txt': 'v6' })
   const s = await start(t, ['0', '--bind', '::1', '--directory', dir])
@@ -153,6 +202,23 @@ t.test('port in use, missing folder or foreign address: one clear line, exit 1',
     t.match(r.stderr, message, args.join(' '))
     t.equal(r.stdout, '')
   }
+})
+
+t.test('--grace: a download that outlasts it is cut, and the process exits 0', async (t) => {
+  const dir = t.testdir({})
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(64 * 1024 * 1024))
+  const s = await start(t, ['0', '-d', dir, '--grace', '0.3'])
+  const socket = net.connect(s.port, '127.0.0.1')
+  t.teardown(() => { socket.destroy() })
+  socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+  await once(socket, 'data')
+  socket.pause()
+  const began = Date.now()
+  s.child.kill('SIGTERM')
+  t.equal(await exitOf(s.child), 0)
+  t.ok(Date.now() - began >= 250, 'waited for the grace period')
+  t.match(s.stderr(), 'grace period over')
 })
 
 t.test('a second signal while a download holds the close exits at once', async (t) => {

@@ -74,16 +74,16 @@ t.test('on POSIX a backslash is part of a name, never a separator', async (t) =>
 t.test('redirects never point off-site', async (t) => {
   const port = await listen(t)
   for (const [target, location] of [
-    ['//evil.example', '/evil.example/'],
-    ['///evil.example', '/evil.example/'],
-    ['/\\evil.example', '/%5Cevil.example/'],
-    ['/%5Cevil.example', '/%5Cevil.example/'],
-    ['//evil.example?x=//y', '/evil.example/?x=//y']
+    ['//evil.example', 'evil.example/'],
+    ['///evil.example', 'evil.example/'],
+    ['/\\evil.example', '%5Cevil.example/'],
+    ['/%5Cevil.example', '%5Cevil.example/'],
+    ['//evil.example?x=//y', 'evil.example/?x=//y']
   ]) {
     const res = await rawRequest(port, target)
     t.equal(res.statusCode, 301, target)
     t.equal(res.headers.location, location, target)
-    t.notOk(/^\/[/\\]/.test(res.headers.location), `${target}: Location does not start with // or /\\`)
+    t.notOk(res.headers.location.startsWith('/'), `${target}: Location is relative: never // or /\\`)
   }
 })
 

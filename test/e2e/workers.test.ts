@@ -112,7 +112,7 @@ t.test('serve-dir --workers 2: one first line, a dead worker is replaced, SIGINT
 })
 
 t.test('serve-dir --workers: a startup failure is one line and exit 1', async (t) => {
-  const p = run(t, 'serve-dir.ts', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0'])
+  const p = run(t, 'serve-dir.ts', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0', '-l', 'warn'])
   t.equal(await exitOf(p.child), 1)
   t.match(p.err(), /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/)
 })

@@ -243,7 +243,7 @@ t.test('listing validators', async (t) => {
 t.test('the open file is proven to be the one looked up', async (t) => {
   const root = t.testdir({ 'a.txt': 'inside', 'b.txt': 'other', link: t.fixture('symlink', 'a.txt') })
   execFileSync('mkfifo', [path.join(root, 'fifo')])
-  const files = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10 }, () => null)
+  const files = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }, () => null)
   const app = Fastify()
   app.setErrorHandler(errorHandler)
   app.get('/:name/:as', (req, reply) => {
@@ -261,7 +261,7 @@ function withSize (s: Stats, size: number): Stats {
   return Object.assign(Object.create(Object.getPrototypeOf(s)), s, { size })
 }
 
-const noCache = { maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10 }
+const noCache = { maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }
 
 t.test('a file that shrinks while it is sent ends the response, never hangs it', async (t) => {
   const root = t.testdir({ 'f.bin': Buffer.alloc(700 * 1024, 1), 's.txt': 'small' })

@@ -71,15 +71,17 @@ t.test('prefixToSegments, isHidden, encodePath, displayPath', async (t) => {
   t.equal(displayPath(['a', 'b c']), '/a/b c/')
 })
 
-t.test('directoryLocation never starts with // or /\\ and keeps the query', async (t) => {
-  t.equal(directoryLocation([], ''), '/')
-  t.equal(directoryLocation(['dir'], '?x=1'), '/dir/?x=1')
-  t.equal(directoryLocation(['evil.example'], ''), '/evil.example/')
-  t.equal(directoryLocation(['\\evil.example'], ''), '/%5Cevil.example/')
-  t.equal(directoryLocation(['a b', 'ü'], '?q'), '/a%20b/%C3%BC/?q')
+t.test('directoryLocation is relative, never starts with /, and keeps the query', async (t) => {
+  t.equal(directoryLocation([], ''), './')
+  t.equal(directoryLocation(['dir'], '?x=1'), 'dir/?x=1')
+  t.equal(directoryLocation(['evil.example'], ''), 'evil.example/')
+  t.equal(directoryLocation(['\\evil.example'], ''), '%5Cevil.example/')
+  t.equal(directoryLocation(['a b', 'ü'], '?q'), '%C3%BC/?q')
+  t.equal(directoryLocation(['http:', 'x'], ''), 'x/')
+  t.equal(directoryLocation(['javascript:alert(1)'], ''), 'javascript%3Aalert(1)/', 'a colon never makes a scheme')
   for (const segs of [['', 'x'], ['/', 'x'], ['\\'], ['//x']]) {
     const loc = directoryLocation(segs, '')
-    t.notOk(loc.startsWith('//') || loc.startsWith('/\\'), loc)
+    t.notOk(loc.startsWith('/'), loc)
   }
 })
 

@@ -30,7 +30,7 @@ t.test('file-system errors that reach the handler get a 4xx and lose the file\'s
   const app = Fastify()
   app.setErrorHandler(errorHandler)
   const fsError = (code: string) => Object.assign(new Error(`${code}: open '/x'`), { code, path: '/x' })
-  const cases = [['EACCES', 403], ['EPERM', 403], ['ENOENT', 404], ['EISDIR', 404], ['ELOOP', 404]] as const
+  const cases = [['EACCES', 403], ['EPERM', 403], ['ENOENT', 404], ['EISDIR', 404], ['ELOOP', 404], ['EMFILE', 503], ['ENFILE', 503]] as const
   for (const [code] of cases) {
     app.get('/' + code, async (_req, reply) => {
       reply.header('etag', '"x"').header('last-modified', 'Wed, 25 Nov 2026 08:55:54 GMT').header('accept-ranges', 'bytes')
@@ -45,5 +45,6 @@ t.test('file-system errors that reach the handler get a 4xx and lose the file\'s
     t.notOk(res.headers.etag, `${code}: no etag`)
     t.notOk(res.headers['last-modified'], `${code}: no last-modified`)
     t.notOk(res.headers['accept-ranges'], `${code}: no accept-ranges`)
+    t.equal(res.headers['retry-after'], status === 503 ? '1' : undefined, `${code}: retry-after only when worth retrying`)
   }
 })

@@ -1,0 +1,55 @@
+// Server-level settings for a service left running: limits and timeouts, and answers for requests
+// Node's HTTP parser rejects before Fastify sees them. Shared by app.ts and bin/serve-dir.ts.
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+
+/** Limits and timeouts, all in one place (README: "Running in production"). */
+export const LIMITS = {
+  /** A socket with no byte in or out for this long is closed (a dead or stalled client). */
+  connectionTimeout: 120_000,
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeout: 5_000,
+  /** The whole request (line, headers, body) must arrive within this; the response may take longer. */
+  requestTimeout: 30_000,
+  /** The headers must arrive within this: slowloris clients are cut off early. */
+  headersTimeout: 10_000,
+  /** How often Node checks those two timeouts (its default, 30 s, would let a slow client stay 40 s). */
+  connectionsCheckingInterval: 2_000,
+  /** Request line plus headers, in bytes; more is a 431. */
+  maxHeaderSize: 16 * 1024,
+  /** Request target, in bytes; more is a 414 (it must stay below maxHeaderSize to be seen at all). */
+  maxUrlLength: 8 * 1024
+} as const
+
+const PARSER_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADERS_TIMEOUT: 408
+}
+
+/**
+ * For Fastify's `clientErrorHandler`: a request Node's parser refused (malformed, headers too big,
+ * too slow) gets a short plain answer with the right status, the connection is closed, and one
+ * log line says so. Fastify's own handler answers JSON whatever the client asked.
+ */
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  // a reset or already closed connection has no one left to answer
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const statusCode = PARSER_STATUS[err.code as string] ?? 400
+  const reason = STATUS_CODES[statusCode] as string
+  // never the raw bytes: they may hold credentials
+  this.log.info({ code: err.code, statusCode, remoteAddress: socket.remoteAddress }, `client error: ${reason}`)
+  const body = `${statusCode} ${reason}\n`
+  socket.end(`HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+    `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
+}
+
+/** Fastify server options that apply {@link LIMITS} and {@link clientErrorHandler}. */
+export const serverOptions = {
+  connectionTimeout: LIMITS.connectionTimeout,
+  keepAliveTimeout: LIMITS.keepAliveTimeout,
+  requestTimeout: LIMITS.requestTimeout,
+  http: { maxHeaderSize: LIMITS.maxHeaderSize, headersTimeout: LIMITS.headersTimeout, connectionsCheckingInterval: LIMITS.connectionsCheckingInterval },
+  clientErrorHandler
+}

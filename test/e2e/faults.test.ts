@@ -1,0 +1,55 @@
+// Faults a long-running server meets: out of file descriptors, files that change under it.
+// The server runs from the built dist/ under a low `ulimit -n`, as a separate process.
+import t from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import { ProjectRoot, rawRequest } from '../helper'
+
+t.test('file-descriptor exhaustion: 503s, then service again, never a crash', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'a' })
+  writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(32 * 1024 * 1024)) // streamed from disk: one descriptor each
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' }
+  delete env.NODE_V8_COVERAGE
+  const bin = path.join(ProjectRoot, 'dist', 'bin', 'serve-dir.js')
+  const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${bin}" 0 -d "${dir}" -l warn`], { env })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const deadline = Date.now() + 15000
+  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const port = Number(/ port (\d+) /.exec(out)?.[1])
+  t.ok(port > 0, `started: ${out}${err}`)
+
+  // a connection made while there is room, for asking later
+  const spare = net.connect(port, '127.0.0.1')
+  await once(spare, 'connect')
+  // slow downloads (never read) hold a socket and a file each, until the limit is reached
+  const downloads: net.Socket[] = []
+  t.teardown(() => { for (const s of downloads) s.destroy(); spare.destroy() })
+  for (let i = 0; i < 40; i++) {
+    const s = net.connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    s.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+    s.pause()
+    downloads.push(s)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500))
+
+  let text = ''
+  spare.setEncoding('latin1').on('data', (d: string) => { text += d })
+  spare.write('GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  await once(spare, 'close')
+  t.match(text, /^HTTP\/1\.1 503 Service Unavailable\r\n/, 'out of descriptors: 503')
+  t.match(text, /\r\nretry-after: 1\r\n/i)
+
+  for (const s of downloads) s.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal((await rawRequest(port, '/a.txt')).body, 'a', 'served again once they are released')
+  t.equal(child.exitCode, null, 'still running')
+  t.match(err, 'EMFILE', 'and it was logged')
+})
