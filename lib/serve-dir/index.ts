@@ -171,7 +171,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       if (found.stat.isDirectory()) {
         if (!trailingSlash) {
           return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search))
-            .header('x-content-type-options', 'nosniff').send()
+            // the length said outright, so that HEAD shows what GET does
+            .header('x-content-type-options', 'nosniff').header('content-length', '0').send()
         }
         for (const name of settings.index) {
           const file = lookup(realRoot, found.path, [name], symlinks, hide)

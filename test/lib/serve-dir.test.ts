@@ -2,6 +2,8 @@ import t from 'tap'
 import path from 'node:path'
 import net from 'node:net'
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serveDir from '../../lib/serve-dir'
@@ -55,6 +57,7 @@ t.test('a directory without its slash: 301 to the slash (relative), query kept, 
   }
   const head = await app.inject({ method: 'HEAD', url: '/sub' })
   t.equal(head.statusCode, 301)
+  t.equal(head.headers['content-length'], '0', 'HEAD says the length GET sends')
   t.equal(head.headers.location, 'sub/')
 })
 
@@ -222,7 +225,11 @@ t.test('a sibling folder sharing the root\'s name is outside', async (t) => {
 })
 
 t.test('FIFOs, sockets and devices are never opened nor listed', async (t) => {
-  const root = t.testdir({ 'a.txt': 'a', dev: t.fixture('symlink', '/dev/zero') })
+  // a short path: a Unix socket's path must fit in 108 bytes, and t.testdir's are long
+  const root = mkdtempSync(path.join(tmpdir(), 'sd-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  writeFileSync(path.join(root, 'a.txt'), 'a')
+  symlinkSync('/dev/zero', path.join(root, 'dev'))
   execFileSync('mkfifo', [path.join(root, 'fifo')])
   const sock = net.createServer().listen(path.join(root, 'sock'))
   await new Promise((resolve) => sock.once('listening', resolve))
