@@ -21,6 +21,7 @@ export interface ServeDirAppOptions {
   compressThreshold?: number | string
   cacheBytes?: number | string
   downloadHtml?: boolean | string
+  dirsFirst?: boolean | string
 }
 
 /** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
@@ -41,7 +42,7 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     dotfiles,
     symlinks
   }
-  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml'] as const) {
+  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst'] as const) {
     options[key] = fromCli(opts[key])
   }
   return options as unknown as ServeDirOptions

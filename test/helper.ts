@@ -71,3 +71,9 @@ export async function serve (t: Test, root: string, opts: Partial<ServeDirOption
   t.teardown(() => app.close())
   return app
 }
+
+/** A listing's link: `<a href>`, then the entry's icon, then its text (both given HTML-escaped). */
+export function link (href: string, text: string): RegExp {
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`<a href="${esc(href)}"><svg class="i"[^>]*><use href="#i-\\w+"></use></svg>${esc(text)}</a>`)
+}

@@ -1,6 +1,7 @@
-// Folder listings: read, filter and sort the names, stat the entries shown, render HTML or JSON.
-// Small folders are rendered whole (with an ETag) and kept, while an inotify watch says nothing
-// in them changed; big folders are streamed, so memory stays bounded and the first byte is early.
+// Folder listings: read, filter and sort the names, stat the entries shown, render HTML, JSON or
+// text. Small folders are rendered whole (with an ETag) and their entries kept while an inotify
+// watch says nothing in them changed; big folders are streamed, so memory stays bounded and the
+// first byte leaves early.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { lstatSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
@@ -9,33 +10,30 @@ import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from './lookup'
 import {
-  jsonEntry, jsonHead, jsonTail, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames,
-  type Entry, type Page
+  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally,
+  textEntry, type Entry, type Page, type Tally, type View
 } from './listing'
 
-export type Format = 'html' | 'json'
+export type Format = 'html' | 'json' | 'text'
 
 /** Entries stat'ed between two turns of the event loop while listing, so other requests interleave. */
 const STAT_BATCH = 512
-/** Folders with more visible entries than this are streamed, never rendered whole or kept. */
+/** Pages with more entries than this are streamed, never rendered whole. */
 export const STREAM_ABOVE = 5000
 /** A folder whose own size (its entries' space on disk) passes this holds thousands of names: stream it head first. */
 export const BIG_FOLDER_BYTES = 256 * 1024
-/** How many rendered folders are kept (each holds one inotify watch). */
+/** How many folders' entries are kept (each holds one inotify watch). */
 const CACHED_FOLDERS = 64
+/** Rendered variants (format, sort, filter) kept per folder. */
+const VARIANTS_PER_FOLDER = 16
 
-export interface ListRequest {
+export interface ListRequest extends View {
   /** Real path of the folder. */
   dir: string
-  /** The folder's URL path, decoded, for the title. */
-  dirPath: string
-  isTop: boolean
   format: Format
-  /** `null`: the whole folder. */
   offset: number
-  limit: number | null
-  /** The query without offset and limit, to build the neighbours' links (`''` or `a=b&`). */
-  query: string
+  /** Folders before files, whatever the sort. */
+  dirsFirst: boolean
 }
 
 /** A listing ready to send: a whole body with its strong ETag, or a stream without one. */
@@ -52,6 +50,7 @@ interface Kept {
   watcher: FSWatcher
   /** Sub-folders are re-stat'ed on every hit: changes inside them do not reach this folder's watch. */
   subdirs: Array<{ name: string, mtimeMs: number }>
+  /** Every visible entry, in name order. */
   entries: Entry[]
   bodies: Map<string, Rendered>
 }
@@ -68,6 +67,11 @@ function unwatch (kept: Kept | undefined): void {
   kept.watcher.close()
 }
 
+/** Whether the order asked for needs every entry's stat (sizes, times, kinds) before any is shown. */
+function needsStats (req: ListRequest): boolean {
+  return req.sort !== 'name' || req.dirsFirst
+}
+
 export class Lister {
   private readonly kept = new Map<string, Kept>()
   /** inotify makes the cache safe on Linux only; elsewhere every listing is read afresh. */
@@ -82,7 +86,7 @@ export class Lister {
     this.canWatch = canWatch
   }
 
-  /** Visible names of `dir` in listing order; `null` when the folder is gone. Names only: no Dirent objects for 100,000 entries. */
+  /** Visible names of `dir` in name order; `null` when the folder is gone. Names only: no object per entry for 100,000. */
   private async names (dir: string): Promise<string[] | null> {
     let names: string[]
     try {
@@ -120,7 +124,7 @@ export class Lister {
   }
 
   /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
-  private async * entries (dir: string, names: readonly string[], links = { found: false }): AsyncGenerator<Entry[]> {
+  private async * batches (dir: string, names: readonly string[], links = { found: false }): AsyncGenerator<Entry[]> {
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       if (i > 0) await nextTurn()
       const batch: Entry[] = []
@@ -132,9 +136,26 @@ export class Lister {
     }
   }
 
+  private async entries (dir: string, names: readonly string[], links: { found: boolean }): Promise<Entry[]> {
+    const all: Entry[] = []
+    for await (const batch of this.batches(dir, names, links)) all.push(...batch)
+    return all
+  }
+
   private pageOf (req: ListRequest, total: number): Page {
     if (req.limit === null) return { total, offset: 0, limit: null, prev: null, next: null }
-    const link = (offset: number): string => `?${req.query}offset=${offset}&limit=${req.limit}`
+    const link = (offset: number): string => {
+      const p = new URLSearchParams()
+      if (req.format !== 'html') p.set('format', req.format)
+      if (req.sort !== 'name' || req.order !== 'asc') {
+        p.set('sort', req.sort)
+        p.set('order', req.order)
+      }
+      if (req.q !== '') p.set('q', req.q)
+      p.set('offset', String(offset))
+      p.set('limit', String(req.limit))
+      return '?' + p.toString()
+    }
     return {
       total,
       offset: req.offset,
@@ -144,30 +165,69 @@ export class Lister {
     }
   }
 
-  /** Lists a folder; `null` when it is gone. */
-  async list (req: ListRequest, dirStat: Stats): Promise<Listing | null> {
-    const hit = await this.fromCache(req, dirStat)
-    if (hit !== undefined) return hit
+  private slice<T> (req: ListRequest, all: readonly T[]): T[] {
+    const end = req.limit === null ? all.length : Math.min(all.length, req.offset + req.limit)
+    return all.slice(Math.min(req.offset, all.length), end)
+  }
 
-    if (req.limit === null && dirStat.size > BIG_FOLDER_BYTES) return { stream: Readable.from(this.render(req, undefined)) }
+  /** Lists a folder as `req` asks; `null` when it is gone. */
+  async list (req: ListRequest, dirStat: Stats): Promise<Listing | null> {
+    const kept = await this.keptEntries(req.dir, dirStat)
+    if (kept !== undefined) return this.fromKept(req, kept)
+
+    const plain = !needsStats(req) && req.q === '' && req.order === 'asc'
+    if (plain && req.limit === null && dirStat.size > BIG_FOLDER_BYTES) {
+      return { stream: Readable.from(this.render(req, undefined)) }
+    }
 
     // watch before reading, so that a change while we read is not missed
-    const watched = req.limit === null ? this.watch(req.dir, dirStat) : undefined
-    const all = await this.names(req.dir)
-    if (all === null || all.length > STREAM_ABOVE) unwatch(watched) // gone, or too big to keep
-    if (all === null) return null
-    const end = req.limit === null ? all.length : Math.min(all.length, req.offset + req.limit)
-    const shown = all.slice(Math.min(req.offset, all.length), end)
-    if (shown.length > STREAM_ABOVE) {
-      return { stream: Readable.from(this.render(req, this.pageOf(req, all.length), shown)) }
-    }
-    const entries: Entry[] = []
+    const watched = this.watch(req.dir, dirStat)
+    const names = await this.names(req.dir)
+    if (names === null || names.length > STREAM_ABOVE) unwatch(watched) // gone, or too big to keep
+    if (names === null) return null
     const links = { found: false }
-    for await (const batch of this.entries(req.dir, shown, links)) entries.push(...batch)
-    // a link's target can change without any event in this folder
-    if (links.found) unwatch(watched)
-    const rendered = this.renderWhole(req, this.pageOf(req, req.limit === null ? entries.length : all.length), entries)
-    if (watched !== undefined && watched.valid) this.keep(req, watched, entries, rendered)
+
+    if (needsStats(req) || watched?.valid === true) {
+      // every entry is needed (to order them, or to keep them): stat them all, keep what can be kept
+      const all = await this.entries(req.dir, names, links)
+      // a link's target can change without any event in this folder
+      if (links.found) unwatch(watched)
+      if (watched !== undefined && watched.valid) {
+        this.keep(req.dir, watched, all)
+        return this.fromKept(req, watched)
+      }
+      return this.view(req, all)
+    }
+
+    const filtered = req.q === '' ? names : names.filter(matches(req.q))
+    if (req.order === 'desc') filtered.reverse()
+    const shown = this.slice(req, filtered)
+    const page = this.pageOf(req, filtered.length)
+    if (shown.length > STREAM_ABOVE) return { stream: Readable.from(this.render(req, page, shown, names.length)) }
+    const entries = await this.entries(req.dir, shown, links)
+    const whole = req.limit === null && req.q === ''
+    return this.renderWhole(req, req.limit === null ? this.pageOf(req, entries.length) : page, entries, whole ? entries.length : names.length)
+  }
+
+  /** Filters, orders and pages entries already in hand (kept, or just read), then renders them. */
+  private view (req: ListRequest, all: Entry[]): Listing {
+    const filtered = req.q === '' ? all : all.filter((e) => matches(req.q)(e.name))
+    const ordered = sortView(filtered, req.sort, req.order, req.dirsFirst)
+    const shown = this.slice(req, ordered)
+    const page = this.pageOf(req, ordered.length)
+    // the HTML counts say "shown of all"; the page, JSON's total, counts what passed the filter
+    if (shown.length > STREAM_ABOVE) return { stream: Readable.from(this.renderEntries(req, page, shown, all.length)) }
+    return this.renderWhole(req, page, shown, all.length)
+  }
+
+  private fromKept (req: ListRequest, kept: Kept): Listing {
+    const key = this.key(req)
+    let rendered = kept.bodies.get(key)
+    if (rendered === undefined) {
+      rendered = this.view(req, kept.entries) as Rendered
+      if (kept.bodies.size >= VARIANTS_PER_FOLDER) kept.bodies.delete(kept.bodies.keys().next().value as string)
+      kept.bodies.set(key, rendered)
+    }
     return rendered
   }
 
@@ -194,13 +254,12 @@ export class Lister {
     return kept
   }
 
-  private keep (req: ListRequest, kept: Kept, entries: Entry[], rendered: Rendered): void {
+  private keep (dir: string, kept: Kept, entries: Entry[]): void {
     kept.entries = entries
     // Date keeps whole milliseconds; so does the listing, so that is the grain to compare at
     kept.subdirs = entries.filter((e) => e.type === 'directory').map((e) => ({ name: e.name, mtimeMs: e.mtime.getTime() }))
-    kept.bodies.set(this.key(req), rendered)
-    this.kept.get(req.dir)?.watcher.close()
-    this.kept.set(req.dir, kept)
+    this.kept.get(dir)?.watcher.close()
+    this.kept.set(dir, kept)
     if (this.kept.size > CACHED_FOLDERS) {
       const [oldest, k] = this.kept.entries().next().value as [string, Kept]
       k.watcher.close()
@@ -209,62 +268,85 @@ export class Lister {
   }
 
   private key (req: ListRequest): string {
-    return `${req.format}\0${req.dirPath}\0${req.isTop ? 1 : 0}`
+    return JSON.stringify([req.format, req.dirPath, req.isTop, req.sort, req.order, req.q, req.dirsFirst, req.offset, req.limit, req.assets])
   }
 
   /**
-   * A kept listing, if nothing changed. The turn of the event loop lets the watcher's pending
-   * events run first: a change made before this request was sent is already queued by the kernel.
+   * The entries kept for `dir`, if nothing changed. The turn of the event loop lets the watcher's
+   * pending events run first: a change made before this request was sent is already queued by the kernel.
    */
-  private async fromCache (req: ListRequest, dirStat: Stats): Promise<Listing | undefined> {
-    if (req.limit !== null) return undefined
-    const kept = this.kept.get(req.dir)
+  private async keptEntries (dir: string, dirStat: Stats): Promise<Kept | undefined> {
+    const kept = this.kept.get(dir)
     if (kept === undefined || !kept.valid || kept.version !== versionOf(dirStat)) return undefined
     await nextTurn()
     if (!kept.valid) return undefined
     for (const sub of kept.subdirs) {
-      const s = statSync(req.dir + path.sep + sub.name, { throwIfNoEntry: false })
+      const s = statSync(dir + path.sep + sub.name, NO_THROW)
       if (s === undefined || Math.trunc(s.mtimeMs) !== sub.mtimeMs) return undefined
     }
     // most recently used goes last
-    this.kept.delete(req.dir)
-    this.kept.set(req.dir, kept)
-    let rendered = kept.bodies.get(this.key(req))
-    if (rendered === undefined) {
-      rendered = this.renderWhole(req, this.pageOf(req, kept.entries.length), kept.entries)
-      kept.bodies.set(this.key(req), rendered)
-    }
-    return rendered
+    this.kept.delete(dir)
+    this.kept.set(dir, kept)
+    return kept
   }
 
-  private renderWhole (req: ListRequest, page: Page, entries: readonly Entry[]): Rendered {
-    let text = req.format === 'json' ? jsonHead(req.dirPath) : renderHtmlHead(req.dirPath, req.isTop, page.limit === null ? undefined : page, entries.length)
-    for (let i = 0; i < entries.length; i++) {
-      text += req.format === 'json' ? (i === 0 ? '' : ',') + jsonEntry(entries[i]) : renderHtmlRow(entries[i])
-    }
-    text += req.format === 'json' ? jsonTail(page) : renderHtmlTail(page.limit === null ? undefined : page, entries.length)
+  private head (req: ListRequest, page: Page | undefined, count?: number): string {
+    if (req.format === 'json') return jsonHead(req.dirPath)
+    if (req.format === 'text') return ''
+    return renderHtmlHead(req, page?.limit === null ? undefined : page, count)
+  }
+
+  private row (req: ListRequest, e: Entry, first: boolean): string {
+    if (req.format === 'json') return (first ? '' : ',') + jsonEntry(e)
+    if (req.format === 'text') return textEntry(e)
+    return renderHtmlRow(e)
+  }
+
+  private tail (req: ListRequest, page: Page, t: Tally, total: number, count: number): string {
+    if (req.format === 'json') return jsonTail(page, req)
+    if (req.format === 'text') return ''
+    return renderHtmlTail(req, t, total, page.limit === null ? undefined : page, count)
+  }
+
+  private renderWhole (req: ListRequest, page: Page, entries: readonly Entry[], total: number): Rendered {
+    let text = this.head(req, page, entries.length)
+    for (let i = 0; i < entries.length; i++) text += this.row(req, entries[i], i === 0)
+    text += this.tail(req, page, tally(entries), total, entries.length)
     const body = Buffer.from(text)
     return { body, etag: '"' + createHash('sha1').update(body).digest('base64url') + '"', coded: new Map() }
   }
 
   /**
-   * The streamed form. For a whole folder (`names` not given) the head goes out before the folder
-   * is even read: reading and sorting 100,000 names takes longer than a first byte should.
+   * The streamed form, stat'ing names as it goes. For a whole folder (`names` not given) the head
+   * goes out before the folder is even read: reading and sorting 100,000 names takes longer than a
+   * first byte should.
    */
-  private async * render (req: ListRequest, page: Page | undefined, names?: readonly string[]): AsyncGenerator<string> {
-    const json = req.format === 'json'
-    const nav = page?.limit === null ? undefined : page
-    yield json ? jsonHead(req.dirPath) : renderHtmlHead(req.dirPath, req.isTop, nav, names?.length)
+  private async * render (req: ListRequest, page: Page | undefined, names?: readonly string[], total?: number): AsyncGenerator<string> {
+    yield this.head(req, page, names?.length)
     const shown = names ?? await this.names(req.dir)
     if (shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
+    const t: Tally = { folders: 0, files: 0, bytes: 0 }
     let emitted = 0
-    for await (const batch of this.entries(req.dir, shown)) {
+    for await (const batch of this.batches(req.dir, shown)) {
       let chunk = ''
-      for (const e of batch) chunk += json ? (emitted++ === 0 ? '' : ',') + jsonEntry(e) : renderHtmlRow(e)
+      for (const e of batch) chunk += this.row(req, e, emitted++ === 0)
+      tally(batch, t)
       yield chunk
     }
     // a whole folder's total is what was listed; a page's is the folder's count of names
-    yield json ? jsonTail(page ?? this.pageOf(req, emitted)) : renderHtmlTail(nav, shown.length)
+    yield this.tail(req, page ?? this.pageOf(req, emitted), t, total ?? emitted, shown.length)
+  }
+
+  /** The streamed form of entries already in hand. */
+  private async * renderEntries (req: ListRequest, page: Page, entries: readonly Entry[], total: number): AsyncGenerator<string> {
+    yield this.head(req, page, entries.length)
+    for (let i = 0; i < entries.length; i += STAT_BATCH) {
+      if (i > 0) await nextTurn()
+      let chunk = ''
+      for (let j = i; j < Math.min(i + STAT_BATCH, entries.length); j++) chunk += this.row(req, entries[j], j === 0)
+      yield chunk
+    }
+    yield this.tail(req, page, tally(entries), total, entries.length)
   }
 
   /** Closes every watch (on server close). */

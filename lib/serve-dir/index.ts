@@ -10,10 +10,11 @@ import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegm
 import { lookup, type SymlinkPolicy } from './lookup'
 import { FileResponder } from './file'
 import { Lister, type Format, type Rendered } from './directory'
-import { LISTING_CSP } from './listing'
+import { LISTING_CSP, breadcrumbs } from './listing'
+import { ASSETS, ASSET_DIR } from './assets'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
-import { errorHandler, prefersJson, sendError } from './respond'
+import { errorHandler, preferredListing, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { Entry, JsonListing } from './listing'
@@ -46,6 +47,8 @@ export interface ServeDirOptions {
   cacheBytes?: number
   /** Send HTML, XHTML and SVG files as downloads (`Content-Disposition: attachment`), for folders whose pages must not run on this origin. Default `false`. */
   downloadHtml?: boolean
+  /** List folders before files, whatever the sort. Default `false` (Python's order mixes them). */
+  dirsFirst?: boolean
 }
 
 interface Settings {
@@ -62,10 +65,11 @@ interface Settings {
   compressThreshold: number
   cacheBytes: number
   downloadHtml: boolean
+  dirsFirst: boolean
 }
 
 const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'maxAge', 'immutable', 'compress',
-  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'logLevel', 'logSerializers'])
+  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'logLevel', 'logSerializers'])
 /** Files up to this size may be kept whole in memory. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
@@ -127,7 +131,8 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
     precompressed: bool('precompressed', true),
     compressThreshold: count('compressThreshold', 1024),
     cacheBytes: count('cacheBytes', 64 * 1024 * 1024),
-    downloadHtml: bool('downloadHtml', false)
+    downloadHtml: bool('downloadHtml', false),
+    dirsFirst: bool('dirsFirst', false)
   }
 }
 
@@ -189,26 +194,25 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], search: string): Promise<FastifyReply> {
       const query = new URLSearchParams(search)
       const format = formatOf(req, query)
-      const offset = whole(query.get('offset'), 'offset', 0)
       const limit = query.has('limit') ? whole(query.get('limit'), 'limit', 0) : null
       if (limit === 0) throw new BadQueryError('limit', 'must be 1 or more')
-      query.delete('offset')
-      query.delete('limit')
-      const rest = query.toString()
-
       const listing = await lister.list({
         dir,
         dirPath: displayPath([...prefixSegments, ...segments]),
         isTop: segments.length === 0,
+        crumbs: breadcrumbs(prefixSegments, segments),
+        assets: '../'.repeat(segments.length) + ASSET_DIR + '/',
         format,
-        offset,
+        offset: whole(query.get('offset'), 'offset', 0),
         limit,
-        query: rest === '' ? '' : rest + '&'
+        sort: oneOfQuery(query, 'sort', ['name', 'size', 'mtime'], 'name'),
+        order: oneOfQuery(query, 'order', ['asc', 'desc'], 'asc'),
+        q: query.get('q') ?? '',
+        dirsFirst: settings.dirsFirst
       }, dirStat)
       /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
       if (listing === null) throw new NotFoundError()
-      reply.type(format === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8')
-        .header('cache-control', listingCacheControl).headers(LISTING_HEADERS)
+      reply.type(LISTING_TYPES[format]).header('cache-control', listingCacheControl).headers(LISTING_HEADERS)
       const coding = settings.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
       reply.header('vary', settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
       if ('stream' in listing) {
@@ -240,6 +244,14 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     // onRequest, so that a request body is never parsed (or waited for) before the 405
     const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD')
     const routes = prefixSegments.length === 0 ? ['/*'] : [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
+    // the listing's stylesheet and script: immutable, under names that carry their hash
+    for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
+      child.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
+        reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag, 'x-content-type-options': 'nosniff' })
+        if (evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag: asset.etag }) === 304) return reply.code(304).send()
+        return asset.body
+      })
+    }
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
       child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
@@ -252,10 +264,24 @@ const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security
 
 /** `?format=` wins (one of html, json); else the Accept header decides. */
 function formatOf (req: FastifyRequest, query: URLSearchParams): Format {
-  const asked = query.getAll('format')
-  if (asked.length === 0) return prefersJson(req) ? 'json' : 'html'
-  if (asked.length > 1 || (asked[0] !== 'html' && asked[0] !== 'json')) throw new BadQueryError('format', "must be 'html' or 'json'")
-  return asked[0]
+  if (!query.has('format')) return preferredListing(req)
+  return oneOfQuery(query, 'format', ['html', 'json', 'text'], 'html')
+}
+
+/** A query parameter that must be one of a few words (once). */
+function oneOfQuery<T extends string> (query: URLSearchParams, name: string, allowed: readonly T[], fallback: T): T {
+  const asked = query.getAll(name)
+  if (asked.length === 0) return fallback
+  if (asked.length > 1 || !(allowed as readonly string[]).includes(asked[0])) {
+    throw new BadQueryError(name, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`)
+  }
+  return asked[0] as T
+}
+
+const LISTING_TYPES: Record<Format, string> = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  text: 'text/plain; charset=utf-8'
 }
 
 /** A query parameter that must be a whole number. */

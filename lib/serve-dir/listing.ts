@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
+import { ASSETS } from './assets'
 
 /** One visible entry of a directory, after the dotfile and symlink policies were applied. */
 export interface Entry {
@@ -73,53 +73,203 @@ export function wholePage (total: number): Page {
   return { total, offset: 0, limit: null, prev: null, next: null }
 }
 
-/** Inline, so the page needs no second request; allowed by its hash in {@link LISTING_CSP}. */
-const STYLE = ':root{color-scheme:light dark}body{font-family:system-ui,sans-serif;margin:1em}' +
-  'table{border-collapse:collapse}td,th{padding:.15em 1em .15em 0;text-align:left}td.size{text-align:right}'
+export type SortKey = 'name' | 'size' | 'mtime'
+export type Order = 'asc' | 'desc'
+
+/** One step of the breadcrumbs: a label and its relative link (`null` for the folder itself). */
+export interface Crumb { label: string, href: string }
+
+/** What a listing shows and how, as the request asked. */
+export interface View {
+  /** The folder's URL path, decoded, for the title. */
+  dirPath: string
+  isTop: boolean
+  crumbs: Crumb[]
+  /** Relative URL of the folder the stylesheet and script are served from. */
+  assets: string
+  sort: SortKey
+  order: Order
+  /** The filter: names containing it, case-insensitively; `''` for none. */
+  q: string
+  limit: number | null
+}
+
+/** The sums a listing shows under its table. */
+export interface Tally { folders: number, files: number, bytes: number }
+
+export function tally (entries: readonly Entry[], into: Tally = { folders: 0, files: 0, bytes: 0 }): Tally {
+  for (const e of entries) {
+    if (e.type === 'directory') into.folders++
+    else {
+      into.files++
+      into.bytes += e.size as number
+    }
+  }
+  return into
+}
+
+/**
+ * The breadcrumbs of a folder: the mount's root, then each folder below it, each linked by a
+ * relative URL (so they stay right behind a proxy). The labels spell the folder's path.
+ */
+export function breadcrumbs (prefixSegments: readonly string[], segments: readonly string[]): Crumb[] {
+  const up = (n: number): string => n === 0 ? './' : '../'.repeat(n)
+  const rootLabel = prefixSegments.length === 0 ? '/' : '/' + prefixSegments.join('/') + '/'
+  return [
+    { label: rootLabel, href: up(segments.length) },
+    ...segments.map((s, i) => ({ label: s, href: up(segments.length - 1 - i) }))
+  ]
+}
+
+/** Sizes as people read them: bytes up to 1 KiB, then KiB, MiB, ... (one decimal below 10). */
+export function humanSize (bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+  let n = bytes / 1024
+  let u = 0
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024
+    u++
+  }
+  return `${n < 10 ? (Math.floor(n * 10) / 10).toFixed(1) : Math.floor(n)} ${units[u]}`
+}
+
+const KINDS: Record<string, string> = {}
+for (const [kind, exts] of Object.entries({
+  img: 'png jpg jpeg gif webp svg avif ico bmp tif tiff heic',
+  aud: 'mp3 wav flac ogg oga m4a aac opus',
+  vid: 'mp4 webm mkv mov avi m4v ogv',
+  zip: 'zip gz tgz tar bz2 xz 7z rar zst br',
+  txt: 'txt md markdown rst csv tsv log json yaml yml toml xml ini conf',
+  src: 'js mjs cjs ts tsx jsx css html htm py rb go rs java c h cpp hpp sh php swift kt sql',
+  doc: 'pdf doc docx odt rtf epub xls xlsx ods ppt pptx odp'
+})) for (const ext of exts.split(' ')) KINDS[ext] = kind
+
+/** The icon of an entry: a folder, or a file kind from its extension. */
+export function kindOf (entry: Pick<Entry, 'name' | 'type'>): string {
+  if (entry.type === 'directory') return 'dir'
+  const dot = entry.name.lastIndexOf('.')
+  return (dot > 0 ? KINDS[entry.name.slice(dot + 1).toLowerCase()] : undefined) ?? 'file'
+}
+
+const ICONS: Record<string, string> = {
+  up: 'M8 2 2 8h4v6h4V8h4z',
+  dir: 'M1 3h5l1.5 1.5H15V14H1z',
+  file: 'M3 1h6l4 4v10H3zm6 0v4h4',
+  txt: 'M3 1h6l4 4v10H3zm2 7h6v1H5zm0 2h6v1H5zm0 2h4v1H5z',
+  src: 'M3 1h6l4 4v10H3zm3 7L4 10l2 2 .7-.7L5.4 10l1.3-1.3zm4 0-.7.7 1.3 1.3-1.3 1.3.7.7 2-2z',
+  img: 'M1 3h14v10H1zm2 8h10l-3-4-2 2.5L6.5 8z',
+  aud: 'M6 3l7-2v9.5A2 2 0 1 1 11 9V4L8 5v7.5A2 2 0 1 1 6 11z',
+  vid: 'M1 3h10v10H1zm10 3 4-2v8l-4-2z',
+  zip: 'M3 1h10v14H3zm4 0v2h2V1zm0 3v2h2V4zm0 3v3h2V7z',
+  doc: 'M3 1h6l4 4v10H3zm2 6h6v1H5zm0 2h6v1H5z'
+}
+
+/** Inline SVG symbols, used by reference from each row: no image requests, nothing for a policy to block. */
+const SPRITE = '<svg class="sprite" aria-hidden="true">' +
+  Object.entries(ICONS).map(([id, d]) => `<symbol id="i-${id}" viewBox="0 0 16 16"><path d="${d}"/></symbol>`).join('') + '</svg>\n'
+
+function icon (kind: string): string {
+  return `<svg class="i" aria-hidden="true"><use href="#i-${kind}"></use></svg>`
+}
+
+/** `?a=b&c=d` for the non-default parts of a view; `''` when all are defaults. */
+export function viewQuery (v: Pick<View, 'sort' | 'order' | 'q' | 'limit'>): string {
+  const p = new URLSearchParams()
+  if (v.sort !== 'name' || v.order !== 'asc') {
+    p.set('sort', v.sort)
+    p.set('order', v.order)
+  }
+  if (v.q !== '') p.set('q', v.q)
+  if (v.limit !== null) p.set('limit', String(v.limit))
+  const s = p.toString()
+  return s === '' ? '?' : '?' + s
+}
+
+function header (view: View, key: SortKey, label: string, cls: string): string {
+  const current = view.sort === key
+  const order: Order = current && view.order === 'asc' ? 'desc' : 'asc'
+  const href = viewQuery({ ...view, sort: key, order })
+  const aria = current ? (view.order === 'asc' ? 'ascending' : 'descending') : 'none'
+  return `<th scope="col"${cls} aria-sort="${aria}"><a href="${escapeHtml(href)}">${label}</a></th>`
+}
+
+/** A strict policy for the listing page: its own stylesheet and script, nothing inline, no frames or base. */
+export const LISTING_CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 function renderNav (page: Page, count: number): string {
   const first = page.total === 0 ? 0 : Math.min(page.offset + 1, page.total)
   const last = Math.min(page.offset + count, page.total)
   const prev = page.prev === null ? '' : `<a rel="prev" href="${escapeHtml(page.prev)}">previous</a> `
   const next = page.next === null ? '' : ` <a rel="next" href="${escapeHtml(page.next)}">next</a>`
-  return `<nav>${prev}entries ${first}-${last} of ${page.total}${next}</nav>\n`
+  return `<nav class="pages" aria-label="Pages">${prev}entries ${first}-${last} of ${page.total}${next}</nav>\n`
 }
 
-/** A strict policy for the listing page: nothing but its own hashed style; no script, frame, form or base. */
-export const LISTING_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; ` +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-
-/** The page up to the first entry row. `isTop` leaves out the `../` link. */
-export function renderHtmlHead (dirPath: string, isTop: boolean, page?: Page, count = 0): string {
-  const title = escapeHtml('Directory listing for ' + dirPath)
+/** The page up to the first entry row. */
+export function renderHtmlHead (view: View, page?: Page, count = 0): string {
+  const title = escapeHtml('Directory listing for ' + view.dirPath)
+  const last = view.crumbs.length - 1
+  const crumbs = view.crumbs.map((c, i) => {
+    const link = `<a href="${escapeHtml(c.href)}"${i === last ? ' aria-current="page"' : ''}>${escapeHtml(c.label)}</a>`
+    return i === 0 ? link : link + '/'
+  }).join('')
+  const keep = (view.sort !== 'name' || view.order !== 'asc')
+    ? `<input type="hidden" name="sort" value="${view.sort}"><input type="hidden" name="order" value="${view.order}">`
+    : ''
   return '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
     '<meta name="color-scheme" content="light dark">\n' +
-    `<style>${STYLE}</style>\n<title>${title}</title>\n</head>\n<body>\n<h1>${title}</h1>\n<hr>\n` +
+    `<title>${title}</title>\n` +
+    // no favicon request (a folder rarely has one; the 404 would be noise in every log)
+    '<link rel="icon" href="data:,">\n' +
+    `<link rel="stylesheet" href="${escapeHtml(view.assets + ASSETS.css.name)}">\n` +
+    `<script src="${escapeHtml(view.assets + ASSETS.js.name)}" defer></script>\n` +
+    '</head>\n<body>\n' + SPRITE +
+    `<header>\n<h1>Directory listing for <span class="crumbs">${crumbs}</span></h1>\n` +
+    '<form class="filter" role="search" method="get">' +
+    `<label for="q">Filter</label><input id="q" name="q" type="search" value="${escapeHtml(view.q)}" ` +
+    'placeholder="names containing..." autocomplete="off" spellcheck="false">' + keep +
+    (view.limit === null ? '' : `<input type="hidden" name="limit" value="${view.limit}">`) +
+    '<button type="submit">Filter</button></form>\n</header>\n<main>\n' +
     (page === undefined ? '' : renderNav(page, count)) +
-    '<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n' +
-    (isTop ? '' : '<tr><td><a href="../">../</a></td><td></td><td></td></tr>\n')
+    '<table>\n<thead><tr>' +
+    header(view, 'name', 'Name', '') + header(view, 'size', 'Size', ' class="size"') + header(view, 'mtime', 'Modified', '') +
+    '</tr></thead>\n<tbody>\n' +
+    (view.isTop ? '' : `<tr class="up"><td><a href="../">${icon('up')}../</a></td><td class="size"></td><td></td></tr>\n`)
 }
 
 /** One table row; every name is HTML-escaped and every href percent-encoded. */
 export function renderHtmlRow (entry: Entry): string {
-  const size = entry.size === null ? '' : String(entry.size)
   const iso = entry.mtime.toISOString()
+  const size = entry.size === null
+    ? '<td class="size"></td>'
+    : `<td class="size" title="${entry.size} bytes">${humanSize(entry.size)}</td>`
+  const name = escapeHtml(entry.name)
   // encodeURIComponent leaves only ' of the HTML specials; the escape is for it
-  return `<tr><td><a href="${escapeHtml(entryHref(entry))}">${escapeHtml(displayName(entry))}</a></td>` +
-    `<td class="size">${size}</td><td><time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 16)}</time></td></tr>\n`
+  return `<tr${entry.type === 'directory' ? ' class="d"' : ''} data-name="${name}"><td><a href="${escapeHtml(entryHref(entry))}">` +
+    `${icon(kindOf(entry))}${escapeHtml(displayName(entry))}</a></td>` +
+    `${size}<td><time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 16)}</time></td></tr>\n`
 }
 
-/** The end of the page, after the last row. */
-export function renderHtmlTail (page?: Page, count = 0): string {
-  return '</tbody>\n</table>\n' + (page === undefined ? '' : renderNav(page, count)) + '<hr>\n</body>\n</html>\n'
+function plural (n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/** The end of the page, after the last row: the counts, and the page links. */
+export function renderHtmlTail (view: View, t: Tally, total: number, page?: Page, count = 0): string {
+  const shown = t.folders + t.files
+  const of = view.q !== '' || page !== undefined ? ` (${shown} of ${plural(total, 'entry', 'entries')})` : ''
+  return '</tbody>\n</table>\n' + (page === undefined ? '' : renderNav(page, count)) +
+    `<footer><p class="counts">${plural(t.folders, 'folder', 'folders')}, ${plural(t.files, 'file', 'files')}, ` +
+    `${humanSize(t.bytes)}${of} <span id="shown" aria-live="polite"></span></p></footer>\n</main>\n</body>\n</html>\n`
 }
 
 /** The whole HTML page for already sorted entries. */
-export function renderHtml (dirPath: string, isTop: boolean, entries: readonly Entry[], page?: Page): string {
-  let html = renderHtmlHead(dirPath, isTop, page, entries.length)
+export function renderHtml (view: View, entries: readonly Entry[], total = entries.length, page?: Page): string {
+  let html = renderHtmlHead(view, page, entries.length)
   for (const e of entries) html += renderHtmlRow(e)
-  return html + renderHtmlTail(page, entries.length)
+  return html + renderHtmlTail(view, tally(entries), total, page, entries.length)
 }
 
 /**
@@ -130,10 +280,11 @@ export function jsonHead (dirPath: string): string {
   return `{"path":${JSON.stringify(dirPath)},"entries":[`
 }
 
-/** The end of the JSON listing: where this page sits in its folder. */
-export function jsonTail (page: Page): string {
+/** The end of the JSON listing: where this page sits in its folder, and the view asked for. */
+export function jsonTail (page: Page, view?: Pick<View, 'sort' | 'order' | 'q'>): string {
   return `],"total":${page.total},"offset":${page.offset},"limit":${page.limit},` +
-    `"prev":${JSON.stringify(page.prev)},"next":${JSON.stringify(page.next)}}\n`
+    `"prev":${JSON.stringify(page.prev)},"next":${JSON.stringify(page.next)},` +
+    `"sort":"${view?.sort ?? 'name'}","order":"${view?.order ?? 'asc'}","q":${JSON.stringify(view?.q === undefined || view.q === '' ? null : view.q)}}\n`
 }
 
 /** One entry of the JSON listing. */
@@ -143,6 +294,30 @@ export function jsonEntry (e: Entry): string {
 }
 
 /** The whole JSON listing for already sorted entries. */
-export function renderJson (dirPath: string, entries: readonly Entry[], page: Page = wholePage(entries.length)): string {
-  return jsonHead(dirPath) + entries.map(jsonEntry).join(',') + jsonTail(page)
+export function renderJson (dirPath: string, entries: readonly Entry[], page: Page = wholePage(entries.length), view?: Pick<View, 'sort' | 'order' | 'q'>): string {
+  return jsonHead(dirPath) + entries.map(jsonEntry).join(',') + jsonTail(page, view)
+}
+
+/** One line of the plain-text listing: the name, with `/` for a folder (so `curl` is pleasant). */
+export function textEntry (e: Entry): string {
+  return displayName(e) + '\n'
+}
+
+/** The order a view asks for: Python's by name, or by size or time with names breaking ties; folders first on request. */
+export function sortView (entries: Entry[], sort: SortKey, order: Order, dirsFirst: boolean): Entry[] {
+  let sorted = sortEntries(entries)
+  if (sort !== 'name') {
+    const key = (e: Entry): number => sort === 'size' ? (e.size ?? -1) : e.mtime.getTime()
+    const rank = new Map(sorted.map((e, i) => [e, i]))
+    sorted = [...sorted].sort((a, b) => (key(a) - key(b)) || ((rank.get(a) as number) - (rank.get(b) as number)))
+  }
+  if (order === 'desc') sorted.reverse()
+  if (dirsFirst) sorted = [...sorted.filter((e) => e.type === 'directory'), ...sorted.filter((e) => e.type !== 'directory')]
+  return sorted
+}
+
+/** Names containing `q`, case-insensitively, NFC and NFD alike. */
+export function matches (q: string): (name: string) => boolean {
+  const needle = q.normalize('NFC').toLowerCase()
+  return (name) => name.normalize('NFC').toLowerCase().includes(needle)
 }

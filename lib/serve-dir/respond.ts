@@ -25,6 +25,12 @@ export function prefersJson (req: FastifyRequest): boolean {
   return new Negotiator(req.raw).mediaType(MEDIA_TYPES) === 'application/json'
 }
 
+/** The listing format the Accept header prefers: HTML (browsers, `*\/*`), JSON, or plain text. */
+export function preferredListing (req: FastifyRequest): 'html' | 'json' | 'text' {
+  const best = new Negotiator(req.raw).mediaType(['text/html', 'application/json', 'text/plain'])
+  return best === 'application/json' ? 'json' : best === 'text/plain' ? 'text' : 'html'
+}
+
 /** For error pages: `?format=json` (as on listings) or the Accept header. */
 function errorAsJson (req: FastifyRequest): boolean {
   const url = req.raw.url as string

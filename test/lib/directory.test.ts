@@ -6,6 +6,7 @@ import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/dire
 import { serve, setup } from '../helper'
 
 const json = { accept: 'application/json' }
+const baseView: Omit<ListRequest, 'dir' | 'dirPath' | 'isTop' | 'format'> = { crumbs: [], assets: '', sort: 'name', order: 'asc', q: '', limit: null, offset: 0, dirsFirst: false }
 
 function folder (n: number): Record<string, string> {
   const files: Record<string, string> = {}
@@ -26,14 +27,14 @@ t.test('a big folder is streamed: complete, sorted, no length and no tag', async
   t.equal(body.entries[0].name, 'f000000.dat')
   t.equal(body.entries[n - 1].name, `f${String(n - 1).padStart(6, '0')}.dat`)
   const html = await app.inject('/big/')
-  t.equal(html.body.split('<tr><td><a href="f0').length - 1, n)
+  t.equal(html.body.split('<tr data-name="f0').length - 1, n)
   t.match(html.body, /<\/html>\n$/)
   const head = await app.inject({ method: 'HEAD', url: '/big/' })
   t.equal(head.statusCode, 200)
   t.equal(head.body, '')
   const page = await app.inject({ url: `/big/?limit=${n - 1}`, headers: json })
   t.notOk(page.headers['content-length'], 'a big page is streamed too')
-  t.match(page.json(), { total: n, offset: 0, limit: n - 1, next: `?offset=${n - 1}&limit=${n - 1}` })
+  t.match(page.json(), { total: n, offset: 0, limit: n - 1, next: `?format=json&offset=${n - 1}&limit=${n - 1}` })
   t.match((await app.inject(`/big/?limit=${n - 1}`)).body, `entries 1-${n - 1} of ${n}`)
   const gz = await app.inject({ url: '/big/', headers: { ...json, 'accept-encoding': 'gzip' } })
   t.equal(gz.headers['content-encoding'], 'gzip')
@@ -43,10 +44,10 @@ t.test('a big folder is streamed: complete, sorted, no length and no tag', async
 t.test('pages: ?offset=&limit=, linked to each other, in every format', async (t) => {
   const app = await setup(t, { d: folder(5), e: {} })
   const first = (await app.inject({ url: '/d/?limit=2', headers: json })).json()
-  t.match(first, { path: '/d/', total: 5, offset: 0, limit: 2, prev: null, next: '?offset=2&limit=2' })
+  t.match(first, { path: '/d/', total: 5, offset: 0, limit: 2, prev: null, next: '?format=json&offset=2&limit=2' })
   t.same(first.entries.map((e: { name: string }) => e.name), ['f000000.dat', 'f000001.dat'])
   const second = (await app.inject({ url: '/d/' + first.next, headers: json })).json()
-  t.match(second, { offset: 2, prev: '?offset=0&limit=2', next: '?offset=4&limit=2' })
+  t.match(second, { offset: 2, prev: '?format=json&offset=0&limit=2', next: '?format=json&offset=4&limit=2' })
   t.same(second.entries.map((e: { name: string }) => e.name), ['f000002.dat', 'f000003.dat'])
   const last = (await app.inject({ url: '/d/' + second.next, headers: json })).json()
   t.match(last, { offset: 4, next: null })
@@ -64,6 +65,38 @@ t.test('pages: ?offset=&limit=, linked to each other, in every format', async (t
     const res = await app.inject({ url: '/d/?' + bad, headers: json })
     t.equal(res.statusCode, 400, bad)
     t.equal(res.json().code, 'FST_SERVE_DIR_BAD_QUERY', bad)
+  }
+})
+
+t.test('a big folder sorted by size streams its sorted entries', async (t) => {
+  const files = folder(STREAM_ABOVE + 3)
+  files['f000007.dat'] = 'the biggest'
+  const app = await setup(t, { big: files })
+  const res = await app.inject({ url: '/big/?sort=size&order=desc', headers: json })
+  t.notOk(res.headers['content-length'], 'streamed')
+  const body = res.json()
+  t.equal(body.entries.length, STREAM_ABOVE + 3)
+  t.equal(body.entries[0].name, 'f000007.dat')
+  t.match(body, { sort: 'size', order: 'desc', total: STREAM_ABOVE + 3 })
+  t.match((await app.inject('/big/?sort=mtime')).body, `${STREAM_ABOVE + 3} files`)
+})
+
+t.test('a big folder filtered or reversed by name needs no stat of the rest', async (t) => {
+  const app = await setup(t, { big: folder(STREAM_ABOVE + 3) })
+  const some = (await app.inject({ url: '/big/?q=F00012', headers: json })).json()
+  t.same(some.entries.map((e: { name: string }) => e.name), Array.from({ length: 10 }, (_, i) => `f00012${i}.dat`))
+  t.match(some, { total: 10, q: 'F00012' })
+  const last = (await app.inject({ url: '/big/?order=desc&limit=2', headers: json })).json()
+  t.same(last.entries.map((e: { name: string }) => e.name), [`f00${STREAM_ABOVE + 2}.dat`, `f00${STREAM_ABOVE + 1}.dat`])
+})
+
+t.test('many views of one kept folder: the oldest rendering is dropped, all stay right', async (t) => {
+  const app = await setup(t, { d: { 'a1.txt': 'a', 'b2.txt': 'b', 'c3.txt': 'c' } })
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20; i++) {
+      const body = (await app.inject({ url: `/d/?q=${i % 4}&limit=${i + 1}`, headers: json })).json()
+      t.same(body.entries.map((e: { name: string }) => e.name), ['', 'a1.txt', 'b2.txt', 'c3.txt'][i % 4] === '' ? [] : [['', 'a1.txt', 'b2.txt', 'c3.txt'][i % 4]])
+    }
   }
 })
 
@@ -88,7 +121,7 @@ t.test('without inotify (not Linux) every listing is read afresh', async (t) => 
   const root = t.testdir({ 'a.txt': 'a' })
   const lister = new Lister(root, 'inside', false, false)
   t.teardown(() => lister.close())
-  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const req: ListRequest = { ...baseView, dir: root, dirPath: '/', isTop: true, format: 'json' }
   const read = async (): Promise<string> => {
     const l = await lister.list(req, statSync(root))
     return 'body' in (l as object) ? (l as { body: Buffer }).body.toString() : ''
@@ -104,7 +137,7 @@ t.test('a big folder that vanishes after its head went out ends the stream with 
   const root = t.testdir({})
   const lister = new Lister(root, 'inside', false)
   const big = Object.assign(Object.create(Object.getPrototypeOf(statSync(root))), statSync(root), { size: 1 << 30 })
-  const req: ListRequest = { dir: path.join(root, 'gone'), dirPath: '/gone/', isTop: false, format: 'html', offset: 0, limit: null, query: '' }
+  const req: ListRequest = { ...baseView, dir: path.join(root, 'gone'), dirPath: '/gone/', isTop: false, format: 'html' }
   const listing = await lister.list(req, big) as { stream: AsyncIterable<string> }
   const chunks: string[] = []
   await t.rejects(async () => { for await (const c of listing.stream) chunks.push(String(c)) }, { message: /folder vanished while listed/ })
@@ -115,7 +148,7 @@ t.test('a folder that looks big streams its head first, and counts what it liste
   const root = t.testdir({ 'a.txt': 'a', 'b.txt': 'b', fifo: {} })
   const lister = new Lister(root, 'inside', false)
   const big = Object.assign(Object.create(Object.getPrototypeOf(statSync(root))), statSync(root), { size: 1 << 30 })
-  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const req: ListRequest = { ...baseView, dir: root, dirPath: '/', isTop: true, format: 'json' }
   const listing = await lister.list(req, big) as { stream: AsyncIterable<string> }
   let text = ''
   for await (const c of listing.stream) text += String(c)
@@ -126,7 +159,7 @@ t.test('a change queued while a kept listing is checked is seen before it is use
   const root = t.testdir({ 'a.txt': 'a' })
   const lister = new Lister(root, 'inside', false)
   t.teardown(() => lister.close())
-  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const req: ListRequest = { ...baseView, dir: root, dirPath: '/', isTop: true, format: 'json' }
   await lister.list(req, statSync(root))
   const kept = await lister.list(req, statSync(root))
   // same tick: the kernel has queued the event, the watcher has not run yet
@@ -139,7 +172,7 @@ t.test('a change queued while a kept listing is checked is seen before it is use
 t.test('close() drops every kept listing', async (t) => {
   const root = t.testdir({ 'a.txt': 'a' })
   const lister = new Lister(root, 'inside', false)
-  const req: ListRequest = { dir: root, dirPath: '/', isTop: true, format: 'json', offset: 0, limit: null, query: '' }
+  const req: ListRequest = { ...baseView, dir: root, dirPath: '/', isTop: true, format: 'json' }
   const first = await lister.list(req, statSync(root))
   t.equal(await lister.list(req, statSync(root)), first, 'kept: the very same listing')
   lister.close()

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { entryHref, renderHtml, renderJson, sortEntries, type Entry } from '../../lib/serve-dir/listing'
+import { breadcrumbs, entryHref, humanSize, kindOf, matches, renderHtml, renderJson, sortEntries, sortView, textEntry, viewQuery, type Entry, type View } from '../../lib/serve-dir/listing'
 
 const mtime = new Date('2026-01-02T03:04:05.678Z')
 const file = (name: string, size = 1): Entry => ({ name, type: 'file', size, mtime })
@@ -21,22 +21,85 @@ t.test('entryHref encodes one segment and marks folders', async (t) => {
   t.equal(entryHref(file('😀 smile.txt')), '%F0%9F%98%80%20smile.txt')
 })
 
+const view = (dirPath: string, isTop: boolean, over: Partial<View> = {}): View =>
+  ({ dirPath, isTop, crumbs: breadcrumbs([], dirPath.split('/').filter(Boolean)), assets: '../.serve-dir/', sort: 'name', order: 'asc', q: '', limit: null, ...over })
+
 t.test('renderHtml escapes every name and title', async (t) => {
-  const html = renderHtml('/<b>&"x/', false, [file('<img src=x onerror=alert(1)>.txt', 5), dir('quote"x'), file("it's")])
+  const html = renderHtml(view('/<b>&"x/', false), [file('<img src=x onerror=alert(1)>.txt', 5), dir('quote"x'), file("it's", 2048)])
   t.match(html, '<title>Directory listing for /&lt;b&gt;&amp;&quot;x/</title>')
-  t.match(html, '<h1>Directory listing for /&lt;b&gt;&amp;&quot;x/</h1>')
-  t.match(html, '<a href="%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E.txt">&lt;img src=x onerror=alert(1)&gt;.txt</a>')
-  t.match(html, '<a href="quote%22x/">quote&quot;x/</a>')
-  t.match(html, '<a href="it&#39;s">it&#39;s</a>')
+  t.match(html, '<a href="./" aria-current="page">&lt;b&gt;&amp;&quot;x</a>/', 'the breadcrumb escapes its label')
+  t.match(html, /<a href="%3Cimg%20src%3Dx%20onerror%3Dalert\(1\)%3E\.txt"><svg[^>]*><use href="#i-txt"><\/use><\/svg>&lt;img src=x onerror=alert\(1\)&gt;\.txt<\/a>/)
+  t.match(html, 'data-name="&lt;img src=x onerror=alert(1)&gt;.txt"')
+  t.match(html, /<a href="quote%22x\/"><svg[^>]*><use href="#i-dir"><\/use><\/svg>quote&quot;x\/<\/a>/)
+  t.match(html, /<a href="it&#39;s">.*it&#39;s<\/a>/)
   t.notMatch(html, '<img')
-  t.match(html, '<td class="size">5</td>')
+  t.match(html, '<td class="size" title="5 bytes">5 B</td>')
+  t.match(html, '<td class="size" title="2048 bytes">2.0 KiB</td>')
   t.match(html, `<time datetime="${mtime.toISOString()}">2026-01-02 03:04</time>`)
-  t.match(html, '<a href="../">../</a>')
-  t.match(html, 'color-scheme:light dark')
+  t.match(html, /<tr class="up"><td><a href="\.\.\/">.*\.\.\/<\/a>/)
+  t.match(html, '<meta name="color-scheme" content="light dark">')
+  t.match(html, '1 folder, 2 files, 2.0 KiB')
+  t.notMatch(html, /<script>|<style>| style=/, 'nothing inline for a policy to block')
+})
+
+t.test('the heading spells the folder path through its breadcrumbs', async (t) => {
+  const html = renderHtml(view('/files/a b/c/', false, { crumbs: breadcrumbs(['files'], ['a b', 'c']) }), [])
+  const h1 = /<h1>(.*)<\/h1>/.exec(html)?.[1] as string
+  t.equal(h1.replace(/<[^>]+>/g, ''), 'Directory listing for /files/a b/c/')
+  t.match(h1, '<a href="../../">/files/</a><a href="../">a b</a>/<a href="./" aria-current="page">c</a>/')
+  t.same(breadcrumbs([], []), [{ label: '/', href: './' }])
+})
+
+t.test('column headers sort, toggle and say so', async (t) => {
+  const byName = renderHtml(view('/', true), [])
+  t.match(byName, '<th scope="col" aria-sort="ascending"><a href="?sort=name&amp;order=desc">Name</a></th>')
+  t.match(byName, '<th scope="col" class="size" aria-sort="none"><a href="?sort=size&amp;order=asc">Size</a></th>')
+  t.match(byName, '<th scope="col" aria-sort="none"><a href="?sort=mtime&amp;order=asc">Modified</a></th>')
+  const bySize = renderHtml(view('/', true, { sort: 'size', order: 'desc', q: 'x y', limit: 5 }), [])
+  t.match(bySize, 'aria-sort="descending"><a href="?sort=size&amp;order=asc&amp;q=x+y&amp;limit=5">Size</a>')
+  t.match(bySize, '<input type="hidden" name="sort" value="size"><input type="hidden" name="order" value="desc">')
+  t.match(bySize, '<input type="hidden" name="limit" value="5">')
+  t.match(bySize, 'value="x y"')
+  t.equal(viewQuery({ sort: 'name', order: 'asc', q: '', limit: null }), '?')
 })
 
 t.test('renderHtml has no parent link at the top', async (t) => {
-  t.notMatch(renderHtml('/', true, []), '../')
+  t.notMatch(renderHtml(view('/', true), []), 'class="up"')
+})
+
+t.test('humanSize, kinds, text lines', async (t) => {
+  t.equal(humanSize(0), '0 B')
+  t.equal(humanSize(1023), '1023 B')
+  t.equal(humanSize(1536), '1.5 KiB')
+  t.equal(humanSize(10 * 1024), '10 KiB')
+  t.equal(humanSize(5 * 1024 ** 3), '5.0 GiB')
+  t.equal(humanSize(3 * 1024 ** 6), '3072 PiB')
+  t.equal(kindOf(dir('a.png')), 'dir')
+  t.equal(kindOf(file('a.PNG')), 'img')
+  t.equal(kindOf(file('.bashrc')), 'file')
+  t.equal(kindOf(file('x.unknown')), 'file')
+  t.equal(kindOf(file('song.mp3')), 'aud')
+  t.equal(textEntry(dir('d')), 'd/\n')
+  t.equal(textEntry(file('a b.txt')), 'a b.txt\n')
+})
+
+t.test('sortView and matches', async (t) => {
+  const m = (ms: number): Date => new Date(ms)
+  const es: Entry[] = [
+    { name: 'b', type: 'file', size: 10, mtime: m(3) },
+    { name: 'A', type: 'file', size: 30, mtime: m(1) },
+    { name: 'd', type: 'directory', size: null, mtime: m(2) },
+    { name: 'c', type: 'file', size: 10, mtime: m(5) }
+  ]
+  const names = (x: Entry[]): string[] => x.map((e) => e.name)
+  t.same(names(sortView([...es], 'name', 'asc', false)), ['A', 'b', 'c', 'd'])
+  t.same(names(sortView([...es], 'name', 'desc', false)), ['d', 'c', 'b', 'A'])
+  t.same(names(sortView([...es], 'size', 'asc', false)), ['d', 'b', 'c', 'A'], 'folders count as smallest; ties by name')
+  t.same(names(sortView([...es], 'size', 'desc', false)), ['A', 'c', 'b', 'd'])
+  t.same(names(sortView([...es], 'mtime', 'asc', false)), ['A', 'd', 'b', 'c'])
+  t.same(names(sortView([...es], 'mtime', 'desc', true)), ['d', 'c', 'b', 'A'], 'folders first')
+  t.equal(matches('CAFÉ')('le cafe\u0301.txt'), true, 'NFD and NFC, any case')
+  t.equal(matches('x')('abc'), false)
 })
 
 t.test('renderJson has the documented shape', async (t) => {
@@ -47,6 +110,9 @@ t.test('renderJson has the documented shape', async (t) => {
     limit: null,
     prev: null,
     next: null,
+    sort: 'name',
+    order: 'asc',
+    q: null,
     entries: [
       { name: 'd', type: 'directory', size: null, mtime: mtime.toISOString(), href: 'd/' },
       { name: 'f g', type: 'file', size: 3, mtime: mtime.toISOString(), href: 'f%20g' }
