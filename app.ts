@@ -3,7 +3,7 @@ import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
 import { errorHandler, sendError } from './lib/serve-dir/respond'
 import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
-import { serverOptions } from './lib/server'
+import { serverOptions, tlsFromEnv } from './lib/server'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
 import type { LimitsOptions } from './plugins/limits'
 
@@ -15,6 +15,8 @@ const logController = new OneLineLogController()
 const options: AppOptions = {
   // limits and timeouts, and plain answers for requests Node's parser refuses
   ...serverOptions,
+  // HTTPS and HTTP/2 when SERVE_DIR_TLS_CERT (and _KEY, _PASSWORD_FILE, SERVE_DIR_HTTP2=1) say so
+  ...tlsFromEnv(),
   // one line per request, with status, bytes and time, instead of Fastify's two
   logController,
   // a URL Fastify's router cannot decode is logged and answered in the client's format too

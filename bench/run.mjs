@@ -60,6 +60,21 @@ function buildFixture (root) {
   writeFileSync(marker, new Date().toISOString())
 }
 
+/** A 1 GiB folder for the folder-download measurement (ours only: the others have no such feature). */
+function buildGig (root) {
+  const dir = path.join(root, 'gig')
+  if (existsSync(path.join(dir, '.complete'))) return
+  log('building gig/ (1 GiB, once)')
+  mkdirSync(dir, { recursive: true })
+  const chunk = randomBytes(1024 * 1024)
+  for (let f = 0; f < 8; f++) {
+    const fd = openSync(path.join(dir, `part${f}.bin`), 'w')
+    for (let i = 0; i < 128; i++) writeFileSync(fd, chunk)
+    closeSync(fd)
+  }
+  writeFileSync(path.join(dir, '.complete'), '')
+}
+
 // ---------------------------------------------------------------- servers
 const SERVERS = {
   // request logging off, as for nginx (access_log off) in ../shared/bench
@@ -181,6 +196,7 @@ async function single (name, root, urlPath) {
 // ---------------------------------------------------------------- main
 const root = args.fixture
 buildFixture(root)
+buildGig(root)
 const servers = args.servers.split(',').filter((n) => SERVERS[n] && (n !== 'python' || python))
 log(`servers: ${servers.join(', ')}; ${DURATION} s per load; load generator: ${hasWrk ? 'wrk' : 'autocannon'}; pinned: ${hasTaskset}`)
 
@@ -206,6 +222,7 @@ for (const name of servers) {
   }
   r.big100m = await single(name, root, '/100m.bin')
   r.dir100k = await single(name, root, '/dir100k/')
+  if (name === 'ours') r.zip = await single(name, root, '/gig/?download=zip')
   results[name] = r
 }
 
@@ -225,7 +242,9 @@ const rows = [
   ['listing 100,000: total, ms', (r) => r.dir100k.total, '↓'],
   ['listing 100,000: peak RSS - idle, MiB', (r) => r.dir100k.peak - r.dir100k.idle, '↓'],
   ['GET /small.css, p99 latency, ms', (r) => r.small.p99, '↓'],
-  ['idle RSS, MiB', (r) => r.idle, '↓']
+  ['idle RSS, MiB', (r) => r.idle, '↓'],
+  ['1 GiB folder as zip, MiB/s', (r) => r.zip?.mibps ?? NaN, '↑'],
+  ['1 GiB folder as zip, peak RSS - idle, MiB', (r) => r.zip ? r.zip.peak - r.zip.idle : NaN, '↓']
 ]
 const fmt = (n) => Number.isFinite(n) ? (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2)) : '-'
 const head = ['workload', ...servers.flatMap((n) => n === 'fastify-static' || !base ? [n] : [n, `${n} ÷ bare`])]

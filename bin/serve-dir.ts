@@ -9,8 +9,10 @@ import app, { options as appOptions } from '../app'
 import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
 import { runCluster } from './workers'
+import type { ServeDirOptions } from '../lib/serve-dir'
+import { readTls, serverOptions } from '../lib/server'
 
-const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [-P] [port]'
+export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [--tls-cert PATH] [--tls-key PATH]\n                 [--tls-password-file PATH] [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]]\n                 [--no-download] [-l LEVEL] [-P] [-w N] [port]'
 
 export const HELP = `${USAGE}
 
@@ -44,6 +46,18 @@ options:
                         (default: 5); a second signal exits at once
   --trust-proxy         behind a reverse proxy: log the client address from
                         X-Forwarded-For
+  --tls-cert PATH       serve HTTPS with this certificate (chain), PEM
+  --tls-key PATH        its private key (default: in the certificate file)
+  --tls-password-file PATH
+                        a file whose first line is the key's password
+  --http2               HTTP/2 (needs --tls-cert); HTTP/1.1 for old clients
+  -H HEADER, --header HEADER
+                        add 'Name: value' to successful responses; repeatable;
+                        never replaces the server's own validators
+  --cors [ORIGIN]       let pages of any origin (or only ORIGIN) fetch files
+  --spa [FILE]          single-page app: paths that look like its routes get
+                        FILE (default: index.html); no listings
+  --no-download         no folder downloads (?download=zip, ?download=tar.gz)
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -61,6 +75,12 @@ export interface CliOptions {
   graceMs: number
   /** Believe X-Forwarded-For and friends (behind a reverse proxy). */
   trustProxy: boolean
+  /** HTTPS: file names of the certificate (chain), the key, and a file holding the key's password. */
+  tls?: { cert: string, key?: string, passwordFile?: string }
+  /** HTTP/2 (with TLS), HTTP/1.1 for clients that do not offer h2. */
+  http2: boolean
+  /** Plugin options: headers, cors, spa, archives. */
+  plugin: Partial<ServeDirOptions>
 }
 
 type LogFormat = 'python' | 'json' | 'pretty'
@@ -75,7 +95,7 @@ export function parseCli (argv: string[]): CliOptions | null {
   let parsed
   try {
     parsed = parseArgs({
-      args: argv,
+      args: optionalValues(argv),
       allowPositionals: true,
       options: {
         help: { type: 'boolean', short: 'h' },
@@ -88,6 +108,14 @@ export function parseCli (argv: string[]): CliOptions | null {
         pretty: { type: 'boolean', short: 'P' },
         grace: { type: 'string', default: '5' },
         'trust-proxy': { type: 'boolean' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-password-file': { type: 'string' },
+        http2: { type: 'boolean' },
+        header: { type: 'string', short: 'H', multiple: true, default: [] },
+        cors: { type: 'string' },
+        spa: { type: 'string' },
+        'no-download': { type: 'boolean' },
         cgi: { type: 'boolean' }
       }
     })
@@ -111,6 +139,18 @@ export function parseCli (argv: string[]): CliOptions | null {
   const logFormat = values.pretty === true ? 'pretty' : values['log-format']
   if (!LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`argument --log-format: invalid choice: '${logFormat}' (choose from ${LOG_FORMATS.join(', ')})`)
   if (!/^\d{1,4}(\.\d+)?$/.test(values.grace)) throw new UsageError(`argument --grace: invalid number of seconds: '${values.grace}'`)
+  // Python 3.14's rules: a key or a password means nothing without a certificate
+  if (values['tls-cert'] === undefined) {
+    if (values['tls-key'] !== undefined) throw new UsageError('argument --tls-key: requires --tls-cert')
+    if (values['tls-password-file'] !== undefined) throw new UsageError('argument --tls-password-file: requires --tls-cert')
+    if (values.http2 === true) throw new UsageError('argument --http2: requires --tls-cert (browsers speak HTTP/2 over TLS only)')
+  }
+  const headers: Record<string, string> = {}
+  for (const h of values.header) {
+    const colon = h.indexOf(':')
+    if (colon < 1) throw new UsageError(`argument -H/--header: expected 'Name: value', got '${h}'`)
+    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim()
+  }
   return {
     port,
     host: values.bind,
@@ -119,8 +159,32 @@ export function parseCli (argv: string[]): CliOptions | null {
     logFormat: logFormat as LogFormat,
     workers,
     graceMs: Number(values.grace) * 1000,
-    trustProxy: values['trust-proxy'] === true
+    trustProxy: values['trust-proxy'] === true,
+    tls: values['tls-cert'] === undefined ? undefined : { cert: values['tls-cert'], key: values['tls-key'], passwordFile: values['tls-password-file'] },
+    http2: values.http2 === true,
+    plugin: {
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      ...(values.cors === undefined ? {} : { cors: values.cors === '*' ? true : values.cors }),
+      ...(values.spa === undefined ? {} : { spa: values.spa }),
+      ...(values['no-download'] === true ? { archives: false } : {})
+    }
   }
+}
+
+/**
+ * `--cors [ORIGIN]` and `--spa [FILE]` take a value only when the next word is one (an origin
+ * has `://`, a file a `.`), so `--cors 8000` still means "any origin, port 8000".
+ */
+function optionalValues (argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const next = argv[i + 1]
+    if (a === '--cors') out.push('--cors=' + (next !== undefined && (next.includes('://') || next === '*') ? argv[++i] : '*'))
+    else if (a === '--spa') out.push('--spa=' + (next !== undefined && !next.startsWith('-') && next.includes('.') && !/^\d+$/.test(next) ? argv[++i] : 'index.html'))
+    else out.push(a)
+  }
+  return out
 }
 
 /** node:util's parseArgs messages, worded as Python's argparse words them. */
@@ -133,9 +197,9 @@ function argparseWording (err: NodeJS.ErrnoException): string {
 }
 
 /** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
-export function servingLine ({ address, port }: AddressInfo): string {
+export function servingLine ({ address, port }: AddressInfo, secure = false): string {
   const urlHost = address.includes(':') ? `[${address}]` : address
-  return `Serving HTTP on ${address} port ${port} (http://${urlHost}:${port}/) ...`
+  return `Serving HTTP${secure ? 'S' : ''} on ${address} port ${port} (http${secure ? 's' : ''}://${urlHost}:${port}/) ...`
 }
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
@@ -145,8 +209,11 @@ export async function serve (opts: CliOptions): Promise<FastifyInstance> {
   // json / pretty: the app's own one line per request, as npm start writes it.
   const python = opts.logFormat === 'python'
   const requests = python ? new PythonLogController(process.stderr, opts.logLevel) : appOptions.logController as LogController
+  const https = opts.tls === undefined ? undefined : readTls(opts.tls)
   const server = Fastify({
     ...appOptions,
+    // the HTTPS server takes the HTTP limits in the same options object
+    ...(https === undefined ? {} : { https: { ...https, allowHTTP1: true, ...serverOptions.http }, http2: opts.http2 as false }),
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
@@ -155,7 +222,7 @@ export async function serve (opts: CliOptions): Promise<FastifyInstance> {
     logController: requests,
     frameworkErrors: logFrameworkErrors(requests, errorHandler)
   })
-  await server.register(app, { root: opts.directory })
+  await server.register(app, { root: opts.directory, ...opts.plugin } as never)
   await server.listen({ port: opts.port, host: opts.host })
   return server
 }
@@ -192,7 +259,7 @@ async function main (): Promise<void> {
     return fail(line, 1)
   }
   // in a cluster the primary says it, once
-  if (cluster.isPrimary) process.stdout.write(servingLine(server.server.address() as AddressInfo) + '\n')
+  if (cluster.isPrimary) process.stdout.write(servingLine(server.server.address() as AddressInfo, opts.tls !== undefined) + '\n')
 
   let closing = false
   const stop = (signal: NodeJS.Signals): void => {
@@ -227,7 +294,7 @@ async function primary (opts: CliOptions, argv: string[]): Promise<void> {
     workers: opts.workers === 0 ? availableParallelism() : opts.workers,
     exec: process.argv[1],
     args: argv,
-    onListening: (address) => process.stdout.write(servingLine(address) + '\n'),
+    onListening: (address) => process.stdout.write(servingLine(address, opts.tls !== undefined) + '\n'),
     onStartupError: (line) => process.stderr.write(line + '\n')
   })
   if (interrupted && code === 0) process.stdout.write(INTERRUPTED)

@@ -3,6 +3,8 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 
 /** Limits and timeouts, all in one place (README: "Running in production"). */
 export const LIMITS = {
@@ -52,4 +54,40 @@ export const serverOptions = {
   requestTimeout: LIMITS.requestTimeout,
   http: { maxHeaderSize: LIMITS.maxHeaderSize, headersTimeout: LIMITS.headersTimeout, connectionsCheckingInterval: LIMITS.connectionsCheckingInterval },
   clientErrorHandler
+}
+
+/** A file the TLS setup names cannot be read: said in one line, exit 1. */
+export class TlsFileError extends Error {}
+
+/** Reads the certificate, key and password; one clear error if any cannot be read or used. */
+export function readTls (tls: { cert: string, key?: string, passwordFile?: string }): { cert: Buffer, key: Buffer, passphrase?: string } {
+  const read = (what: string, file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new TlsFileError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code as string}`)
+    }
+  }
+  const cert = read('certificate', tls.cert)
+  // like Python: without --tls-key the key is in the certificate file
+  const key = tls.key === undefined ? cert : read('key', tls.key)
+  const passphrase = tls.passwordFile === undefined ? undefined : read('password file', tls.passwordFile).toString('utf8').split(/\r?\n/)[0]
+  try {
+    createSecureContext({ cert, key, passphrase })
+  } catch (err) {
+    throw new TlsFileError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
+  }
+  return { cert, key, ...(passphrase === undefined ? {} : { passphrase }) }
+}
+
+/**
+ * HTTPS (and HTTP/2) for `npm start`, from the environment: `SERVE_DIR_TLS_CERT`,
+ * `SERVE_DIR_TLS_KEY`, `SERVE_DIR_TLS_PASSWORD_FILE`, `SERVE_DIR_HTTP2=1`. fastify-cli creates the
+ * server before the app loads, so these are read when app.ts is loaded.
+ */
+export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): { https?: object, http2?: boolean } {
+  const cert = env.SERVE_DIR_TLS_CERT
+  if (cert === undefined || cert === '') return {}
+  const tls = readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE })
+  return { https: { ...tls, allowHTTP1: true, ...serverOptions.http }, http2: env.SERVE_DIR_HTTP2 === '1' }
 }

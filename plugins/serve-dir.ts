@@ -22,6 +22,15 @@ export interface ServeDirAppOptions {
   cacheBytes?: number | string
   downloadHtml?: boolean | string
   dirsFirst?: boolean | string
+  /** `--header 'Name: value'`, repeatable. */
+  header?: string | string[]
+  headers?: Record<string, string> | string | string[]
+  /** `--cors` (any origin) or `--cors https://site.example`. */
+  cors?: boolean | string | string[]
+  /** `--spa` (index.html) or `--spa app.html`. */
+  spa?: boolean | string
+  /** `--archives false` turns folder downloads off. */
+  archives?: ServeDirOptions['archives'] | string
 }
 
 /** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
@@ -42,9 +51,14 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     dotfiles,
     symlinks
   }
-  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst'] as const) {
+  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'spa', 'cors', 'archives'] as const) {
     options[key] = fromCli(opts[key])
   }
+  // --header 'Name: value', once or more; an object when the app is built in code
+  const header = opts.header ?? opts.headers
+  options.headers = typeof header === 'string' || Array.isArray(header)
+    ? Object.fromEntries(([] as string[]).concat(header).map((h) => [h.slice(0, Math.max(0, h.indexOf(':'))).trim(), h.slice(h.indexOf(':') + 1).trim()]))
+    : header
   return options as unknown as ServeDirOptions
 }
 

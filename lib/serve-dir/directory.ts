@@ -36,6 +36,9 @@ export interface ListRequest extends View {
   dirsFirst: boolean
 }
 
+/** A file or folder to put in an archive: its name inside it (`a/b/` for a folder), its path, its stat. */
+export interface WalkItem { rel: string, path: string, stat: Stats }
+
 /** A listing ready to send: a whole body with its strong ETag, or a stream without one. */
 export type Listing = Rendered | { stream: Readable }
 
@@ -347,6 +350,62 @@ export class Lister {
       yield chunk
     }
     yield this.tail(req, page, tally(entries), total, entries.length)
+  }
+
+  /**
+   * Every visible file and folder below `dir`, depth first in name order, under the same policies
+   * as listings (hidden names, links, special files left out; a folder reached twice through links
+   * is entered once). Stops as soon as a limit is passed: `over` says which.
+   */
+  async walk (dir: string, limits: { maxBytes: number, maxEntries: number }, aborted: () => boolean = () => false): Promise<{ items: WalkItem[], bytes: number } | { over: 'bytes' | 'entries' }> {
+    const items: WalkItem[] = []
+    const seen = new Set<string>()
+    let bytes = 0
+    const visit = async (real: string, rel: string): Promise<'bytes' | 'entries' | undefined> => {
+      /* c8 ignore next */ // a folder removed while the walk reaches it: a race no test can time
+      for (const name of await this.names(real) ?? []) {
+        if (aborted()) return undefined
+        if (items.length % STAT_BATCH === 0) await nextTurn()
+        const found = this.resolve(real, name)
+        if (found === null) continue
+        const itemRel = rel + name
+        if (items.length >= limits.maxEntries) return 'entries'
+        if (found.stat.isDirectory()) {
+          // a link back to a folder already in the archive (a loop) is left out
+          const id = `${found.stat.dev}:${found.stat.ino}`
+          if (seen.has(id)) continue
+          seen.add(id)
+          items.push({ rel: itemRel + '/', path: found.path, stat: found.stat })
+          const over = await visit(found.path, itemRel + '/')
+          if (over !== undefined) return over
+        } else {
+          bytes += found.stat.size
+          if (bytes > limits.maxBytes) return 'bytes'
+          items.push({ rel: itemRel, path: found.path, stat: found.stat })
+        }
+      }
+      return undefined
+    }
+    const top = statSync(dir)
+    seen.add(`${top.dev}:${top.ino}`)
+    const over = await visit(dir, '')
+    return over === undefined ? { items, bytes } : { over }
+  }
+
+  /** One name of a folder under the policies: its path to open and its stat, or `null`. */
+  private resolve (dir: string, name: string): { path: string, stat: Stats } | null {
+    try {
+      const s = lstatSync(dir + path.sep + name, NO_THROW)
+      /* c8 ignore next */ // a name removed between readdir and lstat: a race no test can time
+      if (s === undefined) return null
+      const found = !s.isSymbolicLink()
+        ? { path: dir + path.sep + name, stat: s }
+        : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)
+      return found !== null && (found.stat.isFile() || found.stat.isDirectory()) ? found : null
+    /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: left out
+    } catch {
+      return null
+    }
   }
 
   /** Closes every watch (on server close). */

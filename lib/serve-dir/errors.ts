@@ -48,3 +48,17 @@ export const BadQueryError = createError<[string, string]>(
   'Bad query parameter "%s": %s',
   400
 )
+
+/** `?download=` on a server whose folder downloads are turned off. */
+export const ArchivesOffError = createError(
+  'FST_SERVE_DIR_ARCHIVES_OFF',
+  'Folder downloads are turned off on this server',
+  403
+)
+
+/** The folder holds more than one archive may. */
+export const ArchiveTooLargeError = createError<[string]>(
+  'FST_SERVE_DIR_ARCHIVE_TOO_LARGE',
+  'Folder too large to download as one archive: %s',
+  403
+)

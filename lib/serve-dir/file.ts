@@ -14,7 +14,7 @@ import {
   cacheControl, contentRange, encodedEtag, evaluatePreconditions, ifRangeHolds, metadataEtag,
   multipartParts, pickEncoding, planRanges, type ByteRange, type Coding, type RequestHeaders
 } from './http'
-import { sendError } from './respond'
+import { addVary, sendError } from './respond'
 import { NotFoundError } from './errors'
 import { compressBuffer, compressor } from './coding'
 
@@ -73,7 +73,7 @@ function typeOf (file: string): string {
 }
 
 /** Unknown binary data (octet-stream) gains nothing from compression, whatever mime-db says. */
-function isCompressible (type: string): boolean {
+export function isCompressible (type: string): boolean {
   return !type.startsWith('application/octet-stream') && compressible(type) === true
 }
 
@@ -184,7 +184,7 @@ export class FileResponder {
     // Content coding: never for a Range request, so byte offsets always mean the file's own bytes.
     const wantsRange = h.range !== undefined
     const canCompress = this.opts.compress && meta.compressible && meta.size >= this.opts.threshold
-    if (canCompress || this.opts.precompressed) reply.header('vary', 'Accept-Encoding')
+    if (canCompress || this.opts.precompressed) addVary(reply, 'Accept-Encoding')
     if (!wantsRange && h['accept-encoding'] !== undefined) {
       for (let offered = [...CODINGS]; offered.length > 0;) {
         const coding = pickEncoding(h['accept-encoding'], offered)
@@ -238,18 +238,7 @@ export class FileResponder {
    * could swap in a link to outside the root, or a FIFO (opened non-blocking, so it cannot hang us).
    */
   private async openVerified (file: string, expected: { dev: number, ino: number }): Promise<FileHandle> {
-    const flags = constants.O_RDONLY | constants.O_NONBLOCK | (this.verifyPath ? constants.O_NOFOLLOW : 0)
-    const fh = await open(file, flags)
-    try {
-      const stat = await fh.stat()
-      if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (this.verifyPath && await openedPath(fh, file) !== file)) {
-        throw new NotFoundError()
-      }
-      return fh
-    } catch (err) {
-      await fh.close()
-      throw err
-    }
+    return await openVerified(file, expected, this.verifyPath)
   }
 
   /** Bytes `start`..`end` of the file, read from one verified descriptor; a file that shrinks meanwhile ends the response with an error. */
@@ -293,6 +282,22 @@ export class FileResponder {
   }
 }
 
+/** {@link FileResponder}'s proof that an opened file is the one vetted; for archives too. */
+export async function openVerified (file: string, expected: { dev: number, ino: number }, verifyPath: boolean): Promise<FileHandle> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (verifyPath ? constants.O_NOFOLLOW : 0)
+  const fh = await open(file, flags)
+  try {
+    const stat = await fh.stat()
+    if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (verifyPath && await openedPath(fh, file) !== file)) {
+      throw new NotFoundError()
+    }
+    return fh
+  } catch (err) {
+    await fh.close()
+    throw err
+  }
+}
+
 /** Where the kernel says an open file is: exact on Linux (`/proc/self/fd`); elsewhere the real path of `file` now. */
 async function openedPath (fh: FileHandle, file: string): Promise<string> {
   try {
@@ -313,15 +318,15 @@ async function openedPath (fh: FileHandle, file: string): Promise<string> {
  * empty), and writes leave in order, so if no more than the last chunk is still queued
  * (`pending()`), the one before it is out and its buffer is free again.
  */
-async function * readRange (fh: FileHandle, start: number, end: number, keepOpen = false, pending?: () => number): AsyncGenerator<Buffer> {
+export async function * readRange (fh: FileHandle, start: number, end: number, keepOpen = false, pending?: () => number, chunkSize = STREAM_CHUNK): AsyncGenerator<Buffer> {
   let older: Buffer | undefined
   let last: Buffer | undefined
   let lastLength = 0
   try {
     for (let pos = start; pos <= end;) {
-      const want = Math.min(STREAM_CHUNK, end - pos + 1)
+      const want = Math.min(chunkSize, end - pos + 1)
       const reuse = older !== undefined && pending !== undefined && pending() <= lastLength ? older : undefined
-      const { bytesRead, buffer } = await fh.read(reuse ?? Buffer.allocUnsafeSlow(STREAM_CHUNK), 0, want, pos)
+      const { bytesRead, buffer } = await fh.read(reuse ?? Buffer.allocUnsafeSlow(chunkSize), 0, want, pos)
       if (bytesRead === 0) throw new Error(`file shrank while being sent: ended at byte ${pos} of ${end + 1}`)
       pos += bytesRead
       older = last

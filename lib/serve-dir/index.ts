@@ -1,11 +1,13 @@
 import path from 'node:path'
 import { realpath, stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
-import { METHODS } from 'node:http'
+import { METHODS, validateHeaderName, validateHeaderValue } from 'node:http'
+import cors from '@fastify/cors'
+import { create as createDisposition } from 'content-disposition'
 import type { Stats } from 'node:fs'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { BadPathError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
+import { ArchiveTooLargeError, ArchivesOffError, BadPathError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
 import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegments } from './resolve'
 import { lookup, type SymlinkPolicy } from './lookup'
 import { FileResponder } from './file'
@@ -14,7 +16,8 @@ import { LISTING_CSP, breadcrumbs } from './listing'
 import { ASSETS, ASSET_DIR } from './assets'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
-import { errorHandler, preferredListing, sendError } from './respond'
+import { ARCHIVE_TYPES, archive, type ArchiveFormat } from './archive'
+import { addVary, errorHandler, preferredListing, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { Entry, JsonListing } from './listing'
@@ -49,6 +52,14 @@ export interface ServeDirOptions {
   downloadHtml?: boolean
   /** List folders before files, whatever the sort. Default `false` (Python's order mixes them). */
   dirsFirst?: boolean
+  /** Headers added to successful responses (2xx, 304), never replacing one the server sets (validators, types). Default none. */
+  headers?: Record<string, string>
+  /** CORS: `true` lets any origin read (`*`); an origin or a list of origins lets only those. Default `false`. */
+  cors?: boolean | string | string[]
+  /** Single-page app: paths that look like its routes (no extension, a browser asking for HTML) get this file, relative to `root`; `true` means `'index.html'`. Listings are off. Default `false`. */
+  spa?: boolean | string
+  /** Folder downloads (`?download=zip` or `tar.gz`): `false` turns them off; otherwise limits on what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`. */
+  archives?: boolean | { maxBytes?: number, maxEntries?: number }
 }
 
 interface Settings {
@@ -66,10 +77,15 @@ interface Settings {
   cacheBytes: number
   downloadHtml: boolean
   dirsFirst: boolean
+  headers: Record<string, string>
+  cors: false | true | string | string[]
+  /** Segments of the fallback page, or `null` when it is not a single-page app. */
+  spa: string[] | null
+  archives: false | { maxBytes: number, maxEntries: number }
 }
 
 const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'maxAge', 'immutable', 'compress',
-  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'logLevel', 'logSerializers'])
+  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'headers', 'cors', 'spa', 'archives', 'logLevel', 'logSerializers'])
 /** Files up to this size may be kept whole in memory. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
@@ -132,8 +148,54 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
     compressThreshold: count('compressThreshold', 1024),
     cacheBytes: count('cacheBytes', 64 * 1024 * 1024),
     downloadHtml: bool('downloadHtml', false),
-    dirsFirst: bool('dirsFirst', false)
+    dirsFirst: bool('dirsFirst', false),
+    headers: headersOf(opts.headers),
+    cors: corsOf(opts.cors),
+    spa: spaOf(opts.spa),
+    archives: archivesOf(opts.archives)
   }
+}
+
+function headersOf (value: unknown): Record<string, string> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('headers', 'must be an object of header names and values')
+  for (const [k, v] of Object.entries(value)) {
+    try {
+      validateHeaderName(k)
+      validateHeaderValue(k, v)
+    } catch (err) {
+      throw new InvalidOptionError('headers', (err as Error).message)
+    }
+    if (typeof v !== 'string') throw new InvalidOptionError('headers', `the value of ${k} must be a string`)
+  }
+  return value as Record<string, string>
+}
+
+function corsOf (value: unknown): Settings['cors'] {
+  if (value === undefined || value === false) return false
+  if (value === true || (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0 && value.every((o) => typeof o === 'string'))) return value as Settings['cors']
+  throw new InvalidOptionError('cors', 'must be true, an origin, or a list of origins')
+}
+
+function spaOf (value: unknown): string[] | null {
+  if (value === undefined || value === false) return null
+  const file = value === true ? 'index.html' : value
+  if (typeof file !== 'string' || file === '' || file.split('/').some((s) => s === '..' || s === '.') || path.isAbsolute(file)) {
+    throw new InvalidOptionError('spa', 'must be true or a file name inside root, such as "index.html"')
+  }
+  return file.split('/').filter(Boolean)
+}
+
+function archivesOf (value: unknown): Settings['archives'] {
+  const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 100_000 }
+  if (value === undefined || value === true) return limits
+  if (value === false) return false
+  const { maxBytes = limits.maxBytes, maxEntries = limits.maxEntries, ...rest } = value as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Object.keys(rest).length > 0 ||
+      typeof maxBytes !== 'number' || typeof maxEntries !== 'number' || !(maxBytes >= 0) || !(maxEntries >= 0)) {
+    throw new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries }')
+  }
+  return { maxBytes, maxEntries }
 }
 
 /**
@@ -172,23 +234,59 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       if (!settings.showHidden && isHidden(segments)) throw new NotFoundError()
 
       const found = lookup(realRoot, realRoot, segments, symlinks, hide)
-      if (found === null) throw new NotFoundError()
+      if (found === null) return notFound(req, reply, segments)
       if (found.stat.isDirectory()) {
         if (!trailingSlash) {
           return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search))
             // the length said outright, so that HEAD shows what GET does
             .header('x-content-type-options', 'nosniff').header('content-length', '0').send()
         }
+        const download = search.includes('download') ? new URLSearchParams(search).getAll('download') : []
+        if (download.length > 0) return sendArchive(req, reply, found.path, segments, download)
         for (const name of settings.index) {
           const file = lookup(realRoot, found.path, [name], symlinks, hide)
           if (file?.stat.isFile() === true) return files.send(req, reply, file.path, file.stat)
         }
-        if (!settings.listing) throw new NotFoundError()
+        if (!settings.listing || settings.spa !== null) return notFound(req, reply, segments)
         return sendListing(req, reply, found.path, found.stat, segments, search)
       }
       // FIFOs, sockets and devices are never opened: reading one could hang the request forever
       if (!found.stat.isFile() || trailingSlash) throw new NotFoundError()
       return files.send(req, reply, found.path, found.stat)
+    }
+
+    /**
+     * 404, or for a single-page app the fallback page, when the path looks like one of its routes
+     * (no extension in the last segment) and a browser asked for HTML. A missing asset stays a 404.
+     */
+    async function notFound (req: FastifyRequest, reply: FastifyReply, segments: string[]): Promise<FastifyReply> {
+      const last = segments[segments.length - 1] ?? ''
+      if (settings.spa !== null && !last.includes('.') && (req.headers.accept ?? '').includes('text/html')) {
+        const page = lookup(realRoot, realRoot, settings.spa, symlinks, hide)
+        if (page?.stat.isFile() === true) return files.send(req, reply, page.path, page.stat)
+      }
+      throw new NotFoundError()
+    }
+
+    /** `?download=zip|tar.gz`: the folder as one archive, streamed. */
+    async function sendArchive (req: FastifyRequest, reply: FastifyReply, dir: string, segments: string[], asked: string[]): Promise<FastifyReply> {
+      if (settings.archives === false) throw new ArchivesOffError()
+      if (asked.length > 1 || !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
+      const format = asked[0] as ArchiveFormat
+      const abort = new AbortController()
+      reply.raw.once('close', () => abort.abort())
+      const walked = await lister.walk(dir, settings.archives, () => abort.signal.aborted)
+      if ('over' in walked) throw new ArchiveTooLargeError(walked.over === 'bytes' ? `more than ${settings.archives.maxBytes} bytes` : `more than ${settings.archives.maxEntries} entries`)
+      /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
+      const name = (segments[segments.length - 1] ?? (prefixSegments[prefixSegments.length - 1] ?? path.basename(realRoot))) || 'files'
+      reply.type(ARCHIVE_TYPES[format]).headers({
+        'content-disposition': createDisposition(`${name}.${format}`),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff'
+      })
+      req.log.info({ entries: walked.items.length, bytes: walked.bytes, format }, 'folder download')
+      if (req.method === 'HEAD') return reply.send()
+      return reply.send(archive(format, walked.items, symlinks !== 'follow', abort.signal))
     }
 
     async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], search: string): Promise<FastifyReply> {
@@ -208,13 +306,14 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
         sort: oneOfQuery(query, 'sort', ['name', 'size', 'mtime'], 'name'),
         order: oneOfQuery(query, 'order', ['asc', 'desc'], 'asc'),
         q: query.get('q') ?? '',
-        dirsFirst: settings.dirsFirst
+        dirsFirst: settings.dirsFirst,
+        downloads: settings.archives !== false
       }, dirStat)
       /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
       if (listing === null) throw new NotFoundError()
       reply.type(LISTING_TYPES[format]).header('cache-control', listingCacheControl).headers(LISTING_HEADERS)
       const coding = settings.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
-      reply.header('vary', settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
+      addVary(reply, settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
       if ('stream' in listing) {
         if (req.method === 'HEAD') return reply.send()
         if (coding === undefined) return reply.send(listing.stream)
@@ -238,11 +337,30 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       return reply.header('content-encoding', coding).send(await coded)
     }
 
+    if (settings.cors !== false) {
+      await child.register(cors, {
+        // '*' for any; a list (even of one) so that a matching origin is echoed with Vary: Origin
+        origin: settings.cors === true ? '*' : ([] as string[]).concat(settings.cors),
+        methods: ['GET', 'HEAD'],
+        exposedHeaders: ['ETag', 'Last-Modified', 'Content-Range', 'Content-Length', 'Content-Encoding', 'Accept-Ranges', 'Content-Disposition'],
+        maxAge: 600
+      })
+    }
+    if (Object.keys(settings.headers).length > 0) {
+      // added to successful answers (2xx, 304), never over one the server set itself
+      child.addHook('onSend', async (_req, reply, payload) => {
+        if (reply.statusCode < 400 && reply.statusCode !== 301) {
+          for (const [k, v] of Object.entries(settings.headers)) if (!reply.hasHeader(k)) reply.header(k, v)
+        }
+        return payload
+      })
+    }
     // Node parses every method in http.METHODS; Fastify routes only those it knows. Teach it the
     // rest (WebDAV's PROPFIND, PURGE, ...) so that they get a 405 here, not a 404.
     for (const m of METHODS) if (m !== 'CONNECT' && !child.supportedMethods.includes(m)) child.addHttpMethod(m)
     // onRequest, so that a request body is never parsed (or waited for) before the 405
-    const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD')
+    // (with CORS on, OPTIONS is @fastify/cors's: its hook answers preflights before any route)
+    const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false))
     const routes = prefixSegments.length === 0 ? ['/*'] : [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
     // the listing's stylesheet and script: immutable, under names that carry their hash
     for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {

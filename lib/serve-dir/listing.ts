@@ -92,6 +92,8 @@ export interface View {
   /** The filter: names containing it, case-insensitively; `''` for none. */
   q: string
   limit: number | null
+  /** Offer the folder as a zip and a tar.gz. */
+  downloads?: boolean
 }
 
 /** The sums a listing shows under its table. */
@@ -262,7 +264,9 @@ export function renderHtmlTail (view: View, t: Tally, total: number, page?: Page
   const of = view.q !== '' || page !== undefined ? ` (${shown} of ${plural(total, 'entry', 'entries')})` : ''
   return '</tbody>\n</table>\n' + (page === undefined ? '' : renderNav(page, count)) +
     `<footer><p class="counts">${plural(t.folders, 'folder', 'folders')}, ${plural(t.files, 'file', 'files')}, ` +
-    `${humanSize(t.bytes)}${of} <span id="shown" aria-live="polite"></span></p></footer>\n</main>\n</body>\n</html>\n`
+    `${humanSize(t.bytes)}${of} <span id="shown" aria-live="polite"></span></p>` +
+    (view.downloads === true ? '<p class="download">Download this folder: <a href="?download=zip" download>zip</a> <a href="?download=tar.gz" download>tar.gz</a></p>' : '') +
+    '</footer>\n</main>\n</body>\n</html>\n'
 }
 
 /** The whole HTML page for already sorted entries. */

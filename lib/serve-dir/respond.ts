@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import escapeHtml from 'escape-html'
 import Negotiator from 'negotiator'
+import vary from 'vary'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
@@ -18,6 +19,12 @@ const FS_ERRORS: Record<string, [number, string]> = {
   // out of file descriptors: a moment later, when other downloads have finished, it will work
   EMFILE: [503, 'Too many open files; try again shortly'],
   ENFILE: [503, 'Too many open files; try again shortly']
+}
+
+/** Adds fields to `Vary` without dropping those already there (CORS adds Origin first). */
+export function addVary (reply: FastifyReply, fields: string): FastifyReply {
+  const current = reply.getHeader('vary')
+  return reply.header('vary', vary.append(current === undefined ? '' : String(current), fields))
 }
 
 /** True when the client prefers JSON to HTML (`Accept: application/json`); browsers and `*\/*` get HTML. */
@@ -52,7 +59,7 @@ export function errorHtml (statusCode: number, message: string): string {
 export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string, headers: Record<string, string> = {}): FastifyReply {
   // a file's validators may already be set when opening it failed; they do not describe this page
   for (const h of FILE_HEADERS) reply.removeHeader(h)
-  reply.code(statusCode).headers(headers).header('vary', 'Accept')
+  addVary(reply.code(statusCode).headers(headers), 'Accept')
     .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'")
   if (errorAsJson(req)) {
     return reply.type('application/json; charset=utf-8')

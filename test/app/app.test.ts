@@ -143,3 +143,18 @@ t.test('readiness: 200 while serving, refused once shutting down, while a downlo
   await ended
   t.ok(bytes > 30 * 1024 * 1024, `the download under way finished: ${bytes} bytes`)
 })
+
+t.test('headers, CORS, SPA and downloads from the command line', async (t) => {
+  const root = t.testdir({ 'index.html': 'app shell', 'a.txt': 'a' })
+  const app = await build(t, ['--root', root, '--header', 'X-A: 1', '--header', 'X-B: two words', '--cors', 'http://a.example', '--spa', '--archives', 'false'])
+  const res = await app.inject({ url: '/a.txt', headers: { origin: 'http://a.example' } })
+  t.equal(res.headers['x-a'], '1')
+  t.equal(res.headers['x-b'], 'two words')
+  t.equal(res.headers['access-control-allow-origin'], 'http://a.example')
+  t.equal((await app.inject({ url: '/some/route', headers: { accept: 'text/html' } })).body, 'app shell')
+  t.equal((await app.inject('/?download=zip')).statusCode, 403)
+  const one = await build(t, ['--root', root, '--header', 'X-Only: 1', '--spa', 'a.txt'])
+  t.equal((await one.inject('/a.txt')).headers['x-only'], '1')
+  t.equal((await one.inject({ url: '/r', headers: { accept: 'text/html' } })).body, 'a')
+  await t.rejects(build(t, ['--root', root, '--header', 'no colon']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })
+})

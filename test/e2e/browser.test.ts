@@ -181,5 +181,29 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
     t.equal((await names(page)).length, 1000)
   })
 
+  await t.test('--cors lets a page on another origin fetch files; without it the browser refuses', async (t) => {
+    const root = t.testdir({ 'data.txt': 'shared data' })
+    const open = await build(t, ['--root', root, '--cors'])
+    const closed = await build(t, ['--root', root])
+    const origins: string[] = []
+    for (const a of [open, closed]) {
+      await a.listen({ port: 0, host: '127.0.0.1' })
+      origins.push(`http://127.0.0.1:${(a.server.address() as AddressInfo).port}`)
+    }
+    // a page served from yet another port (another origin)
+    const { default: Fastify } = await import('fastify')
+    const site = Fastify()
+    site.get('/', async (_req, reply) => reply.type('text/html').send(`<!DOCTYPE html><title>site</title><script>
+      Promise.all(${JSON.stringify(origins)}.map((o) => fetch(o + '/data.txt').then((r) => r.text(), () => 'refused')))
+        .then((r) => { document.title = JSON.stringify(r) })</script>`))
+    await site.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => site.close())
+    const p = await browser.newPage()
+    await p.goto(`http://127.0.0.1:${(site.server.address() as AddressInfo).port}/`)
+    await p.waitForFunction(() => document.title.startsWith('['))
+    t.same(JSON.parse(await p.title()), ['shared data', 'refused'])
+    await p.close()
+  })
+
   t.same(problems, [], 'no console errors, no CSP violations, no failed loads')
 })

@@ -3,7 +3,7 @@ import path from 'node:path'
 import net from 'node:net'
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { HELP, parseCli, servingLine } from '../../bin/serve-dir'
+import { HELP, USAGE, parseCli, servingLine } from '../../bin/serve-dir'
 import { rawRequest } from '../helper'
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'serve-dir.ts')
@@ -48,9 +48,9 @@ async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | 
 }
 
 t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
-  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
-  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
-  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false })
+  t.same(parseCli([]), { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} })
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { port: 8080, host: '0.0.0.0', directory: '/srv', logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { port: 0, host: '::1', directory: path.resolve('www'), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} })
   t.equal(parseCli(['-h']), null)
   t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
   t.throws(() => parseCli(['65536']))
@@ -69,10 +69,22 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.equal(parseCli(['--grace', '0.5'])?.graceMs, 500)
   t.throws(() => parseCli(['--grace', 'soon']), { message: "argument --grace: invalid number of seconds: 'soon'" })
   t.equal(parseCli(['--trust-proxy'])?.trustProxy, true)
+  t.same(parseCli(['--cors', '8080'])?.plugin, { cors: true }, '--cors alone: any origin (8080 is the port)')
+  t.equal(parseCli(['--cors', '8080'])?.port, 8080)
+  t.same(parseCli(['--cors', 'https://a.example'])?.plugin, { cors: 'https://a.example' })
+  t.same(parseCli(['--cors', '*'])?.plugin, { cors: true })
+  t.same(parseCli(['--spa'])?.plugin, { spa: 'index.html' })
+  t.same(parseCli(['--spa', 'app.html', '9000'])?.plugin, { spa: 'app.html' })
+  t.same(parseCli(['--spa', '9000'])?.plugin, { spa: 'index.html' })
+  t.same(parseCli(['--spa', '--cors'])?.plugin, { spa: 'index.html', cors: true })
+  t.same(parseCli(['-H', 'X-A: 1', '--header', 'X-B:2'])?.plugin, { headers: { 'X-A': '1', 'X-B': '2' } })
+  t.throws(() => parseCli(['-H', 'nocolon']), { message: "argument -H/--header: expected 'Name: value', got 'nocolon'" })
+  t.same(parseCli(['--no-download'])?.plugin, { archives: false })
+  t.same(parseCli(['--tls-cert', 'c.pem'])?.tls, { cert: 'c.pem', key: undefined, passwordFile: undefined })
   t.throws(() => parseCli(['-w', 'x']), { message: "argument -w/--workers: invalid number: 'x'" })
   t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
   t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
-  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false }, 'Python\'s -p is accepted')
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { port: 9000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} }, 'Python\'s -p is accepted')
   t.intercept(process.stderr, 'isTTY', { value: true })
   t.equal(parseCli([])?.logFormat, 'python', 'on a terminal, Python\'s lines')
 })
@@ -93,7 +105,8 @@ t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
   for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind'], ['--cgi']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
-    t.match(r.stderr, /^usage: serve-dir \[-h\] \[-b ADDRESS\] \[-d DIRECTORY\] \[-p VERSION\] \[-l LEVEL\] \[-w N\] \[-P\] \[port\]\nserve-dir: error: .+\n$/, args.join(' '))
+    t.ok(r.stderr.startsWith(USAGE + '\nserve-dir: error: '), args.join(' '))
+    t.match(r.stderr, /\nserve-dir: error: .+\n$/, args.join(' '))
     t.equal(r.stdout, '')
   }
 })

@@ -1,0 +1,133 @@
+// HTTPS and HTTP/2, with certificates made at test time (no key is ever committed).
+import t from 'tap'
+import path from 'node:path'
+import http2 from 'node:http2'
+import https from 'node:https'
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
+import app, { options as appOptions } from '../../app'
+import { readTls, tlsFromEnv } from '../../lib/server'
+import { ProjectRoot } from '../helper'
+
+const BIN = path.join(ProjectRoot, 'bin', 'serve-dir.ts')
+const NODE = [...process.execArgv, BIN]
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0
+
+function certs (dir: string): { cert: string, key: string, encKey: string, passFile: string } {
+  const cert = path.join(dir, 'cert.pem')
+  const key = path.join(dir, 'key.pem')
+  const encKey = path.join(dir, 'enc-key.pem')
+  const passFile = path.join(dir, 'pass.txt')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' })
+  writeFileSync(passFile, 's3cret\n')
+  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', 'pass:s3cret', '-out', encKey], { stdio: 'ignore' })
+  return { cert, key, encKey, passFile }
+}
+
+function run (args: string[]): { status: number | null, stderr: string } {
+  const r = spawnSync(process.execPath, [...NODE, ...args], { encoding: 'utf8', timeout: 20000 })
+  return { status: r.status, stderr: r.stderr }
+}
+
+interface H2Response { status: number, headers: http2.IncomingHttpHeaders, body: Buffer }
+
+async function h2get (session: http2.ClientHttp2Session, path: string, headers: Record<string, string> = {}): Promise<H2Response> {
+  const req = session.request({ ':path': path, ...headers })
+  const chunks: Buffer[] = []
+  const [h] = await once(req, 'response') as [http2.IncomingHttpHeaders]
+  req.on('data', (c: Buffer) => chunks.push(c))
+  await once(req, 'end')
+  return { status: Number(h[':status']), headers: h, body: Buffer.concat(chunks) }
+}
+
+t.test('TLS flags follow Python\'s rules', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({})
+  const c = certs(dir)
+  for (const [args, message] of [
+    [['--tls-key', c.key], 'argument --tls-key: requires --tls-cert'],
+    [['--tls-password-file', c.passFile], 'argument --tls-password-file: requires --tls-cert'],
+    [['--http2'], 'argument --http2: requires --tls-cert']
+  ] as const) {
+    const r = run(['0', ...args])
+    t.equal(r.status, 2, args.join(' '))
+    t.match(r.stderr, message)
+  }
+  for (const [args, message] of [
+    [['--tls-cert', path.join(dir, 'missing.pem')], /^serve-dir: error: cannot read the TLS certificate .*missing\.pem: ENOENT\n$/],
+    [['--tls-cert', c.cert, '--tls-key', c.encKey], /^serve-dir: error: cannot use the TLS certificate and key: /],
+    [['--tls-cert', c.cert, '--tls-key', c.key, '--tls-password-file', path.join(dir, 'nope')], /cannot read the TLS password file/]
+  ] as const) {
+    const r = run(['0', '-d', dir, ...args])
+    t.equal(r.status, 1, args.join(' '))
+    t.match(r.stderr, message)
+  }
+})
+
+t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 for old clients', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'over tls', sub: { 'b.txt': 'bee' }, 'big.txt': 'x'.repeat(5000) })
+  const c = certs(dir)
+  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '--tls-cert', c.cert, '--tls-key', c.encKey, '--tls-password-file', c.passFile, '--http2', '--log-format', 'python']) as ChildProcessWithoutNullStreams
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const deadline = Date.now() + 20000
+  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const port = Number(/ port (\d+) /.exec(out)?.[1])
+  t.equal(out, `Serving HTTPS on 127.0.0.1 port ${port} (https://127.0.0.1:${port}/) ...\n`, `${out}${err}`)
+
+  const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  t.teardown(() => session.close())
+  const file = await h2get(session, '/a.txt')
+  t.equal(file.status, 200)
+  t.equal(file.body.toString(), 'over tls')
+  t.equal((await h2get(session, '/a.txt', { 'if-none-match': file.headers.etag as string })).status, 304)
+  const range = await h2get(session, '/big.txt', { range: 'bytes=10-19' })
+  t.equal(range.status, 206)
+  t.equal(range.headers['content-range'], 'bytes 10-19/5000')
+  t.equal(range.body.length, 10)
+  const redirect = await h2get(session, '/sub')
+  t.equal(redirect.status, 301)
+  t.equal(redirect.headers.location, 'sub/')
+  const listing = await h2get(session, '/sub/', { accept: 'application/json' })
+  t.equal(JSON.parse(listing.body.toString()).entries[0].name, 'b.txt')
+  const html = await h2get(session, '/')
+  t.match(html.body.toString(), 'Directory listing for /')
+
+  const h1 = await new Promise<string>((resolve, reject) => {
+    https.get(`https://127.0.0.1:${port}/a.txt`, { rejectUnauthorized: false }, (res) => {
+      let body = ''
+      res.on('data', (d) => { body += d })
+      res.on('end', () => resolve(`${res.httpVersion} ${body}`))
+    }).on('error', reject)
+  })
+  t.equal(h1, '1.1 over tls', 'HTTP/1.1 fallback')
+  if (spawnSync('curl', ['--version']).stdout?.toString().includes('HTTP2') === true) {
+    const r = spawnSync('curl', ['-sk', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `https://127.0.0.1:${port}/sub/b.txt`], { encoding: 'utf8', timeout: 10000 })
+    t.equal(r.stdout, '2 200', 'curl --http2')
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.match(err, '"GET /a.txt HTTP/2.0" 200 -', 'Python\'s line says HTTP/2.0')
+  child.kill('SIGTERM')
+  await once(child, 'exit')
+})
+
+t.test('npm start over HTTPS: SERVE_DIR_TLS_* in the environment', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'from env' })
+  const c = certs(dir)
+  t.same(tlsFromEnv({}), {}, 'nothing set: plain HTTP')
+  const tls = tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.encKey, SERVE_DIR_TLS_PASSWORD_FILE: c.passFile, SERVE_DIR_HTTP2: '1' })
+  t.equal(tls.http2, true)
+  t.same(readTls({ cert: c.cert, key: c.key }).cert, readTls({ cert: c.cert, key: c.key }).cert)
+  const server = Fastify({ ...appOptions, ...tls } as never)
+  await server.register(app, { root: dir })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.close())
+  const session = http2.connect(`https://127.0.0.1:${(server.server.address() as AddressInfo).port}`, { rejectUnauthorized: false })
+  t.teardown(() => session.close())
+  t.equal((await h2get(session, '/a.txt')).body.toString(), 'from env')
+})

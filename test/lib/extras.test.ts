@@ -1,0 +1,228 @@
+import t from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
+import serveDir from '../../lib/serve-dir'
+import { serve, setup } from '../helper'
+import { Lister } from '../../lib/serve-dir/directory'
+import { archive } from '../../lib/serve-dir/archive'
+import { readTls } from '../../lib/server'
+
+t.test('headers: added to successful answers, never over the server\'s own', async (t) => {
+  const app = await setup(t, { 'a.txt': 'a', d: {} }, { headers: { 'X-Frame-Options': 'DENY', ETag: '"mine"', 'Cache-Control': 'private' } })
+  const res = await app.inject('/a.txt')
+  t.equal(res.headers['x-frame-options'], 'DENY')
+  t.not(res.headers.etag, '"mine"', 'the server\'s validator stays')
+  t.equal(res.headers['cache-control'], 'no-cache')
+  t.equal((await app.inject('/d/')).headers['x-frame-options'], 'DENY', 'listings too')
+  t.equal((await app.inject({ url: '/a.txt', headers: { 'if-none-match': res.headers.etag as string } })).headers['x-frame-options'], 'DENY', '304 too')
+  t.notOk((await app.inject('/missing')).headers['x-frame-options'], 'not on errors')
+  t.notOk((await app.inject('/d')).headers['x-frame-options'], 'not on redirects')
+})
+
+t.test('cors: any origin, with preflight', async (t) => {
+  const app = await setup(t, { 'a.txt': 'a' }, { cors: true })
+  const res = await app.inject({ url: '/a.txt', headers: { origin: 'http://other.example' } })
+  t.equal(res.headers['access-control-allow-origin'], '*')
+  t.match(res.headers['access-control-expose-headers'], 'ETag')
+  t.match(res.headers['access-control-expose-headers'], 'Content-Range')
+  const pre = await app.inject({ method: 'OPTIONS', url: '/a.txt', headers: { origin: 'http://other.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'range' } })
+  t.equal(pre.statusCode, 204)
+  t.equal(pre.headers['access-control-allow-origin'], '*')
+  t.match(pre.headers['access-control-allow-methods'], 'GET')
+  t.match(pre.headers['access-control-allow-headers'], 'range')
+  t.equal((await app.inject({ method: 'POST', url: '/a.txt' })).statusCode, 405, 'other methods are still refused')
+})
+
+t.test('cors: one origin only, Vary: Origin', async (t) => {
+  const app = await setup(t, { 'a.txt': 'a' }, { cors: 'http://good.example' })
+  const good = await app.inject({ url: '/a.txt', headers: { origin: 'http://good.example' } })
+  t.equal(good.headers['access-control-allow-origin'], 'http://good.example')
+  t.match(good.headers.vary, 'Origin')
+  const bad = await app.inject({ url: '/a.txt', headers: { origin: 'http://evil.example' } })
+  t.not(bad.headers['access-control-allow-origin'], 'http://evil.example')
+  t.equal(bad.body, 'a', 'the file is served; the browser keeps it from the other page')
+})
+
+t.test('spa: routes get the page, missing assets stay 404, no listings', async (t) => {
+  const tree = { 'index.html': '<div id=app>', 'app.js': 'js', sub: { 'x.txt': 'x' } }
+  const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
+  const app = await setup(t, tree, { spa: true })
+  for (const url of ['/about', '/users/42/profile', '/sub/', '/sub/deeper']) {
+    const res = await app.inject({ url, headers: html })
+    t.equal(res.statusCode, 200, url)
+    t.equal(res.body, '<div id=app>', url)
+  }
+  t.equal((await app.inject({ url: '/missing.js', headers: html })).statusCode, 404, 'an asset is never the page')
+  t.equal((await app.inject({ url: '/about', headers: { accept: 'application/json' } })).statusCode, 404, 'programs get a 404')
+  t.equal((await app.inject('/app.js')).body, 'js')
+  t.equal((await app.inject('/sub/x.txt')).body, 'x')
+  const custom = await setup(t, { 'shell.html': 'shell' }, { spa: 'shell.html' })
+  t.equal((await custom.inject({ url: '/route', headers: html })).body, 'shell')
+  const gone = await setup(t, {}, { spa: true })
+  t.equal((await gone.inject({ url: '/route', headers: html })).statusCode, 404, 'no page, no fallback')
+})
+
+function unzipNames (zip: Buffer): Record<string, string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'zip-'))
+  try {
+    writeFileSync(path.join(dir, 'a.zip'), zip)
+    const out = execFileSync('python3', ['-c', 'import zipfile,sys,json; z=zipfile.ZipFile(sys.argv[1]); print(json.dumps({n: z.read(n).decode("latin1") for n in z.namelist()}))', path.join(dir, 'a.zip')], { encoding: 'utf8' })
+    return JSON.parse(out)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function untarNames (tgz: Buffer): Record<string, string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tar-'))
+  try {
+    writeFileSync(path.join(dir, 'a.tgz'), tgz)
+    mkdirp(path.join(dir, 'x'))
+    execFileSync('tar', ['-xzf', path.join(dir, 'a.tgz'), '-C', path.join(dir, 'x')])
+    const out: Record<string, string> = {}
+    const walk = (d: string, rel: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+        if (e.isDirectory()) {
+          out[rel + e.name + '/'] = ''
+          walk(path.join(d, e.name), rel + e.name + '/')
+        } else out[rel + e.name] = readFileSync(path.join(d, e.name), 'latin1')
+      }
+    }
+    walk(path.join(dir, 'x'), '')
+    return out
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function mkdirp (d: string): void { execFileSync('mkdir', ['-p', d]) }
+
+t.test('folder downloads: zip and tar.gz hold exactly the visible files', async (t) => {
+  const dir = t.testdir({
+    outside: { 'secret.txt': 'SECRET' },
+    www: {
+      'a.txt': 'alpha',
+      '.env': 'hidden',
+      empty: {},
+      'b c': { 'd.txt': 'delta', 'pic.png': 'png' },
+      'link-out': t.fixture('symlink', '../outside/secret.txt'),
+      'link-in': t.fixture('symlink', 'a.txt'),
+      loop: t.fixture('symlink', '.')
+    }
+  })
+  const app = await serve(t, path.join(dir, 'www'))
+  const expected = { 'a.txt': 'alpha', 'b c/': '', 'b c/d.txt': 'delta', 'b c/pic.png': 'png', 'empty/': '', 'link-in': 'alpha' }
+  const zip = await app.inject('/?download=zip')
+  t.equal(zip.statusCode, 200)
+  t.equal(zip.headers['content-type'], 'application/zip')
+  t.equal(zip.headers['content-disposition'], 'attachment; filename=www.zip')
+  t.same(unzipNames(zip.rawPayload), expected)
+  const tgz = await app.inject('/?download=tar.gz')
+  t.equal(tgz.headers['content-type'], 'application/gzip')
+  t.same(untarNames(tgz.rawPayload), expected)
+  const sub = await app.inject('/b%20c/?download=tar.gz')
+  t.equal(sub.headers['content-disposition'], 'attachment; filename="b c.tar.gz"')
+  t.same(untarNames(sub.rawPayload), { 'd.txt': 'delta', 'pic.png': 'png' })
+  const head = await app.inject({ method: 'HEAD', url: '/?download=zip' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '')
+  t.equal((await app.inject('/?download=rar')).statusCode, 400)
+  t.equal((await app.inject('/?download=zip&download=zip')).statusCode, 400)
+  t.match((await app.inject('/')).body, '<a href="?download=zip" download>zip</a>', 'the listing offers them')
+})
+
+t.test('folder downloads: limits and the off switch', async (t) => {
+  const tree = { 'a.txt': 'aaaa', 'b.txt': 'bbbb', c: { 'd.txt': 'dddd' } }
+  const few = await setup(t, tree, { archives: { maxEntries: 2 } })
+  const res = await few.inject({ url: '/?download=zip', headers: { accept: 'application/json' } })
+  t.equal(res.statusCode, 403)
+  t.match(res.json().message, 'more than 2 entries')
+  const small = await setup(t, tree, { archives: { maxBytes: 10 } })
+  t.match((await small.inject({ url: '/?download=tar.gz', headers: { accept: 'application/json' } })).json().message, 'more than 10 bytes')
+  const off = await setup(t, tree, { archives: false })
+  t.equal((await off.inject('/?download=zip')).statusCode, 403)
+  t.notMatch((await off.inject('/')).body, 'download=')
+})
+
+t.test('folder downloads: a client that goes away stops the work, and nothing leaks', async (t) => {
+  const files: Record<string, Buffer> = {}
+  for (let i = 0; i < 40; i++) files[`f${i}.bin`] = Buffer.alloc(1024 * 1024, i)
+  const root = t.testdir(files)
+  const app = Fastify()
+  await app.register(serveDir, { root })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as AddressInfo).port
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  for (const format of ['zip', 'tar.gz']) {
+    const s = net.connect(port, '127.0.0.1')
+    s.write(`GET /?download=${format} HTTP/1.1\r\nHost: x\r\n\r\n`)
+    await new Promise((resolve) => s.once('data', resolve))
+    s.destroy()
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.ok(fds() <= before + 1, `descriptors back: ${before} -> ${fds()}`)
+  const ok = await app.inject('/f1.bin')
+  t.equal(ok.rawPayload.length, 1024 * 1024, 'still serving')
+})
+
+t.test('bad options for the extras fail ready()', async (t) => {
+  const root = t.testdir({})
+  for (const [opts, what] of [
+    [{ headers: { 'bad name': 'x' } }, 'headers'], [{ headers: { 'X-A': 'line\nbreak' } }, 'headers'], [{ headers: ['x'] }, 'headers'],
+    [{ headers: { 'X-A': 1 } }, 'headers'], [{ cors: 1 }, 'cors'], [{ cors: [] }, 'cors'], [{ spa: '../x.html' }, 'spa'],
+    [{ spa: '/etc/passwd' }, 'spa'], [{ spa: 3 }, 'spa'], [{ archives: 'yes' }, 'archives'], [{ archives: { maxBytes: -1 } }, 'archives'],
+    [{ archives: { other: 1 } }, 'archives']
+  ] as const) {
+    const app = Fastify()
+    app.register(serveDir, { root, ...opts } as never)
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION', message: new RegExp(`"${what}"`) }, JSON.stringify(opts))
+    await app.close()
+  }
+})
+
+t.test('archives: the name of a mount\'s root; deny leaves links out; an aborted walk or archive stops', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', link: t.fixture('symlink', 'a.txt'), d: { 'b.txt': 'b' } })
+  const mounted = Fastify()
+  await mounted.register(serveDir, { root, prefix: '/pub', symlinks: 'deny' })
+  t.teardown(() => mounted.close())
+  const res = await mounted.inject('/pub/?download=tar.gz')
+  t.equal(res.headers['content-disposition'], 'attachment; filename=pub.tar.gz')
+  t.same(untarNames(res.rawPayload), { 'a.txt': 'a', 'd/': '', 'd/b.txt': 'b' }, 'no link under deny')
+
+  const lister = new Lister(root, 'inside', false)
+  t.same(await lister.walk(root, { maxBytes: 1e9, maxEntries: 1e9 }, () => true), { items: [], bytes: 0 }, 'an aborted walk stops at once')
+  const walked = await lister.walk(root, { maxBytes: 1e9, maxEntries: 1e9 }) as { items: Array<{ rel: string }> }
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  for (const format of ['zip', 'tar.gz'] as const) {
+    const signal = AbortSignal.abort()
+    const out = archive(format, walked.items as never, true, signal)
+    await new Promise((resolve) => { out.on('error', resolve); out.on('close', resolve); out.resume() })
+  }
+  t.equal(fds(), before, 'an archive aborted before it began opens no file')
+})
+
+t.test('a combined PEM (key in the certificate file) and what is not CORS', async (t) => {
+  const dir = t.testdir({})
+  const cert = path.join(dir, 'c.pem')
+  const key = path.join(dir, 'k.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' })
+  writeFileSync(path.join(dir, 'both.pem'), readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'))
+  const tls = readTls({ cert: path.join(dir, 'both.pem') })
+  t.equal(tls.key, tls.cert, 'the key comes from the certificate file, as in Python')
+  for (const cors of [['a', 1], '']) {
+    const app = Fastify()
+    app.register(serveDir, { root: dir, cors } as never)
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' })
+    await app.close()
+  }
+  const spa = await setup(t, { 'index.html': 'page' }, { spa: true })
+  t.equal((await spa.inject('/route')).statusCode, 404, 'no Accept: no page')
+})
