@@ -1,7 +1,7 @@
 // "Download this folder": a zip or a tar.gz streamed as it is made, with constant memory (each
 // file is read in chunks as the client takes them), from the entries a walk under the listing's
 // policies found. Every file is opened through the same proof as a served file.
-import { PassThrough, Readable, pipeline } from 'node:stream'
+import { Readable, pipeline } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import zlib from 'node:zlib'
@@ -42,7 +42,7 @@ export function archive (format: ArchiveFormat, items: readonly WalkItem[], veri
 
 function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {
   const z = new ZipFile()
-  const out = new PassThrough()
+  const out = z.outputStream as unknown as Readable
   // a file that failed (gone, changed, aborted) fails the archive: the client sees a cut download
   ;(z as unknown as EventEmitter).on('error', (err: Error) => { out.destroy(err) })
   for (const item of items) {
@@ -57,9 +57,7 @@ function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSign
     })
   }
   z.end()
-  const source = z.outputStream as unknown as Readable
-  pipeline(source, out, () => {})
-  signal.addEventListener('abort', () => { source.destroy() }, { once: true })
+  signal.addEventListener('abort', () => { out.destroy() }, { once: true })
   return out
 }
 
