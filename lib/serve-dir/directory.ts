@@ -279,10 +279,12 @@ export class Lister {
    * pending events run first: a change made before this request was sent is already queued by the kernel.
    */
   private async keptEntries (dir: string, dirStat: Stats): Promise<Kept | undefined> {
-    const kept = this.kept.get(dir)
-    if (kept === undefined || !kept.valid || kept.version !== versionOf(dirStat)) return undefined
+    const fresh = (k: Kept | undefined): k is Kept => k !== undefined && k.valid && k.version === versionOf(dirStat)
+    if (!fresh(this.kept.get(dir))) return undefined
     await nextTurn()
-    if (!kept.valid) return undefined
+    // looked up again: a record replaced meanwhile by a newer one (a concurrent first listing) hands over to it
+    const kept = this.kept.get(dir)
+    if (!fresh(kept)) return undefined
     for (const sub of kept.subdirs) {
       const s = statSync(dir + path.sep + sub.name, NO_THROW)
       if (s === undefined || Math.trunc(s.mtimeMs) !== sub.mtimeMs) return undefined

@@ -180,6 +180,22 @@ t.test('close() drops every kept listing', async (t) => {
   lister.close()
 })
 
+t.test('concurrent first listings: a request that found a kept listing is not turned away when another replaces it', async (t) => {
+  const root = t.testdir(folder(2000))
+  const lister = new Lister(root, 'inside', false)
+  t.teardown(() => lister.close())
+  const req: ListRequest = { ...baseView, dir: root, dirPath: '/', isTop: true, format: 'json' }
+  const list = async (): Promise<unknown> => await lister.list(req, statSync(root))
+  // eight first requests read the folder, each over several turns, and each keeps what it read; as
+  // each one ends another request starts, finds a kept listing, and is checked while the rest end
+  const read: unknown[] = []
+  const followers = await Promise.all(Array.from({ length: 8 }, async () => {
+    read.push(await list())
+    return await list()
+  }))
+  for (const f of followers) t.ok(read.includes(f), 'served from a listing already read, not read again')
+})
+
 t.test('many folders: the oldest kept listing is dropped', async (t) => {
   const tree: Record<string, Record<string, string>> = {}
   for (let i = 0; i < 70; i++) tree[`d${i}`] = { 'x.txt': String(i) }
