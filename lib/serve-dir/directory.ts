@@ -18,6 +18,8 @@ export type Format = 'html' | 'json' | 'text'
 
 /** Entries stat'ed between two turns of the event loop while listing, so other requests interleave. */
 const STAT_BATCH = 512
+/** Bytes of rendered rows sent as one chunk of a streamed listing. */
+const CHUNK = 64 * 1024
 /** Pages with more entries than this are streamed, never rendered whole. */
 export const STREAM_ABOVE = 5000
 /** A folder whose own size (its entries' space on disk) passes this holds thousands of names: stream it head first. */
@@ -63,6 +65,11 @@ function versionOf (s: Stats): string {
 }
 
 const NO_THROW = { throwIfNoEntry: false } as const
+
+/** A byte stream of rendered text that holds at most one chunk ahead of the client (an object-mode stream would buffer 16). */
+function streamed (text: AsyncGenerator<string>): Readable {
+  return Readable.from(text, { objectMode: false, highWaterMark: CHUNK })
+}
 
 function unwatch (kept: Kept | undefined): void {
   if (kept === undefined) return
@@ -180,7 +187,7 @@ export class Lister {
 
     const plain = !needsStats(req) && req.q === '' && req.order === 'asc'
     if (plain && req.limit === null && dirStat.size > BIG_FOLDER_BYTES) {
-      return { stream: Readable.from(this.render(req, undefined)) }
+      return { stream: streamed(this.render(req, undefined)) }
     }
 
     // watch before reading, so that a change while we read is not missed
@@ -206,7 +213,7 @@ export class Lister {
     if (req.order === 'desc') filtered.reverse()
     const shown = this.slice(req, filtered)
     const page = this.pageOf(req, filtered.length)
-    if (shown.length > STREAM_ABOVE) return { stream: Readable.from(this.render(req, page, shown, names.length)) }
+    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, page, shown, names.length)) }
     const entries = await this.entries(req.dir, shown, links)
     const whole = req.limit === null && req.q === ''
     return this.renderWhole(req, req.limit === null ? this.pageOf(req, entries.length) : page, entries, whole ? entries.length : names.length)
@@ -219,7 +226,7 @@ export class Lister {
     const shown = this.slice(req, ordered)
     const page = this.pageOf(req, ordered.length)
     // the HTML counts say "shown of all"; the page, JSON's total, counts what passed the filter
-    if (shown.length > STREAM_ABOVE) return { stream: Readable.from(this.renderEntries(req, page, shown, all.length)) }
+    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.renderEntries(req, page, shown, all.length)) }
     return this.renderWhole(req, page, shown, all.length)
   }
 
@@ -331,13 +338,26 @@ export class Lister {
     const shown = names ?? await this.names(req.dir)
     if (shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
     const t: Tally = { folders: 0, files: 0, bytes: 0 }
+    const links = { found: false }
     let emitted = 0
-    for await (const batch of this.batches(req.dir, shown)) {
-      let chunk = ''
-      for (const e of batch) chunk += this.row(req, e, emitted++ === 0)
-      tally(batch, t)
-      yield chunk
+    let chunk = ''
+    // one entry at a time, each row made as soon as its name is stat'ed: nothing lives longer than its row
+    for (let i = 0; i < shown.length; i++) {
+      if (i > 0 && i % STAT_BATCH === 0) await nextTurn()
+      const e = this.entryOf(req.dir, shown[i], links)
+      if (e === null) continue
+      chunk += this.row(req, e, emitted++ === 0)
+      if (e.size === null) t.folders++
+      else {
+        t.files++
+        t.bytes += e.size
+      }
+      if (chunk.length >= CHUNK) {
+        yield chunk
+        chunk = ''
+      }
     }
+    yield chunk
     // a whole folder's total is what was listed; a page's is the folder's count of names
     yield this.tail(req, page ?? this.pageOf(req, emitted), t, total ?? emitted, shown.length)
   }
