@@ -20,8 +20,9 @@ function run (args: string[], cwd?: string): { status: number | null, stdout: st
 
 interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string, stderr: () => string }
 
-async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
-  const child = spawn(process.execPath, [...NODE, ...args, ...PY], { cwd })
+/** Starts the command (`format`: the log format flags) and waits for its first line. */
+async function start (t: Test, args: string[], cwd?: string, format = PY): Promise<Running> {
+  const child = spawn(process.execPath, [...NODE, ...args, ...format], { cwd })
   t.teardown(() => { child.kill('SIGKILL') })
   let out = ''
   let err = ''
@@ -37,6 +38,13 @@ async function start (t: Test, args: string[], cwd?: string): Promise<Running> {
   const firstLine = out.slice(0, out.indexOf('\n'))
   const port = Number(/ port (\d+) /.exec(firstLine)?.[1])
   return { child, firstLine, port, stdout: () => out, stderr: () => err }
+}
+
+/** Waits (bounded) until the command has logged a finished request. */
+async function completed (s: Running): Promise<string> {
+  const deadline = Date.now() + LIMIT
+  while (!s.stderr().includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  return s.stderr()
 }
 
 async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
@@ -152,41 +160,25 @@ t.test('--log-level warn: no request lines', async (t) => {
 
 t.test('off a terminal, one JSON line per request; --trust-proxy logs the real client', async (t) => {
   const dir = t.testdir({ 'a.txt': 'json' })
-  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '--trust-proxy'])
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  while (!out.includes('\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
-  const port = Number(/ port (\d+) /.exec(out)?.[1])
-  const socket = net.connect(port, '127.0.0.1').resume()
+  const s = await start(t, ['0', '-d', dir, '--trust-proxy'], undefined, [])
+  const socket = net.connect(s.port, '127.0.0.1').resume()
   socket.write('GET /a.txt?x=%1b HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n')
   await once(socket, 'close')
-  const deadline = Date.now() + LIMIT
-  while (!err.includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-  const line = err.split('\n').filter((l) => l.includes('request completed')).map((l) => JSON.parse(l))[0]
+  const line = (await completed(s)).split('\n').filter((l) => l.includes('request completed')).map((l) => JSON.parse(l))[0]
   t.match(line, { level: 30, method: 'GET', url: '/a.txt?x=%1b', statusCode: 200, remoteAddress: '203.0.113.7', bytes: Number, responseTime: Number })
-  child.kill('SIGTERM')
-  t.equal(await exitOf(child as ChildProcessWithoutNullStreams), 0)
+  s.child.kill('SIGTERM')
+  t.equal(await exitOf(s.child), 0)
 })
 
 t.test('-P: pino-pretty lines', async (t) => {
   const dir = t.testdir({ 'a.txt': 'pretty' })
-  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '-P'])
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  while (!out.includes('\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal((await rawRequest(Number(/ port (\d+) /.exec(out)?.[1]), '/a.txt')).body, 'pretty')
-  const deadline = Date.now() + LIMIT
-  while (!err.includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const s = await start(t, ['0', '-d', dir], undefined, ['-P'])
+  t.equal((await rawRequest(s.port, '/a.txt')).body, 'pretty')
+  const err = await completed(s)
   t.match(err, /INFO.*request completed/)
   t.notMatch(err, /^\{/m, 'not JSON')
-  child.kill('SIGTERM')
-  t.equal(await exitOf(child as ChildProcessWithoutNullStreams), 0)
+  s.child.kill('SIGTERM')
+  t.equal(await exitOf(s.child), 0)
 })
 
 t.test('--bind ::1 and --directory; SIGTERM exits 0', async (t) => {
