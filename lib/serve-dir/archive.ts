@@ -80,7 +80,8 @@ function tarGz (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSi
         const entry = tar.entry({ ...header, size: item.stat.size }, (err) => { if (err) reject(err); else resolve() }) as unknown as Sink
         const pump = async (): Promise<void> => {
           for await (const chunk of source) {
-            if (signal.aborted) return
+            // a client gone stops the entry at once, the same way whether it left before or during a wait for drain
+            signal.throwIfAborted()
             if (!entry.write(chunk)) await once(entry, 'drain', { signal })
           }
           entry.end()
