@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -30,17 +29,9 @@ writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7))
 for (let i = 0; i < 300; i++) writeFileSync(path.join(root, 'dir', `f${i}.txt`), `file ${i}\n`)
 
 // ------------------------------------------------------------------ server
-async function freePort () {
-  const s = net.createServer().listen(0, HOST)
-  await new Promise((resolve) => s.once('listening', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
-
+/** Our command on port 0: its first line, Python's "Serving HTTP on ... port N", says which port it got. */
 async function startServer () {
-  const port = await freePort()
-  const child = spawn(process.execPath, [path.join(here, '..', 'dist', 'bin', 'serve-dir.js'), String(port), '-d', root, '-l', 'warn', '--grace', '10'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [path.join(here, '..', 'dist', 'bin', 'serve-dir.js'), '0', '-d', root, '-l', 'warn', '--grace', '10'], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (d) => { out += d })
   const deadline = Date.now() + 20000
@@ -48,7 +39,7 @@ async function startServer () {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('serve-dir did not start (npm run build:ts first)')
     await sleep(20)
   }
-  return { child, port }
+  return { child, port: Number(/ port (\d+) /.exec(out)[1]) }
 }
 
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024

@@ -1,5 +1,8 @@
 // Shared by the tests: the app as `fastify start` builds it, and the plugin on a bare Fastify.
 import * as path from 'node:path'
+import net from 'node:net'
+import { once } from 'node:events'
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process'
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import * as helper from 'fastify-cli/helper.js'
@@ -76,4 +79,47 @@ export async function serve (t: Test, root: string, opts: Partial<ServeDirOption
 export function link (href: string, text: string): RegExp {
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   return new RegExp(`<a href="${esc(href)}"><svg class="i"[^>]*><use href="#i-\\w+"></use></svg>${esc(text)}</a>`)
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago, for a server started in another process. */
+export async function freePort (): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as net.AddressInfo
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
+/** The exit code of a child process; one still running after `limitMs` is killed. */
+export async function exitOf (child: ChildProcess, limitMs: number): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  return code
+}
+
+/** A server process started by {@link startServing}. */
+export interface Serving {
+  child: ChildProcessWithoutNullStreams
+  /** Its first line on stdout, `''` if none came in time. */
+  firstLine: string
+  /** The number after "port" in that line (Python's "Serving HTTP on ... port N ..."); NaN without one. */
+  port: number
+  stdout: () => string
+  stderr: () => string
+}
+
+/** Starts a server process, killed when `t` ends, and waits (bounded) for its first line on stdout. */
+export async function startServing (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}, limitMs = 15000): Promise<Serving> {
+  const child = spawn(command, args, options) as ChildProcessWithoutNullStreams
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const deadline = Date.now() + limitMs
+  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  const firstLine = out.includes('\n') ? out.slice(0, out.indexOf('\n')) : ''
+  return { child, firstLine, port: Number(/ port (\d+)\b/.exec(firstLine)?.[1]), stdout: () => out, stderr: () => err }
 }

@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { HELP, USAGE, parseCli, servingLine } from '../../bin/serve-dir'
-import { rawRequest } from '../helper'
+import { exitOf, rawRequest, startServing, type Serving } from '../helper'
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'serve-dir.ts')
 // the test runner's own loader flags, so the command runs from source and counts for coverage
@@ -18,41 +18,18 @@ function run (args: string[], cwd?: string): { status: number | null, stdout: st
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-interface Running { child: ChildProcessWithoutNullStreams, firstLine: string, port: number, stdout: () => string, stderr: () => string }
-
 /** Starts the command (`format`: the log format flags) and waits for its first line. */
-async function start (t: Test, args: string[], cwd?: string, format = PY): Promise<Running> {
-  const child = spawn(process.execPath, [...NODE, ...args, ...format], { cwd })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (d: string) => { err += d })
-  const deadline = Date.now() + LIMIT
-  while (!out.includes('\n')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no first line; stdout: ${out}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  const firstLine = out.slice(0, out.indexOf('\n'))
-  const port = Number(/ port (\d+) /.exec(firstLine)?.[1])
-  return { child, firstLine, port, stdout: () => out, stderr: () => err }
+async function start (t: Test, args: string[], cwd?: string, format = PY): Promise<Serving> {
+  const s = await startServing(t, process.execPath, [...NODE, ...args, ...format], { cwd }, LIMIT)
+  if (s.firstLine === '') throw new Error(`no first line; stdout: ${s.stdout()}`)
+  return s
 }
 
 /** Waits (bounded) until the command has logged a finished request. */
-async function completed (s: Running): Promise<string> {
+async function completed (s: Serving): Promise<string> {
   const deadline = Date.now() + LIMIT
   while (!s.stderr().includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   return s.stderr()
-}
-
-async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT)
-  const [code] = await once(child, 'exit')
-  clearTimeout(timer)
-  return code
 }
 
 t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
@@ -131,20 +108,14 @@ t.test('serves the current directory, prints Python\'s first line, exits 0 on SI
   t.match(s.stderr(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/ HTTP\/1\.1" 200 -\n/, 'a Python line per request on stderr')
   t.match(s.stderr(), '"GET /a%01b HTTP/1.1" 404 -\n')
   s.child.kill('SIGINT')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
   t.match(s.stdout(), 'Keyboard interrupt received, exiting.')
 })
 
 t.test('the first line matches what Python prints', { skip: spawnSync('python3', ['--version']).status !== 0 && 'no python3' }, async (t) => {
-  const py = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'], { cwd: t.testdir({}) })
-  t.teardown(() => { py.kill('SIGKILL') })
-  let pyOut = ''
-  py.stdout.setEncoding('utf8')
-  py.stdout.on('data', (d: string) => { pyOut += d })
-  const deadline = Date.now() + LIMIT
-  while (!pyOut.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-  const pyLine = pyOut.split('\n')[0]
-  const pyPort = /port (\d+)/.exec(pyLine)?.[1] as string
+  const py = await startServing(t, 'python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'], { cwd: t.testdir({}) }, LIMIT)
+  const pyLine = py.firstLine
+  const pyPort = String(py.port)
   const s = await start(t, ['0', '--directory', t.testdir({})])
   t.equal(s.firstLine, pyLine.split(pyPort).join(String(s.port)))
 })
@@ -154,7 +125,7 @@ t.test('--log-level warn: no request lines', async (t) => {
   const s = await start(t, ['0', '-d', dir, '-l', 'warn'])
   t.equal((await rawRequest(s.port, '/a.txt')).body, 'quiet')
   s.child.kill('SIGTERM')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
   t.equal(s.stderr(), '')
 })
 
@@ -167,7 +138,7 @@ t.test('off a terminal, one JSON line per request; --trust-proxy logs the real c
   const line = (await completed(s)).split('\n').filter((l) => l.includes('request completed')).map((l) => JSON.parse(l))[0]
   t.match(line, { level: 30, method: 'GET', url: '/a.txt?x=%1b', statusCode: 200, remoteAddress: '203.0.113.7', bytes: Number, responseTime: Number })
   s.child.kill('SIGTERM')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
 })
 
 t.test('-P: pino-pretty lines', async (t) => {
@@ -178,7 +149,7 @@ t.test('-P: pino-pretty lines', async (t) => {
   t.match(err, /INFO.*request completed/)
   t.notMatch(err, /^\{/m, 'not JSON')
   s.child.kill('SIGTERM')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
 })
 
 t.test('--bind ::1 and --directory; SIGTERM exits 0', async (t) => {
@@ -187,7 +158,7 @@ t.test('--bind ::1 and --directory; SIGTERM exits 0', async (t) => {
   t.equal(s.firstLine, `Serving HTTP on ::1 port ${s.port} (http://[::1]:${s.port}/) ...`)
   t.equal((await rawRequest(s.port, '/a.txt', { host: '::1' })).body, 'v6')
   s.child.kill('SIGTERM')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
 })
 
 t.test('port in use, missing folder or foreign address: one clear line, exit 1', async (t) => {
@@ -221,7 +192,7 @@ t.test('--grace: a download that outlasts it is cut, and the process exits 0', a
   socket.pause()
   const began = Date.now()
   s.child.kill('SIGTERM')
-  t.equal(await exitOf(s.child), 0)
+  t.equal(await exitOf(s.child, LIMIT), 0)
   t.ok(Date.now() - began >= 250, 'waited for the grace period')
   t.match(s.stderr(), 'grace period over')
 })
@@ -240,5 +211,5 @@ t.test('a second signal while a download holds the close exits at once', async (
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(s.child.exitCode, null, 'the first signal waits for the download')
   s.child.kill('SIGINT')
-  t.equal(await exitOf(s.child), 130)
+  t.equal(await exitOf(s.child, LIMIT), 130)
 })

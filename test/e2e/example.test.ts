@@ -1,24 +1,15 @@
 import t from 'tap'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { ProjectRoot } from '../helper'
+import { ProjectRoot, startServing } from '../helper'
 import { HELP } from '../../bin/serve-dir'
 
 const EXAMPLE = path.join(ProjectRoot, 'examples', 'server.ts')
 
 t.test('examples/server.ts, the tutorial\'s server.py, serves its working directory', async (t) => {
   const cwd = t.testdir({ 'index.html': '<h1>NewbyCoder.com</h1>' })
-  const child = spawn(process.execPath, [...process.execArgv, EXAMPLE], { cwd, env: { ...process.env, PORT: '0' } })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => { out += d })
-  const deadline = Date.now() + 15000
-  while (!/serving at port \d+\n/.test(out) && Date.now() < deadline && child.exitCode === null) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  const port = /serving at port (\d+)\n/.exec(out)?.[1]
+  const s = await startServing(t, process.execPath, [...process.execArgv, EXAMPLE], { cwd, env: { ...process.env, PORT: '0' } })
+  const port = /serving at port (\d+)\n/.exec(s.stdout())?.[1]
   t.ok(port, 'prints "serving at port N" like the tutorial')
   t.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), '<h1>NewbyCoder.com</h1>')
 })

@@ -3,10 +3,9 @@
 import t from 'tap'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
-import { ProjectRoot, rawRequest } from '../helper'
+import { ProjectRoot, rawRequest, startServing } from '../helper'
 
 t.test('file-descriptor exhaustion: 503s, then service again, never a crash', async (t) => {
   const dir = t.testdir({ 'a.txt': 'a' })
@@ -14,16 +13,8 @@ t.test('file-descriptor exhaustion: 503s, then service again, never a crash', as
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' }
   delete env.NODE_V8_COVERAGE
   const bin = path.join(ProjectRoot, 'dist', 'bin', 'serve-dir.js')
-  const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${bin}" 0 -d "${dir}" -l warn`], { env })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const deadline = Date.now() + 15000
-  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-  const port = Number(/ port (\d+) /.exec(out)?.[1])
-  t.ok(port > 0, `started: ${out}${err}`)
+  const { child, port, stdout, stderr } = await startServing(t, 'sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${bin}" 0 -d "${dir}" -l warn`], { env })
+  t.ok(port > 0, `started: ${stdout()}${stderr()}`)
 
   // a connection made while there is room, for asking later
   const spare = net.connect(port, '127.0.0.1')
@@ -51,5 +42,5 @@ t.test('file-descriptor exhaustion: 503s, then service again, never a crash', as
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.equal((await rawRequest(port, '/a.txt')).body, 'a', 'served again once they are released')
   t.equal(child.exitCode, null, 'still running')
-  t.match(err, 'EMFILE', 'and it was logged')
+  t.match(stderr(), 'EMFILE', 'and it was logged')
 })

@@ -5,20 +5,11 @@ import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import net from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { build, link } from '../helper'
+import { build, freePort, link } from '../helper'
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((n) => spawnSync(n, ['-v']).status === 0)
-
-async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 t.test('behind nginx', { skip: NGINX === undefined && 'no nginx (CI installs nginx-light)' }, async (t) => {
   const dir = t.testdir({ www: { 'a.txt': 'hello through nginx', 'big.bin': Buffer.alloc(100000, 'x'), sub: { 'b.txt': 'b' } }, nginx: { cache: {}, logs: {} } })

@@ -1,21 +1,12 @@
 // The built app as `npm start` runs it: dist/app.js under `fastify start`, no test loader, no coverage.
 import t from 'tap'
 import path from 'node:path'
-import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { ProjectRoot } from '../helper'
+import { ProjectRoot, freePort } from '../helper'
 
 const pkg = JSON.parse(readFileSync(path.join(ProjectRoot, 'package.json'), 'utf8'))
-
-async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as net.AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 t.test('npm start: fastify start dist/app.js serves --root on 127.0.0.1 with JSON logs', async (t) => {
   // npm start = build, then this command; npm appends what follows `npm start --`

@@ -3,14 +3,14 @@ import t from 'tap'
 import path from 'node:path'
 import http2 from 'node:http2'
 import https from 'node:https'
-import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import app, { options as appOptions } from '../../app'
 import { readTls, tlsFromEnv } from '../../lib/server'
-import { ProjectRoot } from '../helper'
+import { ProjectRoot, startServing } from '../helper'
 
 const BIN = path.join(ProjectRoot, 'bin', 'serve-dir.ts')
 const NODE = [...process.execArgv, BIN]
@@ -69,16 +69,8 @@ t.test('TLS flags follow Python\'s rules', { skip: !hasOpenssl && 'no openssl' }
 t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 for old clients', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
   const dir = t.testdir({ 'a.txt': 'over tls', sub: { 'b.txt': 'bee' }, 'big.txt': 'x'.repeat(5000) })
   const c = certs(dir)
-  const child = spawn(process.execPath, [...NODE, '0', '-d', dir, '--tls-cert', c.cert, '--tls-key', c.encKey, '--tls-password-file', c.passFile, '--http2', '--log-format', 'python']) as ChildProcessWithoutNullStreams
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const deadline = Date.now() + 20000
-  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-  const port = Number(/ port (\d+) /.exec(out)?.[1])
-  t.equal(out, `Serving HTTPS on 127.0.0.1 port ${port} (https://127.0.0.1:${port}/) ...\n`, `${out}${err}`)
+  const { child, port, stdout, stderr } = await startServing(t, process.execPath, [...NODE, '0', '-d', dir, '--tls-cert', c.cert, '--tls-key', c.encKey, '--tls-password-file', c.passFile, '--http2', '--log-format', 'python'], {}, 20000)
+  t.equal(stdout(), `Serving HTTPS on 127.0.0.1 port ${port} (https://127.0.0.1:${port}/) ...\n`, `${stdout()}${stderr()}`)
 
   const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
   t.teardown(() => session.close())
@@ -111,7 +103,7 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
     t.equal(r.stdout, '2 200', 'curl --http2')
   }
   await new Promise((resolve) => setTimeout(resolve, 100))
-  t.match(err, '"GET /a.txt HTTP/2.0" 200 -', 'Python\'s line says HTTP/2.0')
+  t.match(stderr(), '"GET /a.txt HTTP/2.0" 200 -', 'Python\'s line says HTTP/2.0')
   child.kill('SIGTERM')
   await once(child, 'exit')
 })

@@ -3,10 +3,9 @@
 // branches this test proves.
 import t from 'tap'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { ProjectRoot, rawRequest } from '../helper'
+import { ProjectRoot, rawRequest, startServing } from '../helper'
 
 const asRoot = process.getuid?.() === 0
 const user = asRoot ? { uid: 65534, gid: 65534 } : {}
@@ -31,15 +30,8 @@ t.test('unreadable files and folders are 403; everyone else is still served', as
 
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' }
   delete env.NODE_V8_COVERAGE
-  const child = spawn(process.execPath, [path.join(ProjectRoot, 'dist', 'bin', 'serve-dir.js'), '0', '-d', root], { ...user, env })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => { out += d })
-  const deadline = Date.now() + 15000
-  while (!out.includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20))
-  const port = Number(/ port (\d+) /.exec(out)?.[1])
-  t.ok(port > 0, out)
+  const { port, stdout } = await startServing(t, process.execPath, [path.join(ProjectRoot, 'dist', 'bin', 'serve-dir.js'), '0', '-d', root], { ...user, env })
+  t.ok(port > 0, stdout())
 
   for (const target of ['/secret.txt', '/locked/', '/locked/x.txt', '/noexec/', '/noexec/y.txt']) {
     const res = await rawRequest(port, target)

@@ -5,7 +5,7 @@ import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:c
 import { once } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { parseWorkers } from '../../bin/workers'
-import { ProjectRoot, rawRequest } from '../helper'
+import { ProjectRoot, exitOf, freePort, rawRequest } from '../helper'
 
 const LIMIT = 20000
 
@@ -30,14 +30,6 @@ async function until (what: string, ok: () => boolean): Promise<void> {
   }
 }
 
-async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT)
-  const [code] = await once(child, 'exit')
-  clearTimeout(timer)
-  return code
-}
-
 function workerPids (primary: number): number[] {
   try {
     return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number)
@@ -58,14 +50,6 @@ function servingPids (port: number, primary: number): number {
   const ss = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
   const pids = new Set([...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))
   return workerPids(primary).filter((w) => pids.has(w)).length
-}
-
-async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as net.AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 t.test('parseWorkers', async (t) => {
@@ -107,13 +91,13 @@ t.test('serve-dir --workers 2: one first line, a dead worker is replaced, SIGINT
 
   process.kill(p.child.pid as number, 'SIGINT')
   for (const w of workerPids(p.child.pid as number)) process.kill(w, 'SIGINT') // a terminal's Ctrl-C reaches the whole group
-  t.equal(await exitOf(p.child), 0)
+  t.equal(await exitOf(p.child, LIMIT), 0)
   t.equal(p.out().split('Keyboard interrupt received, exiting.').length, 2, 'said once')
 })
 
 t.test('serve-dir --workers: a startup failure is one line and exit 1', async (t) => {
   const p = run(t, 'serve-dir.ts', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0', '-l', 'warn'])
-  t.equal(await exitOf(p.child), 1)
+  t.equal(await exitOf(p.child, LIMIT), 1)
   t.match(p.err(), /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/)
 })
 
@@ -134,7 +118,7 @@ t.test('serve-dir --workers: a second signal while a download holds the close ex
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(p.child.exitCode, null, 'the first signal waits for the download')
   process.kill(p.child.pid as number, 'SIGTERM')
-  t.equal(await exitOf(p.child), 128 + 15)
+  t.equal(await exitOf(p.child, LIMIT), 128 + 15)
 })
 
 t.test('npm run start:workers: fastify start in workers', async (t) => {
@@ -144,5 +128,5 @@ t.test('npm run start:workers: fastify start in workers', async (t) => {
   await until('workers listening', () => (p.out().match(/Server listening/g) ?? []).length >= 2 || p.child.exitCode !== null)
   t.equal((await rawRequest(port, '/')).body, 'from a worker')
   process.kill(p.child.pid as number, 'SIGTERM')
-  t.equal(await exitOf(p.child), 0)
+  t.equal(await exitOf(p.child, LIMIT), 0)
 })
