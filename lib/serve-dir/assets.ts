@@ -29,6 +29,7 @@ time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}
 svg.i{width:1.1em;height:1.1em;flex:none;margin-top:.15em;fill:var(--icon)}tr.d svg.i{fill:var(--dir)}
 .sprite{display:none}
 nav.pages,footer{color:var(--muted);margin:.75rem 0;font-size:.9rem}nav.pages a{margin:0 .4rem}
+#shown:not(:empty)::before{content:"\\B7  "}
 tr[hidden]{display:none}
 @media (max-width:40rem){body{padding:.5rem;font-size:14px}th:nth-child(3),td:nth-child(3){display:none}td:first-child{width:auto}}
 `

@@ -106,6 +106,8 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
     t.same(await names(page), ['😀 smile.txt'])
     t.match(page.url(), /\?q=SMILE$/)
     t.match(await page.textContent('#shown'), /^1 of \d+ shown$/)
+    const separator = await page.$eval('#shown', (e) => getComputedStyle(e, '::before').content)
+    t.equal(separator, '"· "', 'set off from the folder\'s totals before it')
     await page.press('#q', 'Escape')
     t.ok((await names(page)).length > 5, 'Escape clears it')
   })
