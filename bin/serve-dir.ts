@@ -6,11 +6,11 @@ import cluster from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
 import Fastify, { type FastifyInstance, type LogController } from 'fastify'
 import app, { options as appOptions } from '../app'
-import { PythonLogController, logFrameworkErrors } from '../lib/request-log'
+import { LEVELS, PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
 import { runCluster } from './workers'
 import type { ServeDirOptions } from '../lib/serve-dir'
-import { readTls, serverOptions } from '../lib/server'
+import { httpsOptions, readTls } from '../lib/server'
 
 export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [--tls-cert PATH] [--tls-key PATH]\n                 [--tls-password-file PATH] [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]]\n                 [--no-download] [-l LEVEL] [-P] [-w N] [port]'
 
@@ -85,7 +85,6 @@ export interface CliOptions {
 
 type LogFormat = 'python' | 'json' | 'pretty'
 const LOG_FORMATS: readonly LogFormat[] = ['python', 'json', 'pretty']
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** A usage mistake: printed with the usage line, exit status 2 (as Python's argparse does). */
 export class UsageError extends Error {}
@@ -130,7 +129,7 @@ export function parseCli (argv: string[]): CliOptions | null {
   }
   if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
   const logLevel = values['log-level']
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`argument -l/--log-level: invalid choice: '${logLevel}' (choose from ${LOG_LEVELS.join(', ')})`)
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`argument -l/--log-level: invalid choice: '${logLevel}' (choose from ${LEVELS.join(', ')})`)
   const portText = positionals[0] ?? '8000'
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`argument port: invalid port: '${portText}'`)
@@ -213,7 +212,7 @@ export async function serve (opts: CliOptions): Promise<FastifyInstance> {
   const server = Fastify({
     ...appOptions,
     // the HTTPS server takes the HTTP limits in the same options object
-    ...(https === undefined ? {} : { https: { ...https, allowHTTP1: true, ...serverOptions.http }, http2: opts.http2 as false }),
+    ...(https === undefined ? {} : { https: httpsOptions(https), http2: opts.http2 as false }),
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,

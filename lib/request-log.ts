@@ -1,6 +1,7 @@
 import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+/** pino's levels, quietest last. */
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** Whether `log` writes at `level`; an unknown (custom) level counts as on. */
 function enabled (log: FastifyBaseLogger, level: string): boolean {

@@ -85,9 +85,14 @@ export function readTls (tls: { cert: string, key?: string, passwordFile?: strin
  * `SERVE_DIR_TLS_KEY`, `SERVE_DIR_TLS_PASSWORD_FILE`, `SERVE_DIR_HTTP2=1`. fastify-cli creates the
  * server before the app loads, so these are read when app.ts is loaded.
  */
+/** Options of an HTTPS (or HTTP/2) server: the TLS material, HTTP/1.1 for clients without h2, and the HTTP limits. */
+export function httpsOptions (tls: ReturnType<typeof readTls>): object {
+  return { ...tls, allowHTTP1: true, ...serverOptions.http }
+}
+
 export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): { https?: object, http2?: boolean } {
   const cert = env.SERVE_DIR_TLS_CERT
   if (cert === undefined || cert === '') return {}
   const tls = readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE })
-  return { https: { ...tls, allowHTTP1: true, ...serverOptions.http }, http2: env.SERVE_DIR_HTTP2 === '1' }
+  return { https: httpsOptions(tls), http2: env.SERVE_DIR_HTTP2 === '1' }
 }

@@ -7,9 +7,8 @@ import { once } from 'node:events'
 import zlib from 'node:zlib'
 import { ZipFile } from 'yazl'
 import { pack as tarPack } from 'tar-stream'
-import mime from 'mime-types'
 import type { WalkItem } from './directory'
-import { isCompressible, openVerified, readRange } from './file'
+import { isCompressible, openVerified, readRange, typeOf } from './file'
 
 export type ArchiveFormat = 'zip' | 'tar.gz'
 
@@ -28,8 +27,7 @@ async function contents (item: WalkItem, verifyPath: boolean): Promise<AsyncGene
 
 /** Deflate what compresses; store the rest (media, archives, unknown binaries): far faster, no bigger. */
 function deflates (name: string): boolean {
-  const type = mime.lookup(name)
-  return type !== false && isCompressible(type)
+  return isCompressible(typeOf(name))
 }
 
 /**

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from './lookup'
 import {
-  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally,
+  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally, count, viewQuery, wholePage,
   textEntry, type Entry, type Page, type Tally, type View
 } from './listing'
 
@@ -116,56 +116,25 @@ export class Lister {
    * link, gone). `links.found` is set when a link was met: its target can change unseen.
    */
   private entryOf (dir: string, name: string, links: { found: boolean }): Entry | null {
-    let s: Stats | undefined
-    try {
-      s = lstatSync(dir + path.sep + name, NO_THROW)
-      if (s?.isSymbolicLink() === true) {
-        links.found = true
-        s = this.policy === 'deny' ? undefined : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)?.stat
-      }
-    /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: not listed
-    } catch {
-      s = undefined
-    }
+    const s = this.resolve(dir, name, links)?.stat
     if (s === undefined) return null
-    if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
-    if (s.isFile()) return { name, type: 'file', size: s.size, mtime: s.mtime }
-    return null // FIFOs, sockets and devices are never served, so not listed
+    return s.isDirectory() ? { name, type: 'directory', size: null, mtime: s.mtime } : { name, type: 'file', size: s.size, mtime: s.mtime }
   }
 
   /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
-  private async * batches (dir: string, names: readonly string[], links = { found: false }): AsyncGenerator<Entry[]> {
-    for (let i = 0; i < names.length; i += STAT_BATCH) {
-      if (i > 0) await nextTurn()
-      const batch: Entry[] = []
-      for (let j = i; j < Math.min(i + STAT_BATCH, names.length); j++) {
-        const e = this.entryOf(dir, names[j], links)
-        if (e !== null) batch.push(e)
-      }
-      yield batch
-    }
-  }
-
   private async entries (dir: string, names: readonly string[], links: { found: boolean }): Promise<Entry[]> {
     const all: Entry[] = []
-    for await (const batch of this.batches(dir, names, links)) all.push(...batch)
+    for (let i = 0; i < names.length; i++) {
+      if (i > 0 && i % STAT_BATCH === 0) await nextTurn()
+      const e = this.entryOf(dir, names[i], links)
+      if (e !== null) all.push(e)
+    }
     return all
   }
 
   private pageOf (req: ListRequest, total: number): Page {
-    if (req.limit === null) return { total, offset: 0, limit: null, prev: null, next: null }
-    const link = (offset: number): string => {
-      const p = new URLSearchParams()
-      if (req.format !== 'html') p.set('format', req.format)
-      if (req.sort !== 'name' || req.order !== 'asc') {
-        p.set('sort', req.sort)
-        p.set('order', req.order)
-      }
-      if (req.q !== '') p.set('q', req.q)
-      p.set('offset', String(offset))
-      p.set('limit', String(req.limit))
-      return '?' + p.toString()
-    }
+    if (req.limit === null) return wholePage(total)
+    const link = (offset: number): string => viewQuery(req, { format: req.format === 'html' ? undefined : req.format, offset })
     return {
       total,
       offset: req.offset,
@@ -221,7 +190,11 @@ export class Lister {
 
   /** Filters, orders and pages entries already in hand (kept, or just read), then renders them. */
   private view (req: ListRequest, all: Entry[]): Listing {
-    const filtered = req.q === '' ? all : all.filter((e) => matches(req.q)(e.name))
+    let filtered = all
+    if (req.q !== '') {
+      const match = matches(req.q)
+      filtered = all.filter((e) => match(e.name))
+    }
     const ordered = sortView(filtered, req.sort, req.order, req.dirsFirst)
     const shown = this.slice(req, ordered)
     const page = this.pageOf(req, ordered.length)
@@ -347,11 +320,7 @@ export class Lister {
       const e = this.entryOf(req.dir, shown[i], links)
       if (e === null) continue
       chunk += this.row(req, e, emitted++ === 0)
-      if (e.size === null) t.folders++
-      else {
-        t.files++
-        t.bytes += e.size
-      }
+      count(t, e)
       if (chunk.length >= CHUNK) {
         yield chunk
         chunk = ''
@@ -414,12 +383,16 @@ export class Lister {
     return over === undefined ? { items, bytes } : { over }
   }
 
-  /** One name of a folder under the policies: its path to open and its stat, or `null`. */
-  private resolve (dir: string, name: string): { path: string, stat: Stats } | null {
+  /**
+   * One name of a folder under the policies: its path to open and its stat, or `null` (special
+   * file, dangling or refused link, gone). `links.found` is set when a link was met.
+   */
+  private resolve (dir: string, name: string, links?: { found: boolean }): { path: string, stat: Stats } | null {
     try {
       const s = lstatSync(dir + path.sep + name, NO_THROW)
       /* c8 ignore next */ // a name removed between readdir and lstat: a race no test can time
       if (s === undefined) return null
+      if (links !== undefined && s.isSymbolicLink()) links.found = true
       const found = !s.isSymbolicLink()
         ? { path: dir + path.sep + name, stat: s }
         : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)

@@ -68,7 +68,8 @@ function sameVersion (a: Version, b: Version): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
 }
 
-function typeOf (file: string): string {
+/** The Content-Type a file is served with, from its extension. */
+export function typeOf (file: string): string {
   return mime.contentType(path.extname(file)) || 'application/octet-stream'
 }
 
@@ -148,7 +149,7 @@ export class FileResponder {
   /** The file's bytes when it is small enough to keep, read once per version; `null` if it changed while read. */
   private body (file: string, meta: Meta): Promise<Buffer | null> {
     meta.body ??= (async () => {
-      const fh = await this.openVerified(file, meta)
+      const fh = await openVerified(file, meta, this.verifyPath)
       try {
         const data = await fh.readFile()
         if (data.length !== meta.size) return null
@@ -221,7 +222,7 @@ export class FileResponder {
     const parts = multipartParts(boundary, meta.type, meta.size, plan.ranges)
     reply.code(206).type(`multipart/byteranges; boundary=${boundary}`).header('content-length', parts.length)
     if (head) return reply.send()
-    const fh = cached === null ? await this.openVerified(file, meta) : null
+    const fh = cached === null ? await openVerified(file, meta, this.verifyPath) : null
     return reply.send(Readable.from(multipart(fh, cached, plan.ranges, parts)))
   }
 
@@ -231,19 +232,9 @@ export class FileResponder {
     return sendError(req, reply, 412, 'Precondition failed: the file has changed')
   }
 
-  /**
-   * Opens `file` and proves the open file is the one vetted: the same inode as the stat that
-   * lookup() checked, a regular file, and (unless links are followed) at exactly that real path.
-   * This closes the window between checking a path and opening it, in which a writer of the folder
-   * could swap in a link to outside the root, or a FIFO (opened non-blocking, so it cannot hang us).
-   */
-  private async openVerified (file: string, expected: { dev: number, ino: number }): Promise<FileHandle> {
-    return await openVerified(file, expected, this.verifyPath)
-  }
-
   /** Bytes `start`..`end` of the file, read from one verified descriptor; a file that shrinks meanwhile ends the response with an error. */
   private async stream (file: string, stat: Version, start: number, end: number, req?: FastifyRequest, reply?: FastifyReply): Promise<Readable> {
-    const fh = await this.openVerified(file, stat)
+    const fh = await openVerified(file, stat, this.verifyPath)
     // HTTP/1 only, where the response's queue is its socket's (HTTP/2 multiplexes a session)
     const res = req?.raw.httpVersionMajor === 1 ? reply?.raw : undefined
     const pending = res === undefined ? undefined : () => res.writableLength
@@ -282,7 +273,13 @@ export class FileResponder {
   }
 }
 
-/** {@link FileResponder}'s proof that an opened file is the one vetted; for archives too. */
+/**
+ * Opens `file` and proves the open file is the one vetted: the same inode as the stat that
+ * lookup() checked, a regular file, and (unless links are followed) at exactly that real path.
+ * This closes the window between checking a path and opening it, in which a writer of the folder
+ * could swap in a link to outside the root, or a FIFO (opened non-blocking, so it cannot hang us).
+ * Used for served files and for every file put in an archive.
+ */
 export async function openVerified (file: string, expected: { dev: number, ino: number }, verifyPath: boolean): Promise<FileHandle> {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (verifyPath ? constants.O_NOFOLLOW : 0)
   const fh = await open(file, flags)

@@ -346,11 +346,12 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
         maxAge: 600
       })
     }
-    if (Object.keys(settings.headers).length > 0) {
+    const extraHeaders = Object.entries(settings.headers)
+    if (extraHeaders.length > 0) {
       // added to successful answers (2xx, 304), never over one the server set itself
       child.addHook('onSend', async (_req, reply, payload) => {
         if (reply.statusCode < 400 && reply.statusCode !== 301) {
-          for (const [k, v] of Object.entries(settings.headers)) if (!reply.hasHeader(k)) reply.header(k, v)
+          for (const [k, v] of extraHeaders) if (!reply.hasHeader(k)) reply.header(k, v)
         }
         return payload
       })

@@ -99,14 +99,17 @@ export interface View {
 /** The sums a listing shows under its table. */
 export interface Tally { folders: number, files: number, bytes: number }
 
-export function tally (entries: readonly Entry[], into: Tally = { folders: 0, files: 0, bytes: 0 }): Tally {
-  for (const e of entries) {
-    if (e.type === 'directory') into.folders++
-    else {
-      into.files++
-      into.bytes += e.size as number
-    }
+/** Adds one entry to the sums. */
+export function count (into: Tally, e: Entry): void {
+  if (e.type === 'directory') into.folders++
+  else {
+    into.files++
+    into.bytes += e.size as number
   }
+}
+
+export function tally (entries: readonly Entry[], into: Tally = { folders: 0, files: 0, bytes: 0 }): Tally {
+  for (const e of entries) count(into, e)
   return into
 }
 
@@ -175,14 +178,19 @@ function icon (kind: string): string {
   return `<svg class="i" aria-hidden="true"><use href="#i-${kind}"></use></svg>`
 }
 
-/** `?a=b&c=d` for the non-default parts of a view; `''` when all are defaults. */
-export function viewQuery (v: Pick<View, 'sort' | 'order' | 'q' | 'limit'>): string {
+/**
+ * `?a=b&c=d` for the non-default parts of a view; `'?'` when all are defaults. For the links
+ * between pages, `page` adds a format (first) and an offset (before the limit).
+ */
+export function viewQuery (v: Pick<View, 'sort' | 'order' | 'q' | 'limit'>, page: { format?: string, offset?: number } = {}): string {
   const p = new URLSearchParams()
+  if (page.format !== undefined) p.set('format', page.format)
   if (v.sort !== 'name' || v.order !== 'asc') {
     p.set('sort', v.sort)
     p.set('order', v.order)
   }
   if (v.q !== '') p.set('q', v.q)
+  if (page.offset !== undefined) p.set('offset', String(page.offset))
   if (v.limit !== null) p.set('limit', String(v.limit))
   const s = p.toString()
   return s === '' ? '?' : '?' + s
@@ -312,8 +320,8 @@ export function sortView (entries: Entry[], sort: SortKey, order: Order, dirsFir
   let sorted = sortEntries(entries)
   if (sort !== 'name') {
     const key = (e: Entry): number => sort === 'size' ? (e.size ?? -1) : e.mtime.getTime()
-    const rank = new Map(sorted.map((e, i) => [e, i]))
-    sorted = [...sorted].sort((a, b) => (key(a) - key(b)) || ((rank.get(a) as number) - (rank.get(b) as number)))
+    // a stable sort of a new array in name order: equal keys stay by name
+    sorted.sort((a, b) => key(a) - key(b))
   }
   if (order === 'desc') sorted.reverse()
   if (dirsFirst) sorted = [...sorted.filter((e) => e.type === 'directory'), ...sorted.filter((e) => e.type !== 'directory')]
