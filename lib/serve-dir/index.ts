@@ -190,10 +190,13 @@ function archivesOf (value: unknown): Settings['archives'] {
   const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 100_000 }
   if (value === undefined || value === true) return limits
   if (value === false) return false
+  const bad = new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries }')
+  // checked before taking it apart: null cannot be destructured
+  if (typeof value !== 'object' || value === null) throw bad
   const { maxBytes = limits.maxBytes, maxEntries = limits.maxEntries, ...rest } = value as Record<string, unknown>
-  if (typeof value !== 'object' || value === null || Object.keys(rest).length > 0 ||
+  if (Object.keys(rest).length > 0 ||
       typeof maxBytes !== 'number' || typeof maxEntries !== 'number' || !(maxBytes >= 0) || !(maxEntries >= 0)) {
-    throw new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries }')
+    throw bad
   }
   return { maxBytes, maxEntries }
 }

@@ -178,7 +178,7 @@ t.test('bad options for the extras fail ready()', async (t) => {
     [{ headers: { 'bad name': 'x' } }, 'headers'], [{ headers: { 'X-A': 'line\nbreak' } }, 'headers'], [{ headers: ['x'] }, 'headers'],
     [{ headers: { 'X-A': 1 } }, 'headers'], [{ cors: 1 }, 'cors'], [{ cors: [] }, 'cors'], [{ spa: '../x.html' }, 'spa'],
     [{ spa: '/etc/passwd' }, 'spa'], [{ spa: 3 }, 'spa'], [{ archives: 'yes' }, 'archives'], [{ archives: { maxBytes: -1 } }, 'archives'],
-    [{ archives: { other: 1 } }, 'archives']
+    [{ archives: { other: 1 } }, 'archives'], [{ archives: null }, 'archives']
   ] as const) {
     const app = Fastify()
     app.register(serveDir, { root, ...opts } as never)
