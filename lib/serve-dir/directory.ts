@@ -114,11 +114,25 @@ export class Lister {
   /**
    * The entry for one name, or `null` if it is not servable (special file, dangling or refused
    * link, gone). `links.found` is set when a link was met: its target can change unseen.
+   * {@link resolve} applies the same policies for archives; this one makes no object but the
+   * entry, as it runs 100,000 times for a big listing (going through resolve cost 6 MiB of peak RSS).
    */
   private entryOf (dir: string, name: string, links: { found: boolean }): Entry | null {
-    const s = this.resolve(dir, name, links)?.stat
+    let s: Stats | undefined
+    try {
+      s = lstatSync(dir + path.sep + name, NO_THROW)
+      if (s?.isSymbolicLink() === true) {
+        links.found = true
+        s = this.policy === 'deny' ? undefined : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)?.stat
+      }
+    /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: not listed
+    } catch {
+      s = undefined
+    }
     if (s === undefined) return null
-    return s.isDirectory() ? { name, type: 'directory', size: null, mtime: s.mtime } : { name, type: 'file', size: s.size, mtime: s.mtime }
+    if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
+    if (s.isFile()) return { name, type: 'file', size: s.size, mtime: s.mtime }
+    return null // FIFOs, sockets and devices are never served, so not listed
   }
 
   /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
@@ -383,18 +397,15 @@ export class Lister {
     return over === undefined ? { items, bytes } : { over }
   }
 
-  /**
-   * One name of a folder under the policies: its path to open and its stat, or `null` (special
-   * file, dangling or refused link, gone). `links.found` is set when a link was met.
-   */
-  private resolve (dir: string, name: string, links?: { found: boolean }): { path: string, stat: Stats } | null {
+  /** One name of a folder under the policies: its path to open and its stat, or `null`. */
+  private resolve (dir: string, name: string): { path: string, stat: Stats } | null {
     try {
-      const s = lstatSync(dir + path.sep + name, NO_THROW)
+      const full = dir + path.sep + name
+      const s = lstatSync(full, NO_THROW)
       /* c8 ignore next */ // a name removed between readdir and lstat: a race no test can time
       if (s === undefined) return null
-      if (links !== undefined && s.isSymbolicLink()) links.found = true
       const found = !s.isSymbolicLink()
-        ? { path: dir + path.sep + name, stat: s }
+        ? { path: full, stat: s }
         : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)
       return found !== null && (found.stat.isFile() || found.stat.isDirectory()) ? found : null
     /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: left out
