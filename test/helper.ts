@@ -110,8 +110,11 @@ export interface Serving {
   stderr: () => string
 }
 
-/** Starts a server process, killed when `t` ends, and waits (bounded) for its first line on stdout. */
-export async function startServing (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}, limitMs = 15000): Promise<Serving> {
+/**
+ * Starts a server process, killed when `t` ends, and waits (bounded) until its stdout matches
+ * `until` (by default: its first full line). A process that logs before its banner needs `until`.
+ */
+export async function startServing (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}, limitMs = 15000, until = /\n/): Promise<Serving> {
   const child = spawn(command, args, options) as ChildProcessWithoutNullStreams
   t.teardown(() => { child.kill('SIGKILL') })
   let out = ''
@@ -119,7 +122,7 @@ export async function startServing (t: Test, command: string, args: readonly str
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
   const deadline = Date.now() + limitMs
-  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  while (!until.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   const firstLine = out.includes('\n') ? out.slice(0, out.indexOf('\n')) : ''
   return { child, firstLine, port: Number(/ port (\d+)\b/.exec(firstLine)?.[1]), stdout: () => out, stderr: () => err }
 }

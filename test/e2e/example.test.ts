@@ -8,8 +8,10 @@ const EXAMPLE = path.join(ProjectRoot, 'examples', 'server.ts')
 
 t.test('examples/server.ts, the tutorial\'s server.py, serves its working directory', async (t) => {
   const cwd = t.testdir({ 'index.html': '<h1>NewbyCoder.com</h1>' })
-  const s = await startServing(t, process.execPath, [...process.execArgv, EXAMPLE], { cwd, env: { ...process.env, PORT: '0' } })
-  const port = /serving at port (\d+)\n/.exec(s.stdout())?.[1]
+  // Fastify's logger writes "Server listening" to stdout first; the banner line comes after it.
+  const banner = /serving at port (\d+)\n/
+  const s = await startServing(t, process.execPath, [...process.execArgv, EXAMPLE], { cwd, env: { ...process.env, PORT: '0' } }, 15000, banner)
+  const port = banner.exec(s.stdout())?.[1]
   t.ok(port, 'prints "serving at port N" like the tutorial')
   t.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), '<h1>NewbyCoder.com</h1>')
 })
