@@ -99,6 +99,15 @@ export async function exitOf (child: ChildProcess, limitMs: number): Promise<num
   return code
 }
 
+/** Polls `ok` every 20 ms until it holds; throws, naming `what`, after `limitMs`. */
+export async function waitFor (what: string, ok: () => boolean, limitMs = 15000): Promise<void> {
+  const deadline = Date.now() + limitMs
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /** A server process started by {@link startServing}. */
 export interface Serving {
   child: ChildProcessWithoutNullStreams

@@ -4,7 +4,7 @@ import net from 'node:net'
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { HELP, USAGE, parseCli, servingLine } from '../../bin/serve-dir'
-import { exitOf, rawRequest, startServing, type Serving } from '../helper'
+import { exitOf, rawRequest, startServing, waitFor, type Serving } from '../helper'
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'serve-dir.ts')
 // the test runner's own loader flags, so the command runs from source and counts for coverage
@@ -27,8 +27,7 @@ async function start (t: Test, args: string[], cwd?: string, format = PY): Promi
 
 /** Waits (bounded) until the command has logged a finished request. */
 async function completed (s: Serving): Promise<string> {
-  const deadline = Date.now() + LIMIT
-  while (!s.stderr().includes('request completed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('a request log line', () => s.stderr().includes('request completed'), LIMIT)
   return s.stderr()
 }
 
@@ -103,7 +102,7 @@ t.test('serves the current directory, prints Python\'s first line, exits 0 on SI
   const res = await rawRequest(s.port, '/')
   t.equal(res.body, 'hello from cwd')
   t.equal((await rawRequest(s.port, '/a%01b')).statusCode, 404)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitFor('two request lines', () => s.stderr().split('\n').length > 2, LIMIT)
   // Python: 127.0.0.1 - - [25/Nov/2026 08:38:21] "GET / HTTP/1.1" 200 -
   t.match(s.stderr(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/ HTTP\/1\.1" 200 -\n/, 'a Python line per request on stderr')
   t.match(s.stderr(), '"GET /a%01b HTTP/1.1" 404 -\n')

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import app, { options as appOptions } from '../../app'
 import { readTls, tlsFromEnv } from '../../lib/server'
-import { ProjectRoot, startServing } from '../helper'
+import { ProjectRoot, startServing, waitFor } from '../helper'
 
 const BIN = path.join(ProjectRoot, 'bin', 'serve-dir.ts')
 const NODE = [...process.execArgv, BIN]
@@ -102,7 +102,7 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
     const r = spawnSync('curl', ['-sk', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `https://127.0.0.1:${port}/sub/b.txt`], { encoding: 'utf8', timeout: 10000 })
     t.equal(r.stdout, '2 200', 'curl --http2')
   }
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitFor('the request line', () => stderr().includes('"GET /a.txt HTTP/2.0"'))
   t.match(stderr(), '"GET /a.txt HTTP/2.0" 200 -', 'Python\'s line says HTTP/2.0')
   child.kill('SIGTERM')
   await once(child, 'exit')

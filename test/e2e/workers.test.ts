@@ -5,7 +5,7 @@ import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:c
 import { once } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { parseWorkers } from '../../bin/workers'
-import { ProjectRoot, exitOf, freePort, rawRequest } from '../helper'
+import { ProjectRoot, exitOf, freePort, rawRequest, waitFor } from '../helper'
 
 const LIMIT = 20000
 
@@ -23,11 +23,7 @@ function run (t: Test, script: string, args: string[]): Proc {
 }
 
 async function until (what: string, ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + LIMIT
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  await waitFor(what, ok, LIMIT)
 }
 
 function workerPids (primary: number): number[] {
