@@ -100,9 +100,9 @@ export async function exitOf (child: ChildProcess, limitMs: number): Promise<num
 }
 
 /** Polls `ok` every 20 ms until it holds; throws, naming `what`, after `limitMs`. */
-export async function waitFor (what: string, ok: () => boolean, limitMs = 15000): Promise<void> {
+export async function waitFor (what: string, ok: () => boolean | Promise<boolean>, limitMs = 15000): Promise<void> {
   const deadline = Date.now() + limitMs
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

@@ -5,7 +5,7 @@ import path from 'node:path'
 import net from 'node:net'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
-import { ProjectRoot, rawRequest, startServing } from '../helper'
+import { ProjectRoot, rawRequest, startServing, waitFor } from '../helper'
 
 t.test('file-descriptor exhaustion: 503s, then service again, never a crash', async (t) => {
   const dir = t.testdir({ 'a.txt': 'a' })
@@ -29,7 +29,7 @@ t.test('file-descriptor exhaustion: 503s, then service again, never a crash', as
     s.pause()
     downloads.push(s)
   }
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  await waitFor('the server to run out of descriptors', () => stderr().includes('EMFILE'))
 
   let text = ''
   spare.setEncoding('latin1').on('data', (d: string) => { text += d })
@@ -39,8 +39,7 @@ t.test('file-descriptor exhaustion: 503s, then service again, never a crash', as
   t.match(text, /\r\nretry-after: 1\r\n/i)
 
   for (const s of downloads) s.destroy()
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  t.equal((await rawRequest(port, '/a.txt')).body, 'a', 'served again once they are released')
+  await waitFor('service again', async () => (await rawRequest(port, '/a.txt').catch(() => null))?.body === 'a')
+  t.pass('served again once they are released')
   t.equal(child.exitCode, null, 'still running')
-  t.match(stderr(), 'EMFILE', 'and it was logged')
 })
