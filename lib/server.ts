@@ -2,9 +2,10 @@
 // Node's HTTP parser rejects before Fastify sees them. Shared by app.ts and bin/serve-dir.ts.
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import type { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import { readFileSync } from 'node:fs'
-import { createSecureContext } from 'node:tls'
+import { createSecureContext, type TLSSocket } from 'node:tls'
 
 /** Limits and timeouts, all in one place (README: "Running in production"). */
 export const LIMITS = {
@@ -21,7 +22,9 @@ export const LIMITS = {
   /** Request line plus headers, in bytes; more is a 431. */
   maxHeaderSize: 16 * 1024,
   /** Request target, in bytes; more is a 414 (it must stay below maxHeaderSize to be seen at all). */
-  maxUrlLength: 8 * 1024
+  maxUrlLength: 8 * 1024,
+  /** An HTTP/2 session that timed out has this long to close its TLS socket before it is destroyed. */
+  http2SocketGrace: 2_000
 } as const
 
 const PARSER_STATUS: Record<string, number> = {
@@ -80,19 +83,38 @@ export function readTls (tls: { cert: string, key?: string, passwordFile?: strin
   return { cert, key, ...(passphrase === undefined ? {} : { passphrase }) }
 }
 
-/**
- * HTTPS (and HTTP/2) for `npm start`, from the environment: `SERVE_DIR_TLS_CERT`,
- * `SERVE_DIR_TLS_KEY`, `SERVE_DIR_TLS_PASSWORD_FILE`, `SERVE_DIR_HTTP2=1`. fastify-cli creates the
- * server before the app loads, so these are read when app.ts is loaded.
- */
 /** Options of an HTTPS (or HTTP/2) server: the TLS material, HTTP/1.1 for clients without h2, and the HTTP limits. */
 export function httpsOptions (tls: ReturnType<typeof readTls>): object {
   return { ...tls, allowHTTP1: true, ...serverOptions.http }
 }
 
+/**
+ * HTTPS (and HTTP/2) for `npm start`, from the environment: `SERVE_DIR_TLS_CERT`,
+ * `SERVE_DIR_TLS_KEY`, `SERVE_DIR_TLS_PASSWORD_FILE`, `SERVE_DIR_HTTP2=1`. fastify-cli creates the
+ * server before the app loads, so these are read when app.ts is loaded.
+ */
 export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): { https?: object, http2?: boolean } {
   const cert = env.SERVE_DIR_TLS_CERT
   if (cert === undefined || cert === '') return {}
   const tls = readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE })
   return { https: httpsOptions(tls), http2: env.SERVE_DIR_HTTP2 === '1' }
+}
+
+/**
+ * Node's HTTP/2 over TLS (20 and 24) never notices a client that vanished while a stream waited
+ * for flow control (a download the client stopped reading): no 'end', no 'close'. The session
+ * times out (Fastify's `http2SessionTimeout`) and closes its streams, but its socket then waits
+ * forever to flush, holding a descriptor. Here a timed-out session's socket gets
+ * {@link LIMITS}.http2SocketGrace to close by itself and is then destroyed.
+ */
+export function closeTimedOutHttp2Sockets (server: EventEmitter): void {
+  let session: EventEmitter | undefined
+  server.on('session', (s: EventEmitter) => { session = s })
+  // Node's own 'secureConnection' listener, registered first, has just made this socket's session
+  // (none for a client that chose HTTP/1.1)
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const s = session
+    session = undefined
+    s?.once('timeout', () => { setTimeout(() => { socket.destroy() }, LIMITS.http2SocketGrace).unref() })
+  })
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import createError from '@fastify/error'
-import { LIMITS } from '../lib/server'
+import { LIMITS, closeTimedOutHttp2Sockets } from '../lib/server'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
@@ -16,6 +16,7 @@ export interface LimitsOptions {
 export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
   if (opts.maxConnections !== undefined) fastify.server.maxConnections = Number(opts.maxConnections)
+  if (fastify.initialConfig.http2 === true) closeTimedOutHttp2Sockets(fastify.server)
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
   })

@@ -3,14 +3,14 @@ import t from 'tap'
 import path from 'node:path'
 import http2 from 'node:http2'
 import https from 'node:https'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import app, { options as appOptions } from '../../app'
 import { readTls, tlsFromEnv } from '../../lib/server'
-import { ProjectRoot, startServing, waitFor } from '../helper'
+import { ProjectRoot, exitOf, startServing, waitFor } from '../helper'
 
 const BIN = path.join(ProjectRoot, 'bin', 'serve-dir.ts')
 const NODE = [...process.execArgv, BIN]
@@ -122,4 +122,32 @@ t.test('npm start over HTTPS: SERVE_DIR_TLS_* in the environment', { skip: !hasO
   const session = http2.connect(`https://127.0.0.1:${(server.server.address() as AddressInfo).port}`, { rejectUnauthorized: false })
   t.teardown(() => session.close())
   t.equal((await h2get(session, '/a.txt')).body.toString(), 'from env')
+})
+
+const hasCurlH2 = spawnSync('curl', ['--version'], { encoding: 'utf8' }).stdout?.includes('HTTP2') === true
+
+t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file open', { skip: (!hasOpenssl || !hasCurlH2) && 'no openssl or no curl with HTTP/2' }, async (t) => {
+  const dir = t.testdir({})
+  // bigger than curl's HTTP/2 window and the socket buffers together (sparse: no disk used)
+  writeFileSync(path.join(dir, 'big.bin'), '')
+  truncateSync(path.join(dir, 'big.bin'), 256 * 1024 * 1024)
+  const c = certs(dir)
+  const tls = tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' })
+  // a session timeout longer than curl's visit, shorter than Fastify's default 72 s
+  const server = Fastify({ ...appOptions, ...tls, http2SessionTimeout: 1500 } as never)
+  await server.register(app, { root: dir })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.close())
+  const fds = (): string[] => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } })
+  const sockets = (): number => fds().filter((l) => l.startsWith('socket:')).length
+  const before = sockets()
+  const url = `https://127.0.0.1:${(server.server.address() as AddressInfo).port}/big.bin`
+  // curl reads slowly and gives up: the server's stream is left waiting on flow control
+  const curl = spawn('curl', ['-sk', '--http2', '--limit-rate', '1M', '-m', '0.5', '-o', '/dev/null', '-w', '%{http_version}', url])
+  let out = ''
+  curl.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  t.equal(await exitOf(curl, 10000), 28, 'curl gave up (timeout)')
+  t.equal(out, '2', 'the download was over h2')
+  await waitFor('the file and the socket to be closed', () => sockets() <= before && !fds().some((l) => l.endsWith('big.bin')), 10000)
+  t.pass('no descriptor left behind')
 })
