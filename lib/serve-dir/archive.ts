@@ -38,12 +38,27 @@ export function archive (format: ArchiveFormat, items: readonly WalkItem[], veri
   return format === 'zip' ? zip(items, verifyPath, signal) : tarGz(items, verifyPath, signal)
 }
 
+/**
+ * Whether a path can go into a zip as it is. Zip names use `/` only: yazl turns a `\` (a valid
+ * POSIX name character) into `/`, which would merge `a\b.txt` with `a/b.txt` or make `\x` absolute,
+ * and it refuses names that start like a drive (`C:x`). Those stay out of the zip (tar keeps them).
+ */
+export function zipSafe (rel: string): boolean {
+  return !rel.includes('\\') && !/^[a-zA-Z]:/.test(rel)
+}
+
 function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {
   const z = new ZipFile()
   const out = z.outputStream as unknown as Readable
+  signal.addEventListener('abort', () => { out.destroy() }, { once: true })
   // a file that failed (gone, changed, aborted) fails the archive: the client sees a cut download
   ;(z as unknown as EventEmitter).on('error', (err: Error) => { out.destroy(err) })
+  let leftOut = 0
   for (const item of items) {
+    if (!zipSafe(item.rel)) {
+      leftOut++
+      continue
+    }
     if (item.rel.endsWith('/')) {
       z.addEmptyDirectory(item.rel, { mtime: item.stat.mtime })
       continue
@@ -54,8 +69,9 @@ function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSign
       contents(item, verifyPath).then((gen) => cb(null, Readable.from(gen, { objectMode: false })), (err: Error) => cb(err, undefined as never))
     })
   }
-  z.end()
-  signal.addEventListener('abort', () => { out.destroy() }, { once: true })
+  // said where an unzip tool shows it (unzip -l, zipinfo); the request log says it too
+  const comment = leftOut === 0 ? '' : `${leftOut} entries are not in this zip: their names hold a backslash or start like a drive letter. The tar.gz has them.`
+  z.end({ forceZip64Format: false, comment })
   return out
 }
 
