@@ -4,7 +4,7 @@
 // first byte leaves early.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { lstatSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
+import { accessSync, constants as fsc, lstatSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -391,6 +391,8 @@ export class Lister {
       }
       return undefined
     }
+    // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
+    accessSync(dir, fsc.R_OK | fsc.X_OK)
     const top = statSync(dir)
     seen.add(`${top.dev}:${top.ino}`)
     const over = await visit(dir, '')
@@ -407,7 +409,11 @@ export class Lister {
       const found = !s.isSymbolicLink()
         ? { path: full, stat: s }
         : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)
-      return found !== null && (found.stat.isFile() || found.stat.isDirectory()) ? found : null
+      if (found === null || !(found.stat.isFile() || found.stat.isDirectory())) return null
+      // what the process cannot read (or enter) is left out, before the archive has begun: a file
+      // that failed to open mid-archive would cut the download and leave a broken archive
+      accessSync(found.path, found.stat.isDirectory() ? fsc.R_OK | fsc.X_OK : fsc.R_OK)
+      return found
     /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: left out
     } catch {
       return null

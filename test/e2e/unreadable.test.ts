@@ -5,6 +5,8 @@ import t from 'tap'
 import path from 'node:path'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import http from 'node:http'
+import { execFileSync } from 'node:child_process'
 import { ProjectRoot, rawRequest, startServing } from '../helper'
 
 const asRoot = process.getuid?.() === 0
@@ -44,4 +46,16 @@ t.test('unreadable files and folders are 403; everyone else is still served', as
   const list = await rawRequest(port, '/')
   t.equal(list.statusCode, 200)
   t.match(list.body, 'ok.txt')
+
+  // folder downloads leave out what cannot be read, and stay whole archives
+  const tgz = await new Promise<Buffer>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/?download=tar.gz' }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject)
+    })
+    req.on('error', reject)
+  })
+  const names = execFileSync('tar', ['-tzf', '-'], { input: tgz, encoding: 'utf8' }).split('\n').filter(Boolean).sort()
+  t.same(names, ['ok.txt'], 'a whole tar.gz of what can be read')
+  t.equal((await rawRequest(port, '/noexec/?download=zip')).statusCode, 403, 'a folder that cannot be entered: 403, as its listing')
 })
