@@ -310,9 +310,20 @@ export function renderJson (dirPath: string, entries: readonly Entry[], page: Pa
   return jsonHead(dirPath) + entries.map(jsonEntry).join(',') + jsonTail(page, view)
 }
 
-/** One line of the plain-text listing: the name, with `/` for a folder (so `curl` is pleasant). */
+// control characters (C0, DEL, C1), bidirectional overrides and the backslash that starts an escape
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\\]/g
+
+/**
+ * One line of the plain-text listing: the name, with `/` for a folder (so `curl` is pleasant).
+ * A control character is written as `\xNN` (a bidi override as `\uNNNN`, a backslash as `\\`):
+ * every line is one name, and no name can drive the terminal it is printed on.
+ */
 export function textEntry (e: Entry): string {
-  return displayName(e) + '\n'
+  return displayName(e).replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0)
+    return c === '\\' ? '\\\\' : code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`
+  }) + '\n'
 }
 
 /** The order a view asks for: Python's by name, or by size or time with names breaking ties; folders first on request. */

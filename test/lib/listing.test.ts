@@ -81,6 +81,9 @@ t.test('humanSize, kinds, text lines', async (t) => {
   t.equal(kindOf(file('song.mp3')), 'aud')
   t.equal(textEntry(dir('d')), 'd/\n')
   t.equal(textEntry(file('a b.txt')), 'a b.txt\n')
+  t.equal(textEntry(file('new\nline\x1b[31m\x7f\x85.txt')), 'new\\x0aline\\x1b[31m\\x7f\\x85.txt\n', 'one line, no terminal control')
+  t.equal(textEntry(dir('a\\b\u202egnp.exe')), 'a\\\\b\\u202egnp.exe/\n', 'backslash and bidi override escaped')
+  t.equal(textEntry(file('café ☃ 日本.txt')), 'café ☃ 日本.txt\n', 'printable text as it is')
 })
 
 t.test('sortView and matches', async (t) => {
