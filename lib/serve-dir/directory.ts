@@ -113,7 +113,8 @@ export class Lister {
 
   /**
    * The entry for one name, or `null` if it is not servable (special file, dangling or refused
-   * link, gone). `links.found` is set when a link was met: its target can change unseen.
+   * link, gone). `links.found` is set when a link (symbolic, or a file's second hard link) was met:
+   * what it leads to can change unseen, so the listing is not kept.
    * {@link resolve} applies the same policies for archives; this one makes no object but the
    * entry, as it runs 100,000 times for a big listing (going through resolve cost 6 MiB of peak RSS).
    */
@@ -131,7 +132,11 @@ export class Lister {
     }
     if (s === undefined) return null
     if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
-    if (s.isFile()) return { name, type: 'file', size: s.size, mtime: s.mtime }
+    if (s.isFile()) {
+      // a file with another hard link can change through it, with no event in this folder
+      if (s.nlink > 1) links.found = true
+      return { name, type: 'file', size: s.size, mtime: s.mtime }
+    }
     return null // FIFOs, sockets and devices are never served, so not listed
   }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { execFileSync } from 'node:child_process'
-import { statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
+import { appendFileSync, linkSync, mkdirSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { FileResponder } from '../../lib/serve-dir/file'
@@ -213,6 +213,15 @@ t.test('the caches never serve stale data', async (t) => {
   t.match((await app.inject('/d/')).body, 'renamed.txt')
   writeFileSync(path.join(root, 'd', 'html.txt'), 'h')
   t.match((await app.inject('/d/')).body, 'html.txt')
+
+  // a file with a second (hard) link elsewhere changes without an event in its folder
+  mkdirSync(path.join(root, 'h'))
+  writeFileSync(path.join(root, 'elsewhere.txt'), 'abc')
+  linkSync(path.join(root, 'elsewhere.txt'), path.join(root, 'h', 'linked.txt'))
+  t.same(await names('/h/'), ['linked.txt:3'])
+  t.same(await names('/h/'), ['linked.txt:3'])
+  appendFileSync(path.join(root, 'elsewhere.txt'), 'def')
+  t.same(await names('/h/'), ['linked.txt:6'], 'a write through another hard link shows at once')
 
   const bigEtag = (await app.inject('/big.bin')).headers.etag
   writeFileSync(path.join(root, 'big.bin'), Buffer.concat([big, Buffer.from('!')]))
