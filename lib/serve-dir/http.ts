@@ -55,11 +55,37 @@ export function weakMatch (header: string, etag: string): boolean {
   return parseEtags(header).some((t) => t === '*' || opaque(t) === mine)
 }
 
-/** An HTTP date in ms, or `undefined` when it is not a date. */
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+const MONTH = `(${MONTHS.join('|')})`
+const TIME = '(\\d\\d):(\\d\\d):(\\d\\d)'
+/** §5.6.7: IMF-fixdate, then the two obsolete forms a recipient must still accept (RFC 850, asctime). */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d\\d) ${MONTH} (\\d{4}) ${TIME} GMT$`)
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} GMT$`)
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d\\d) ${TIME} (\\d{4})$`)
+
+/**
+ * An HTTP-date (§5.6.7) in ms, or `undefined` when the value is not one: an invalid date in a
+ * conditional header must be ignored, so nothing looser than the three grammars is accepted.
+ */
 export function parseHttpDate (value: string | undefined): number | undefined {
   if (value === undefined) return undefined
-  const t = Date.parse(value)
-  return Number.isNaN(t) ? undefined : t
+  let day: string, month: string, year: number, hms: string[]
+  let m = IMF_FIXDATE.exec(value)
+  if (m !== null) [day, month, year, hms] = [m[1], m[2], Number(m[3]), m.slice(4, 7)]
+  else if ((m = RFC850_DATE.exec(value)) !== null) {
+    // a two-digit year more than 50 years ahead is the most recent past year with those digits
+    const now = new Date().getUTCFullYear()
+    year = Math.floor(now / 100) * 100 + Number(m[3])
+    if (year > now + 50) year -= 100
+    ;[day, month, hms] = [m[1], m[2], m.slice(4, 7)]
+  } else if ((m = ASCTIME_DATE.exec(value)) !== null) [month, day, hms, year] = [m[1], m[2], m.slice(3, 6), Number(m[6])]
+  else return undefined
+  const [d, mo, h, mi, s] = [Number(day), MONTHS.indexOf(month), Number(hms[0]), Number(hms[1]), Number(hms[2])]
+  const t = Date.UTC(year, mo, d, h, mi, s)
+  // no 31 Feb, no 25:00 (a leap second, :60, is read as the next second)
+  if (h > 23 || mi > 59 || s > 60 || new Date(t).getUTCDate() !== d) return undefined
+  return t
 }
 
 /**
@@ -99,18 +125,23 @@ export type RangePlan =
   | { kind: 'unsatisfiable' }
   | { kind: 'partial', ranges: ByteRange[] }
 
-const BYTE_RANGES = /^bytes=[ \t]*(?:\d+-\d*|-\d+)(?:[ \t]*,[ \t]*(?:\d+-\d*|-\d+))*[ \t]*$/
+const RANGE_SPEC = /^(?:\d+-\d*|-\d+)$/
 
 /**
- * §14.1.1 syntax, checked before range-parser (which calls any bad set unsatisfiable): a Range that
- * is not valid `bytes` syntax, or has a range whose last byte precedes its first, is ignored (§14.2).
+ * §14.1.1 syntax, checked before range-parser (which calls any bad set unsatisfiable): the
+ * range-specs of a `bytes` Range (unit in any case, spaces around commas and empty list elements
+ * allowed, §5.6.1), or `null` for a Range to ignore (§14.2): not valid `bytes` syntax, or a range
+ * whose last byte precedes its first.
  */
-function isValidByteRanges (header: string): boolean {
-  if (!BYTE_RANGES.test(header)) return false
-  return header.slice(6).split(',').every((spec) => {
-    const [first, last] = spec.trim().split('-')
+function byteRangeSpecs (header: string): string[] | null {
+  if (header.slice(0, 6).toLowerCase() !== 'bytes=') return null
+  const specs = header.slice(6).split(',').map((spec) => spec.trim()).filter((spec) => spec !== '')
+  const valid = specs.length > 0 && specs.every((spec) => {
+    if (!RANGE_SPEC.test(spec)) return false
+    const [first, last] = spec.split('-')
     return first === '' || last === '' || Number(first) <= Number(last)
   })
+  return valid ? specs : null
 }
 
 /** More ranges than this (after merging overlaps) are served as the whole representation (§14.2 lets us ignore Range). */
@@ -121,9 +152,10 @@ export const MAX_RANGES = 16
  * `bytes`, malformed, an empty file, too many ranges), 416, or the merged ranges in order.
  */
 export function planRanges (size: number, header: string | undefined): RangePlan {
-  if (header === undefined || size === 0 || !isValidByteRanges(header)) return { kind: 'full' }
+  const specs = header === undefined || size === 0 ? null : byteRangeSpecs(header)
+  if (specs === null) return { kind: 'full' }
   // valid syntax leaves range-parser only two answers: unsatisfiable (-1) or the ranges
-  const parsed = parseRange(size, header, { combine: true }) as parseRange.Ranges | -1
+  const parsed = parseRange(size, 'bytes=' + specs.join(','), { combine: true }) as parseRange.Ranges | -1
   if (parsed === -1) return { kind: 'unsatisfiable' }
   if (parsed.length > MAX_RANGES) return { kind: 'full' }
   return { kind: 'partial', ranges: parsed.map(({ start, end }) => ({ start, end })) }

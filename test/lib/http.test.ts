@@ -38,6 +38,17 @@ t.test('parseHttpDate', async (t) => {
   t.equal(parseHttpDate(same), lm)
   t.equal(parseHttpDate('not a date'), undefined)
   t.equal(parseHttpDate(undefined), undefined)
+  // §5.6.7: the two obsolete forms mean the same instant
+  t.equal(parseHttpDate('Wednesday, 25-Nov-26 08:56:47 GMT'), lm, 'RFC 850')
+  t.equal(parseHttpDate('Wed Nov 25 08:56:47 2026'), lm, 'asctime')
+  t.equal(parseHttpDate('Sun Nov  6 08:49:37 1994'), Date.UTC(1994, 10, 6, 8, 49, 37), 'asctime, one-digit day')
+  t.equal(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT'), Date.UTC(1994, 10, 6, 8, 49, 37), 'a two-digit year far ahead is in the past')
+  t.equal(parseHttpDate('Tuesday, 01-Jan-30 00:00:00 GMT'), Date.UTC(2030, 0, 1), 'a two-digit year near ahead is ahead')
+  for (const junk of ['1', '3000', '12/31/2099', '2026-11-25T08:56:47Z', 'Wed, 25 Nov 2026 08:56:47 UTC', 'Wed, 25 Nov 2026 08:56:47 +0000',
+    'Wed, 31 Feb 2026 08:56:47 GMT', 'Wed, 25 Nov 2026 24:00:00 GMT', 'Wed, 25 Nov 2026 08:60:00 GMT', 'Wed, 25 Nov 2026 08:00:61 GMT',
+    'wed, 25 nov 2026 08:56:47 gmt', ' Wed, 25 Nov 2026 08:56:47 GMT']) {
+    t.equal(parseHttpDate(junk), undefined, `not an HTTP-date: ${junk}`)
+  }
 })
 
 t.test('evaluatePreconditions follows RFC 9110 §13.2.2 in order', async (t) => {
@@ -131,8 +142,11 @@ t.test('pickEncoding honours q-values and refusals', async (t) => {
 })
 
 t.test('planRanges ignores what is not valid bytes syntax (§14.2)', async (t) => {
-  for (const header of ['bytes=5-2', 'bytes=abc-', 'bytes=', 'bytes=0-1,', 'bytes 0-1', 'bytes=1-2-3', 'bytes=--1']) {
+  for (const header of ['bytes=5-2', 'bytes=abc-', 'bytes=', 'bytes=,', 'bytes 0-1', 'bytes=1-2-3', 'bytes=--1', 'bytes=0-1,x', 'bytes=0-1,5-2', 'bytes=+1-2']) {
     t.same(planRanges(100, header), { kind: 'full' }, header)
+  }
+  for (const header of ['BYTES=0-1', 'Bytes=0-1', 'bytes=0-1,', 'bytes=,0-1', 'bytes=0-1,,', 'bytes=\t0-1']) {
+    t.same(planRanges(100, header), { kind: 'partial', ranges: [{ start: 0, end: 1 }] }, `${header}: unit in any case, empty elements allowed`)
   }
   t.same(planRanges(100, 'bytes= 0-1 , 5-6'), { kind: 'partial', ranges: [{ start: 0, end: 1 }, { start: 5, end: 6 }] }, 'spaces around commas')
 })
