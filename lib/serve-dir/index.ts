@@ -266,7 +266,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       const last = segments[segments.length - 1] ?? ''
       if (settings.spa !== null && !last.includes('.') && (req.headers.accept ?? '').includes('text/html')) {
         const page = lookup(realRoot, realRoot, settings.spa, symlinks, hide)
-        if (page?.stat.isFile() === true) return files.send(req, reply, page.path, page.stat)
+        // the page or a 404 depends on Accept: caches must know
+        if (page?.stat.isFile() === true) return files.send(req, addVary(reply, 'Accept'), page.path, page.stat)
       }
       throw new NotFoundError()
     }

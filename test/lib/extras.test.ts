@@ -56,7 +56,9 @@ t.test('spa: routes get the page, missing assets stay 404, no listings', async (
     const res = await app.inject({ url, headers: html })
     t.equal(res.statusCode, 200, url)
     t.equal(res.body, '<div id=app>', url)
+    t.ok(String(res.headers.vary).split(/,\s*/).includes('Accept'), `${url}: the answer depends on Accept (Vary: ${String(res.headers.vary)})`)
   }
+  t.match((await app.inject({ url: '/about', headers: { ...html, 'accept-encoding': 'gzip' } })).headers.vary, /^Accept, Accept-Encoding$/)
   t.equal((await app.inject({ url: '/missing.js', headers: html })).statusCode, 404, 'an asset is never the page')
   t.equal((await app.inject({ url: '/about', headers: { accept: 'application/json' } })).statusCode, 404, 'programs get a 404')
   t.equal((await app.inject('/app.js')).body, 'js')
