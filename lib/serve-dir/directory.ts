@@ -142,24 +142,35 @@ export class Lister {
 
   /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
   private async entries (dir: string, names: readonly string[], links: { found: boolean }): Promise<Entry[]> {
-    const all: Entry[] = []
-    for (let i = 0; i < names.length; i++) {
-      if (i > 0 && i % STAT_BATCH === 0) await nextTurn()
-      const e = this.entryOf(dir, names[i], links)
-      if (e !== null) all.push(e)
-    }
-    return all
+    return (await this.fill(dir, names, 0, names.length, links)).entries
   }
 
-  private pageOf (req: ListRequest, total: number): Page {
+  /**
+   * Up to `limit` entries from `names[offset]` on, going past names that cannot be listed (special
+   * files, refused links) so that a page is full; `end` is the index after the last name used.
+   */
+  private async fill (dir: string, names: readonly string[], offset: number, limit: number, links: { found: boolean }): Promise<{ entries: Entry[], end: number }> {
+    const entries: Entry[] = []
+    let i = offset
+    for (; i < names.length && entries.length < limit; i++) {
+      if (i > offset && (i - offset) % STAT_BATCH === 0) await nextTurn()
+      const e = this.entryOf(dir, names[i], links)
+      if (e !== null) entries.push(e)
+    }
+    return { entries, end: i }
+  }
+
+  /** The page `req` asks for among `total`; the next one starts at `end` (by default right after this one). */
+  private pageOf (req: ListRequest, total: number, end?: number): Page {
     if (req.limit === null) return wholePage(total)
     const link = (offset: number): string => viewQuery(req, { format: req.format === 'html' ? undefined : req.format, offset })
+    const next = end ?? req.offset + req.limit
     return {
       total,
       offset: req.offset,
       limit: req.limit,
       prev: req.offset > 0 ? link(Math.max(0, req.offset - req.limit)) : null,
-      next: req.offset + req.limit < total ? link(req.offset + req.limit) : null
+      next: next < total ? link(next) : null
     }
   }
 
@@ -200,11 +211,15 @@ export class Lister {
     const filtered = req.q === '' ? names : names.filter(matches(req.q))
     if (req.order === 'desc') filtered.reverse()
     const shown = this.slice(req, filtered)
-    const page = this.pageOf(req, filtered.length)
-    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, page, shown, names.length)) }
-    const entries = await this.entries(req.dir, shown, links)
-    const whole = req.limit === null && req.q === ''
-    return this.renderWhole(req, req.limit === null ? this.pageOf(req, entries.length) : page, entries, whole ? entries.length : names.length)
+    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, this.pageOf(req, filtered.length), shown, names.length)) }
+    if (req.limit === null) {
+      const entries = await this.entries(req.dir, shown, links)
+      return this.renderWhole(req, this.pageOf(req, entries.length), entries, req.q === '' ? entries.length : names.length)
+    }
+    // a page of a folder too big to stat whole: offsets count names, and the page is filled past
+    // the names that cannot be listed; its total counts names too
+    const { entries, end } = await this.fill(req.dir, filtered, req.offset, req.limit, links)
+    return this.renderWhole(req, this.pageOf(req, filtered.length, end), entries, names.length)
   }
 
   /** Filters, orders and pages entries already in hand (kept, or just read), then renders them. */

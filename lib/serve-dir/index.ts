@@ -299,6 +299,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       const format = formatOf(req, query)
       const limit = query.has('limit') ? whole(query.get('limit'), 'limit', 0) : null
       if (limit === 0) throw new BadQueryError('limit', 'must be 1 or more')
+      if (limit === null && query.has('offset')) throw new BadQueryError('offset', 'needs a limit')
       const listing = await lister.list({
         dir,
         dirPath: displayPath([...prefixSegments, ...segments]),

@@ -61,7 +61,7 @@ t.test('pages: ?offset=&limit=, linked to each other, in every format', async (t
   t.match((await app.inject('/d/?limit=2&offset=9')).body, 'entries 5-5 of 5')
   t.match((await app.inject('/e/?limit=2')).body, 'entries 0-0 of 0')
 
-  for (const bad of ['limit=0', 'limit=-1', 'limit=x', 'offset=1.5', 'offset=', 'limit=9999999999999999']) {
+  for (const bad of ['limit=0', 'limit=-1', 'limit=x', 'offset=1.5', 'offset=', 'limit=9999999999999999', 'offset=2']) {
     const res = await app.inject({ url: '/d/?' + bad, headers: json })
     t.equal(res.statusCode, 400, bad)
     t.equal(res.json().code, 'FST_SERVE_DIR_BAD_QUERY', bad)
@@ -105,6 +105,20 @@ t.test('a page of a big folder stats only that page', async (t) => {
   const res = (await app.inject({ url: `/big/?offset=${STREAM_ABOVE - 2}&limit=10`, headers: json })).json()
   t.equal(res.entries.length, 3)
   t.equal(res.next, null)
+})
+
+t.test('pages of a big folder are filled past names that cannot be listed, and follow on', async (t) => {
+  const tree: Record<string, unknown> = folder(STREAM_ABOVE + 1)
+  // first in name order, and never listed: links out of the root or to a hidden file
+  tree['a-out'] = t.fixture('symlink', '/etc/passwd')
+  tree['b-hidden'] = t.fixture('symlink', '.env')
+  tree['.env'] = 'secret'
+  const app = await setup(t, { big: tree as never })
+  const first = (await app.inject({ url: '/big/?format=json&limit=2', headers: json })).json()
+  t.same(first.entries.map((e: { name: string }) => e.name), ['f000000.dat', 'f000001.dat'], 'a full first page')
+  t.equal(first.next, '?format=json&offset=4&limit=2', 'the next page starts after the names this one used')
+  const second = (await app.inject({ url: '/big/' + first.next as string, headers: json })).json()
+  t.same(second.entries.map((e: { name: string }) => e.name), ['f000002.dat', 'f000003.dat'], 'nothing skipped, nothing twice')
 })
 
 t.test('a folder holding links is read afresh every time', async (t) => {
