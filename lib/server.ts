@@ -50,12 +50,31 @@ export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoExce
     `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
 }
 
+/**
+ * RFC 9112 §3.2.2: a server must accept a request target in absolute form (`GET http://host/x`,
+ * as sent to proxies); routing needs the origin form (`/x`). The host part is not used: answers
+ * never name a host (redirects are relative).
+ */
+export function originForm (url: string): string {
+  if (url.startsWith('/')) return url
+  const m = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*(.*)$/i.exec(url)
+  if (m === null) return url
+  return m[1].startsWith('/') ? m[1] : '/' + m[1]
+}
+
 /** Fastify server options that apply {@link LIMITS} and {@link clientErrorHandler}. */
 export const serverOptions = {
   connectionTimeout: LIMITS.connectionTimeout,
   keepAliveTimeout: LIMITS.keepAliveTimeout,
   requestTimeout: LIMITS.requestTimeout,
-  http: { maxHeaderSize: LIMITS.maxHeaderSize, headersTimeout: LIMITS.headersTimeout, connectionsCheckingInterval: LIMITS.connectionsCheckingInterval },
+  http: {
+    maxHeaderSize: LIMITS.maxHeaderSize,
+    headersTimeout: LIMITS.headersTimeout,
+    connectionsCheckingInterval: LIMITS.connectionsCheckingInterval,
+    // checked by plugins/limits.ts instead, so that the 400 is logged and answered as the client asked
+    requireHostHeader: false
+  },
+  rewriteUrl: (req: { url?: string }): string => originForm(req.url as string),
   clientErrorHandler
 }
 

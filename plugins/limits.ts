@@ -5,6 +5,15 @@ import { LIMITS, closeTimedOutHttp2Sockets } from '../lib/server'
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
 
+/** RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host header; HTTP/1.0 at most one. */
+export const BadHostError = createError('FST_SERVE_DIR_BAD_HOST', 'Missing or repeated Host header', 400)
+
+function hostCount (rawHeaders: string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') n++
+  return n
+}
+
 export interface LimitsOptions {
   /** Longest request target, in bytes; longer is a 414. Default 8 KiB. */
   maxUrlLength?: number | string
@@ -19,5 +28,10 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   if (fastify.initialConfig.http2 === true) closeTimedOutHttp2Sockets(fastify.server)
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
+    // HTTP/2 names the host in :authority
+    if (req.raw.httpVersionMajor === 1) {
+      const hosts = hostCount(req.raw.rawHeaders)
+      if (hosts > 1 || (hosts === 0 && req.raw.httpVersionMinor === 1)) throw new BadHostError()
+    }
   })
 }, { name: 'limits' })

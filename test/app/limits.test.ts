@@ -114,3 +114,36 @@ t.test('the parser handler leaves a reset connection alone', async (t) => {
   clientErrorHandler.call({ log: { info: (...a: unknown[]) => logged.push(a) } } as never, Object.assign(new Error('reset'), { code: 'ECONNRESET' }), socket)
   t.same(logged, [])
 })
+
+/** Sends `text` as it is and returns all that comes back before the server closes the connection. */
+async function exchange (port: number, text: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1')
+  let out = ''
+  socket.setEncoding('latin1').on('data', (d: string) => { out += d })
+  socket.setTimeout(5000, () => socket.destroy())
+  socket.write(text)
+  await once(socket, 'close')
+  return out
+}
+
+t.test('Host: one for HTTP/1.1, at most one for HTTP/1.0; else a logged 400 in the client\'s format', async (t) => {
+  const port = await listen(t)
+  const missing = await exchange(port, 'GET /a.txt HTTP/1.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n')
+  t.match(missing, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(missing, '"code":"FST_SERVE_DIR_BAD_HOST"')
+  const twice = await exchange(port, 'GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n')
+  t.match(twice, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(twice, 'Missing or repeated Host header')
+  t.match(await exchange(port, 'GET /a.txt HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\na$/, 'HTTP/1.0 needs none')
+  t.match(await exchange(port, 'GET /a.txt HTTP/1.1\r\nHOST: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n/, 'any case')
+})
+
+t.test('a request target in absolute form is served as its path (RFC 9112 §3.2.2)', async (t) => {
+  const port = await listen(t)
+  for (const target of ['http://example.com/a.txt', 'HTTP://127.0.0.1:9/a.txt?x=1', 'https://h']) {
+    const res = await exchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    t.match(res, /^HTTP\/1\.1 200 OK\r\n/, target)
+  }
+  t.match(await exchange(port, 'GET http://h/sub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404 /)
+  t.match(await exchange(port, 'GET *x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 (400|404) /, 'neither form: refused')
+})
