@@ -45,9 +45,15 @@ export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoExce
   const reason = STATUS_CODES[statusCode] as string
   // never the raw bytes: they may hold credentials
   this.log.info({ code: err.code, statusCode, remoteAddress: socket.remoteAddress }, `client error: ${reason}`)
+  endPlain(socket, statusCode)
+}
+
+/** Answers on a raw socket with a short plain-text status and closes the connection. */
+export function endPlain (socket: Socket, statusCode: number, headers = ''): void {
+  const reason = STATUS_CODES[statusCode] as string
   const body = `${statusCode} ${reason}\n`
   socket.end(`HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
-    `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
+    `${headers}X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
 }
 
 /**

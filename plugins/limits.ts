@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import createError from '@fastify/error'
-import { LIMITS, closeTimedOutHttp2Sockets } from '../lib/server'
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { LIMITS, closeTimedOutHttp2Sockets, endPlain } from '../lib/server'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
@@ -26,6 +28,14 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
   if (opts.maxConnections !== undefined) fastify.server.maxConnections = Number(opts.maxConnections)
   if (fastify.initialConfig.http2 === true) closeTimedOutHttp2Sockets(fastify.server)
+  else {
+    // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
+    // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
+    fastify.server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: socket.remoteAddress }, 'CONNECT refused')
+      endPlain(socket, 405, 'Allow: GET, HEAD\r\n')
+    })
+  }
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
     // HTTP/2 names the host in :authority

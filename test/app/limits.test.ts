@@ -147,3 +147,11 @@ t.test('a request target in absolute form is served as its path (RFC 9112 §3.2.
   t.match(await exchange(port, 'GET http://h/sub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404 /)
   t.match(await exchange(port, 'GET *x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 (400|404) /, 'neither form: refused')
 })
+
+t.test('CONNECT gets a 405 with Allow, like any method not served, and the server goes on', async (t) => {
+  const port = await listen(t)
+  const res = await exchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  t.match(res, /^HTTP\/1\.1 405 Method Not Allowed\r\n/)
+  t.match(res, /\r\nAllow: GET, HEAD\r\n/)
+  t.equal((await rawRequest(port, '/a.txt')).body, 'a')
+})
