@@ -11,27 +11,59 @@ function enabled (log: FastifyBaseLogger, level: string): boolean {
 /** Bytes a socket had written when its previous response finished; responses on one socket finish in order. */
 const bytesAtLastResponse = new WeakMap<object, number>()
 
+/** HTTP/1: bytes written to the socket for this response, headers included. */
+function socketBytes (request: FastifyRequest): number {
+  const socket = request.raw.socket
+  const written = socket.bytesWritten
+  const bytes = written - (bytesAtLastResponse.get(socket) ?? 0)
+  bytesAtLastResponse.set(socket, written)
+  return bytes
+}
+
+/** HTTP/2 client addresses, read when each request came. */
+const h2Addresses = new WeakMap<object, string>()
+
+/** Keeps an HTTP/2 request's address: it is read through its stream, which is gone by the time the request is logged. */
+function noteAddress (request: FastifyRequest): void {
+  if (request.raw.httpVersionMajor === 2) h2Addresses.set(request.raw, request.ip)
+}
+
+function addressOf (request: FastifyRequest): string {
+  // every path that logs a request calls incomingRequest first (routes, 404s, logFrameworkErrors)
+  return request.raw.httpVersionMajor === 2 ? h2Addresses.get(request.raw) as string : request.ip
+}
+
+/**
+ * HTTP/2: streams share one connection, so the count is the body's: its declared length once sent
+ * whole, 0 for HEAD and bodiless statuses, `null` when unknown (a streamed body, a cut response).
+ */
+function h2BodyBytes (request: FastifyRequest, reply: FastifyReply): number | null {
+  if (request.method === 'HEAD' || reply.statusCode === 304 || reply.statusCode === 204) return 0
+  const length = reply.getHeader('content-length')
+  return length !== undefined && reply.raw.writableFinished ? Number(length) : null
+}
+
 /**
  * One log line per request, written when the response is finished: method, url, status, bytes
- * written to the socket for this response (headers included) and response time in ms. Never
+ * written to the socket for this response (headers included; on HTTP/2 the body's) and response time in ms. Never
  * bodies or file contents. Replaces Fastify's two lines ("incoming request", "request completed").
  */
 export class OneLineLogController extends LogController {
-  incomingRequest (): void {}
+  incomingRequest (request: FastifyRequest): void {
+    noteAddress(request)
+  }
 
   requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
-    const socket = request.raw.socket
-    const written = socket.bytesWritten
-    const bytes = written - (bytesAtLastResponse.get(socket) ?? 0)
-    bytesAtLastResponse.set(socket, written)
+    const h2 = request.raw.httpVersionMajor === 2
+    const bytes = h2 ? h2BodyBytes(request, reply) : socketBytes(request)
     if (!enabled(reply.log, error ? 'error' : 'info')) return
     const line = {
       method: request.method,
       // JSON escapes control characters already; pino-pretty and terminals would not
       url: escapeControl(request.url),
       statusCode: reply.statusCode,
-      remoteAddress: request.ip,
+      remoteAddress: addressOf(request),
       bytes,
       responseTime: Math.round(reply.elapsedTime * 100) / 100
     }
@@ -49,6 +81,7 @@ export class OneLineLogController extends LogController {
  */
 export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (controller: LogController, handler: H): H {
   return function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+    controller.incomingRequest(req, reply)
     reply.raw.once('finish', () => controller.requestCompleted(null, req, reply))
     return handler(err, req, reply)
   } as H
@@ -81,11 +114,13 @@ export class PythonLogController extends LogController {
     this.on = LEVELS.indexOf(level) <= LEVELS.indexOf('info')
   }
 
-  incomingRequest (): void {}
+  incomingRequest (request: FastifyRequest): void {
+    noteAddress(request)
+  }
 
   requestCompleted (_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (!this.on) return
     const { method, url, httpVersion } = request.raw
-    this.out.write(`${request.ip} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+    this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
   }
 }

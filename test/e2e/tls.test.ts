@@ -103,7 +103,7 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
     t.equal(r.stdout, '2 200', 'curl --http2')
   }
   await waitFor('the request line', () => stderr().includes('"GET /a.txt HTTP/2.0"'))
-  t.match(stderr(), '"GET /a.txt HTTP/2.0" 200 -', 'Python\'s line says HTTP/2.0')
+  t.match(stderr(), /(?:^|\n)127\.0\.0\.1 - - \[[^\]]+\] "GET \/a\.txt HTTP\/2\.0" 200 -\n/, 'Python\'s line says HTTP/2.0, and names the client')
   child.kill('SIGTERM')
   await once(child, 'exit')
 })
@@ -150,4 +150,27 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   t.equal(out, '2', 'the download was over h2')
   await waitFor('the file and the socket to be closed', () => sockets() <= before && !fds().some((l) => l.endsWith('big.bin')), 10000)
   t.pass('no descriptor left behind')
+})
+
+t.test('HTTP/2 request log lines: the client\'s address and the body\'s bytes', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'from h2!', sub: { 'b.txt': 'b' } })
+  const c = certs(dir)
+  const lines: Array<Record<string, unknown>> = []
+  const stream = { write: (l: string) => { lines.push(JSON.parse(l)) } }
+  const server = Fastify({ ...appOptions, ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }), logger: { level: 'info', stream } } as never)
+  await server.register(app, { root: dir })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.close())
+  const session = http2.connect(`https://127.0.0.1:${(server.server.address() as AddressInfo).port}`, { rejectUnauthorized: false })
+  t.teardown(() => session.close())
+  const etag = (await h2get(session, '/a.txt')).headers.etag as string
+  await h2get(session, '/a.txt', { ':method': 'HEAD' })
+  await h2get(session, '/a.txt', { 'if-none-match': etag })
+  await h2get(session, '/sub/?download=zip')
+  await h2get(session, '/%zz') // refused by Fastify's router: logged through frameworkErrors
+  await waitFor('five request lines', () => lines.filter((l) => l.msg === 'request completed').length === 5)
+  const done = lines.filter((l) => l.msg === 'request completed')
+  t.same(done.slice(0, 4).map((l) => [l.method, l.statusCode, l.bytes]), [['GET', 200, 8], ['HEAD', 200, 0], ['GET', 304, 0], ['GET', 200, null]], 'bytes of the body; unknown for a stream')
+  t.equal(done[4].statusCode, 400)
+  t.ok(done.every((l) => l.remoteAddress === '127.0.0.1'), 'the client\'s address on every line')
 })
