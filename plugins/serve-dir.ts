@@ -64,7 +64,9 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
 
 export default fp<ServeDirAppOptions>(async (fastify, opts) => {
   const options = toPluginOptions(opts)
-  // says which folder is served: `npm start -- --root x` (one `--`) is easy to get wrong
-  fastify.log.info({ root: options.root, prefix: options.prefix ?? '/' }, 'serving folder')
+  // says which folder is served, once listening (a failed start says only why it failed)
+  fastify.addHook('onListen', async () => {
+    fastify.log.info({ root: options.root, prefix: options.prefix ?? '/' }, 'serving folder')
+  })
   await fastify.register(serveDir, options)
 }, { name: 'app-serve-dir' })

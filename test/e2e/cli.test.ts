@@ -13,8 +13,8 @@ const NODE = [...process.execArgv, BIN]
 const PY = ['--log-format', 'python']
 const LIMIT = 15000
 
-function run (args: string[], cwd?: string): { status: number | null, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [...NODE, ...args, ...PY], { cwd, encoding: 'utf8', timeout: LIMIT })
+function run (args: string[], cwd?: string, format = PY): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [...NODE, ...args, ...format], { cwd, encoding: 'utf8', timeout: LIMIT })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -176,6 +176,8 @@ t.test('port in use, missing folder or foreign address: one clear line, exit 1',
     t.equal(r.status, 1, args.join(' '))
     t.match(r.stderr, message, args.join(' '))
     t.equal(r.stdout, '')
+    // with JSON logs too: nothing is said about serving before the start has worked
+    t.same(run([...args], undefined, ['--log-format', 'json']).stderr.split('\n'), [r.stderr.trimEnd(), ''], `${args.join(' ')}: JSON logs, still one line`)
   }
 })
 
