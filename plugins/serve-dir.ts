@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
-import serveDir, { type ServeDirOptions } from '../lib/serve-dir'
+import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve-dir'
 
 /** The app's options for the folder it serves, as `fastify start dist/app.js -- --root DIR` passes them. */
 export interface ServeDirAppOptions {
@@ -62,7 +63,32 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
   return options as unknown as ServeDirOptions
 }
 
+/**
+ * Whether `--root` sits among fastify-cli's own arguments (before any `--`): `npm start -- --root x`
+ * with one `--` hands it to fastify-cli, which drops it, and the app would serve another folder.
+ */
+export function misplacedRoot (argv: readonly string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--root' || a.startsWith('--root='))
+}
+
+/**
+ * The arguments the process was started with. fastify-cli empties `process.argv` before loading the
+ * app, so on Linux they are read from /proc; elsewhere whatever `process.argv` still holds.
+ */
+export function startArguments (cmdline: () => string = () => readFileSync('/proc/self/cmdline', 'utf8')): string[] {
+  try {
+    return cmdline().split('\0').slice(2, -1)
+  } catch {
+    return process.argv.slice(2)
+  }
+}
+
 export default fp<ServeDirAppOptions>(async (fastify, opts) => {
+  /* c8 ignore next 3 */ // only under fastify-cli: test/e2e/smoke.test.ts runs the real npm start, outside coverage
+  if (opts.root === undefined && misplacedRoot(startArguments())) {
+    throw new InvalidOptionError('root', 'it reached fastify-cli, not the app; write `npm start -- -- --root DIR` (two --)')
+  }
   const options = toPluginOptions(opts)
   // says which folder is served, once listening (a failed start says only why it failed)
   fastify.addHook('onListen', async () => {

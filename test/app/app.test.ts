@@ -4,6 +4,7 @@ import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import { build, rawRequest } from '../helper'
 import { HEALTH_PATH, READY_PATH } from '../../routes/health'
+import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
 import net from 'node:net'
 import { once } from 'node:events'
 
@@ -22,6 +23,17 @@ t.test('a relative --root resolves against the working directory; the default is
   t.equal((await rel.inject('/a.txt')).body, 'in www')
   const cwd = await build(t)
   t.equal((await cwd.inject('/top.txt')).body, 'in cwd')
+})
+
+t.test('--root among fastify-cli\'s own arguments (npm start -- --root, one --) fails ready() with a hint', async (t) => {
+  t.equal(misplacedRoot(['-p', '3000', 'dist/app.js', '--root', 'www']), true)
+  t.equal(misplacedRoot(['dist/app.js', '--root=www']), true)
+  t.equal(misplacedRoot(['dist/app.js', '--', '--root', 'www']), false, 'after -- it is the app\'s')
+  t.equal(misplacedRoot(['-p', '3000', 'dist/app.js']), false)
+  // fastify-cli empties process.argv: the arguments come from /proc/self/cmdline (the real npm start: test/e2e/smoke.test.ts)
+  t.same(startArguments(() => 'node\0fastify\0start\0dist/app.js\0--root\0www\0'), ['start', 'dist/app.js', '--root', 'www'])
+  t.same(startArguments(() => { throw new Error('ENOENT: no /proc here') }), process.argv.slice(2), 'elsewhere: process.argv')
+  t.equal(startArguments().length >= 1, true, 'this process\'s own, from /proc')
 })
 
 t.test('$ROOT is the folder when --root is not given', async (t) => {
