@@ -16,6 +16,16 @@ t.test('examples/server.ts, the tutorial\'s server.py, serves its working direct
   t.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), '<h1>NewbyCoder.com</h1>')
 })
 
+t.test('built, as the README runs it: node dist/examples/server.js', async (t) => {
+  const cwd = t.testdir({ 'index.html': 'built example' })
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', NODE_OPTIONS: '' }
+  delete env.NODE_V8_COVERAGE
+  const banner = /serving at port (\d+)\n/
+  const s = await startServing(t, process.execPath, [path.join(ProjectRoot, 'dist', 'examples', 'server.js')], { cwd, env }, 15000, banner)
+  t.equal(await (await fetch(`http://127.0.0.1:${banner.exec(s.stdout())?.[1] as string}/`)).text(), 'built example')
+  t.match(readFileSync(path.join(ProjectRoot, 'README.md'), 'utf8'), 'PORT=8080 node dist/examples/server.js')
+})
+
 t.test('the README shows examples/server.ts as it is', async (t) => {
   const readme = readFileSync(path.join(ProjectRoot, 'README.md'), 'utf8')
   t.ok(readme.includes(readFileSync(EXAMPLE, 'utf8')), 'README.md contains examples/server.ts verbatim')
