@@ -12,7 +12,7 @@ import { runCluster } from './workers'
 import type { ServeDirOptions } from '../lib/serve-dir'
 import { httpsOptions, readTls } from '../lib/server'
 
-export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [--tls-cert PATH] [--tls-key PATH]\n                 [--tls-password-file PATH] [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]]\n                 [--no-download] [-l LEVEL] [-P] [-w N] [port]'
+export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [--log-format FORMAT] [-P]\n                 [--grace SECONDS] [--trust-proxy] [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]\n                 [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]] [--no-download] [port]'
 
 export const HELP = `${USAGE}
 

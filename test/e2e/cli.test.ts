@@ -83,6 +83,10 @@ t.test('--help prints the usage and says why loopback', async (t) => {
   t.equal(r.status, 0)
   t.equal(r.stdout, HELP)
   t.match(r.stdout, /default: 127\.0\.0\.1, this machine\s+only/)
+  // every option the help explains is in the usage line, by its short name when it has one
+  const options = [...HELP.matchAll(/^ {2}(?:(-\w)[ ,][^\n]*?)?(--[\w-]+)/gm)].map((m) => m[1] ?? m[2])
+  t.ok(options.length > 15, `${options.length} options`)
+  for (const option of options) t.ok(USAGE.includes(`[${option}`), `usage names ${option}`)
 })
 
 t.test('usage mistakes exit 2 with the usage line on stderr', async (t) => {
