@@ -288,9 +288,9 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff'
       })
+      if (req.method === 'HEAD') return reply.send()
       const leftOut = format === 'zip' ? walked.items.filter((item) => !zipSafe(item.rel)).length : 0
       req.log.info({ entries: walked.items.length - leftOut, bytes: walked.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
-      if (req.method === 'HEAD') return reply.send()
       return reply.send(archive(format, walked.items, symlinks !== 'follow', abort.signal))
     }
 

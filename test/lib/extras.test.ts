@@ -242,3 +242,16 @@ t.test('folder downloads: names a zip cannot hold stay out of it, the tar.gz kee
   })
   t.equal((await app.inject('/ok.txt')).body, 'ok', 'still serving')
 })
+
+t.test('folder downloads are logged when sent, with what a zip left out; HEAD sends none', async (t) => {
+  const root = t.testdir({ 'ok.txt': 'ok', 'a\\b.txt': 'x' })
+  const lines: Array<Record<string, unknown>> = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (l: string) => { lines.push(JSON.parse(l)) } } } })
+  await app.register(serveDir, { root })
+  t.teardown(() => app.close())
+  await app.inject({ method: 'HEAD', url: '/?download=zip' })
+  t.equal(lines.filter((l) => l.msg === 'folder download').length, 0, 'HEAD: nothing sent, nothing logged')
+  await app.inject('/?download=zip')
+  await app.inject('/?download=tar.gz')
+  t.match(lines.filter((l) => l.msg === 'folder download'), [{ format: 'zip', entries: 1, leftOut: 1 }, { format: 'tar.gz', entries: 2 }])
+})
