@@ -32,6 +32,10 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
     // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
     // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
     fastify.server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      // Node hands the socket over without its error and timeout handlers: a reset would be an
+      // uncaught error (the process would exit) and a client that never closes would stay forever
+      socket.on('error', () => { socket.destroy() })
+      socket.setTimeout(LIMITS.keepAliveTimeout, () => { socket.destroy() })
       fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: socket.remoteAddress }, 'CONNECT refused')
       endPlain(socket, 405, 'Allow: GET, HEAD\r\n')
     })

@@ -154,4 +154,27 @@ t.test('CONNECT gets a 405 with Allow, like any method not served, and the serve
   t.match(res, /^HTTP\/1\.1 405 Method Not Allowed\r\n/)
   t.match(res, /\r\nAllow: GET, HEAD\r\n/)
   t.equal((await rawRequest(port, '/a.txt')).body, 'a')
+
+  // clients that reset right after CONNECT: the socket's error has a listener, no crash
+  for (let i = 0; i < 30; i++) {
+    const s = net.connect(port, '127.0.0.1')
+    await once(s, 'connect')
+    s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    s.resetAndDestroy()
+  }
+  t.equal((await rawRequest(port, '/a.txt')).body, 'a', 'still serving')
+})
+
+t.test('a client that never closes its side after CONNECT is let go after the keep-alive timeout', async (t) => {
+  const app = await build(t, ['--root', t.testdir({})])
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const connections = async (): Promise<number> => await new Promise((resolve) => app.server.getConnections((_e, n) => resolve(n)))
+  const stays = net.connect({ port: (app.server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true })
+  t.teardown(() => { stays.destroy() })
+  stays.on('data', () => {}).on('end', () => {}) // reads the answer, and keeps its own side open
+  stays.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  await once(stays, 'end')
+  t.equal(await connections(), 1, 'answered, half open')
+  await waitFor('the server to let go', async () => await connections() === 0, LIMITS.keepAliveTimeout + 3000)
+  t.pass('let go')
 })
