@@ -76,16 +76,18 @@ export function parseHttpDate (value: string | undefined): number | undefined {
   else if ((m = RFC850_DATE.exec(value)) !== null) {
     // a two-digit year more than 50 years ahead is the most recent past year with those digits
     const now = new Date().getUTCFullYear()
-    year = Math.floor(now / 100) * 100 + Number(m[3])
+    year = Math.floor((now + 50) / 100) * 100 + Number(m[3])
     if (year > now + 50) year -= 100
     ;[day, month, hms] = [m[1], m[2], m.slice(4, 7)]
   } else if ((m = ASCTIME_DATE.exec(value)) !== null) [month, day, hms, year] = [m[1], m[2], m.slice(3, 6), Number(m[6])]
   else return undefined
   const [d, mo, h, mi, s] = [Number(day), MONTHS.indexOf(month), Number(hms[0]), Number(hms[1]), Number(hms[2])]
-  const t = Date.UTC(year, mo, d, h, mi, s)
-  // no 31 Feb, no 25:00 (a leap second, :60, is read as the next second)
-  if (h > 23 || mi > 59 || s > 60 || new Date(t).getUTCDate() !== d) return undefined
-  return t
+  // the day first (no 31 Feb; setUTCFullYear keeps years below 100 as they are), then the time:
+  // no 24:00, and a leap second (:60) is read as the next second
+  const date = new Date(0)
+  date.setUTCFullYear(year, mo, d)
+  if (date.getUTCDate() !== d || h > 23 || mi > 59 || s > 60) return undefined
+  return date.getTime() + ((h * 60 + mi) * 60 + s) * 1000
 }
 
 /**
@@ -154,8 +156,10 @@ export const MAX_RANGES = 16
 export function planRanges (size: number, header: string | undefined): RangePlan {
   const specs = header === undefined || size === 0 ? null : byteRangeSpecs(header)
   if (specs === null) return { kind: 'full' }
+  // a suffix longer than the representation is all of it (§14.1.1); range-parser calls it unsatisfiable
+  const clamped = specs.map((spec) => spec.startsWith('-') && Number(spec.slice(1)) > size ? `-${size}` : spec)
   // valid syntax leaves range-parser only two answers: unsatisfiable (-1) or the ranges
-  const parsed = parseRange(size, 'bytes=' + specs.join(','), { combine: true }) as parseRange.Ranges | -1
+  const parsed = parseRange(size, 'bytes=' + clamped.join(','), { combine: true }) as parseRange.Ranges | -1
   if (parsed === -1) return { kind: 'unsatisfiable' }
   if (parsed.length > MAX_RANGES) return { kind: 'full' }
   return { kind: 'partial', ranges: parsed.map(({ start, end }) => ({ start, end })) }

@@ -44,6 +44,14 @@ t.test('parseHttpDate', async (t) => {
   t.equal(parseHttpDate('Sun Nov  6 08:49:37 1994'), Date.UTC(1994, 10, 6, 8, 49, 37), 'asctime, one-digit day')
   t.equal(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT'), Date.UTC(1994, 10, 6, 8, 49, 37), 'a two-digit year far ahead is in the past')
   t.equal(parseHttpDate('Tuesday, 01-Jan-30 00:00:00 GMT'), Date.UTC(2030, 0, 1), 'a two-digit year near ahead is ahead')
+  t.equal(parseHttpDate('Sat, 31 Dec 2016 23:59:60 GMT'), Date.UTC(2017, 0, 1), 'a leap second is the next second')
+  const y99 = new Date(0)
+  y99.setUTCFullYear(99, 10, 6)
+  t.equal(parseHttpDate('Fri, 06 Nov 0099 00:00:00 GMT'), y99.getTime(), 'the year 99 stays 99, not 1999')
+  // §5.6.7 from a later century: in 2095, "10" is 2110, not 2010
+  t.intercept(Date.prototype, 'getUTCFullYear', { value: () => 2095 })
+  t.equal(parseHttpDate('Friday, 01-Jan-10 00:00:00 GMT'), Date.UTC(2110, 0, 1), 'in 2095, 10 is 2110')
+  t.equal(parseHttpDate('Saturday, 01-Jan-50 00:00:00 GMT'), Date.UTC(2050, 0, 1), 'in 2095, 50 is 2050')
   for (const junk of ['1', '3000', '12/31/2099', '2026-11-25T08:56:47Z', 'Wed, 25 Nov 2026 08:56:47 UTC', 'Wed, 25 Nov 2026 08:56:47 +0000',
     'Wed, 31 Feb 2026 08:56:47 GMT', 'Wed, 25 Nov 2026 24:00:00 GMT', 'Wed, 25 Nov 2026 08:60:00 GMT', 'Wed, 25 Nov 2026 08:00:61 GMT',
     'wed, 25 nov 2026 08:56:47 gmt', ' Wed, 25 Nov 2026 08:56:47 GMT']) {
@@ -100,6 +108,7 @@ t.test('planRanges', async (t) => {
   t.same(planRanges(100, 'bytes=0-5,3-9'), { kind: 'partial', ranges: [{ start: 0, end: 9 }] }, 'overlaps merge')
   t.same(planRanges(100, 'bytes=100-'), { kind: 'unsatisfiable' })
   t.same(planRanges(100, 'bytes=-0'), { kind: 'unsatisfiable' })
+  t.same(planRanges(100, 'bytes=-200'), { kind: 'partial', ranges: [{ start: 0, end: 99 }] }, 'a suffix longer than the file is all of it')
   t.same(planRanges(100, 'bytes=junk'), { kind: 'full' }, 'malformed is ignored')
   t.same(planRanges(100, 'items=0-5'), { kind: 'full' }, 'other units are ignored')
   t.same(planRanges(0, 'bytes=0-'), { kind: 'full' }, 'an empty file has no ranges')
