@@ -29,7 +29,7 @@ function noteAddress (request: FastifyRequest): void {
 }
 
 function addressOf (request: FastifyRequest): string {
-  // every path that logs a request calls incomingRequest first (routes, 404s, logFrameworkErrors)
+  // Fastify calls incomingRequest first on every path that logs a request (routes, 404s, frameworkErrors)
   return request.raw.httpVersionMajor === 2 ? h2Addresses.get(request.raw) as string : request.ip
 }
 
@@ -81,7 +81,6 @@ export class OneLineLogController extends LogController {
  */
 export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (controller: LogController, handler: H): H {
   return function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
-    controller.incomingRequest(req, reply)
     reply.raw.once('finish', () => controller.requestCompleted(null, req, reply))
     return handler(err, req, reply)
   } as H
