@@ -148,29 +148,33 @@ export class Lister {
   /**
    * Up to `limit` entries from `names[offset]` on, going past names that cannot be listed (special
    * files, refused links) so that a page is full; `end` is the index after the last name used.
+   * Backwards (`step` -1), from `names[offset - 1]` down: `end` is then where that page starts.
    */
-  private async fill (dir: string, names: readonly string[], offset: number, limit: number, links: { found: boolean }): Promise<{ entries: Entry[], end: number }> {
+  private async fill (dir: string, names: readonly string[], offset: number, limit: number, links: { found: boolean }, step: 1 | -1 = 1): Promise<{ entries: Entry[], end: number }> {
     const entries: Entry[] = []
-    let i = offset
-    for (; i < names.length && entries.length < limit; i++) {
-      if (i > offset && (i - offset) % STAT_BATCH === 0) await nextTurn()
+    let i = step === 1 ? offset : offset - 1
+    for (let n = 0; i >= 0 && i < names.length && entries.length < limit; i += step, n++) {
+      if (n > 0 && n % STAT_BATCH === 0) await nextTurn()
       const e = this.entryOf(dir, names[i], links)
       if (e !== null) entries.push(e)
     }
-    return { entries, end: i }
+    return { entries, end: step === 1 ? i : i + 1 }
   }
 
-  /** The page `req` asks for among `total`; the next one starts at `end` (by default right after this one). */
-  private pageOf (req: ListRequest, total: number, end?: number): Page {
+  /**
+   * The page `req` asks for among `total`; the next one starts at `next` and the previous one at
+   * `prev` (by default right after this one, and `limit` before it).
+   */
+  private pageOf (req: ListRequest, total: number, { next, prev }: { next?: number, prev?: number } = {}): Page {
     if (req.limit === null) return wholePage(total)
     const link = (offset: number): string => viewQuery(req, { format: req.format === 'html' ? undefined : req.format, offset })
-    const next = end ?? req.offset + req.limit
+    const nextAt = next ?? req.offset + req.limit
     return {
       total,
       offset: req.offset,
       limit: req.limit,
-      prev: req.offset > 0 ? link(Math.max(0, req.offset - req.limit)) : null,
-      next: next < total ? link(next) : null
+      prev: req.offset > 0 ? link(prev ?? Math.max(0, req.offset - req.limit)) : null,
+      next: nextAt < total ? link(nextAt) : null
     }
   }
 
@@ -219,7 +223,8 @@ export class Lister {
     // a page of a folder too big to stat whole: offsets count names, and the page is filled past
     // the names that cannot be listed; its total counts names too
     const { entries, end } = await this.fill(req.dir, filtered, req.offset, req.limit, links)
-    return this.renderWhole(req, this.pageOf(req, filtered.length, end), entries, names.length)
+    const prev = req.offset > 0 ? (await this.fill(req.dir, filtered, Math.min(req.offset, filtered.length), req.limit, links, -1)).end : undefined
+    return this.renderWhole(req, this.pageOf(req, filtered.length, { next: end, prev }), entries, names.length)
   }
 
   /** Filters, orders and pages entries already in hand (kept, or just read), then renders them. */

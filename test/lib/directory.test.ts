@@ -119,6 +119,14 @@ t.test('pages of a big folder are filled past names that cannot be listed, and f
   t.equal(first.next, '?format=json&offset=4&limit=2', 'the next page starts after the names this one used')
   const second = (await app.inject({ url: '/big/' + first.next as string, headers: json })).json()
   t.same(second.entries.map((e: { name: string }) => e.name), ['f000002.dat', 'f000003.dat'], 'nothing skipped, nothing twice')
+  const back = (await app.inject({ url: '/big/' + second.prev as string, headers: json })).json()
+  t.same(back.entries, first.entries, 'and back: the previous page shows what the first did')
+  const third = (await app.inject({ url: '/big/' + second.next as string, headers: json })).json()
+  t.equal(third.prev, '?format=json&offset=4&limit=2', 'a previous page without skips starts limit names before')
+  const past = (await app.inject({ url: `/big/?format=json&limit=3&offset=${STREAM_ABOVE + 100}`, headers: json })).json()
+  t.same(past.entries, [], 'past the end: an empty page')
+  // STREAM_ABOVE + 3 names (the files and two refused links): the last three are files
+  t.equal(past.prev, `?format=json&offset=${STREAM_ABOVE}&limit=3`, 'whose previous page is the last one')
 })
 
 t.test('a folder holding links is read afresh every time', async (t) => {
