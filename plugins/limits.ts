@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import createError from '@fastify/error'
 import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import { LIMITS, closeTimedOutHttp2Sockets, endPlain } from '../lib/server'
 
@@ -28,18 +29,22 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
   if (opts.maxConnections !== undefined) fastify.server.maxConnections = Number(opts.maxConnections)
   if (fastify.initialConfig.http2 === true) closeTimedOutHttp2Sockets(fastify.server)
-  else {
-    // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
-    // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
-    fastify.server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      // Node hands the socket over without its error and timeout handlers: a reset would be an
-      // uncaught error (the process would exit) and a client that never closes would stay forever
-      socket.on('error', () => { socket.destroy() })
-      socket.setTimeout(LIMITS.keepAliveTimeout, () => { socket.destroy() })
-      fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: socket.remoteAddress }, 'CONNECT refused')
-      endPlain(socket, 405, 'Allow: GET, HEAD\r\n')
-    })
-  }
+  // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
+  // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
+  fastify.server.on('connect', (req: IncomingMessage | Http2ServerRequest, to: Socket | Http2ServerResponse) => {
+    fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'CONNECT refused')
+    if ('writeHead' in to) {
+      // an HTTP/2 stream: an ordinary response
+      to.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' })
+      to.end('405 Method Not Allowed\n')
+      return
+    }
+    // HTTP/1: Node hands the socket over without its error and timeout handlers: a reset would be
+    // an uncaught error (the process would exit) and a client that never closes would stay forever
+    to.on('error', () => { to.destroy() })
+    to.setTimeout(LIMITS.keepAliveTimeout, () => { to.destroy() })
+    endPlain(to, 405, 'Allow: GET, HEAD\r\n')
+  })
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
     // HTTP/2 names the host in :authority

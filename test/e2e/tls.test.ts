@@ -3,6 +3,7 @@ import t from 'tap'
 import path from 'node:path'
 import http2 from 'node:http2'
 import https from 'node:https'
+import tls from 'node:tls'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
@@ -173,4 +174,30 @@ t.test('HTTP/2 request log lines: the client\'s address and the body\'s bytes', 
   t.same(done.slice(0, 4).map((l) => [l.method, l.statusCode, l.bytes]), [['GET', 200, 8], ['HEAD', 200, 0], ['GET', 304, 0], ['GET', 200, null]], 'bytes of the body; unknown for a stream')
   t.equal(done[4].statusCode, 400)
   t.ok(done.every((l) => l.remoteAddress === '127.0.0.1'), 'the client\'s address on every line')
+})
+
+t.test('CONNECT over HTTP/2 and over the HTTP/1.1 fallback: 405 with Allow', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'a' })
+  const c = certs(dir)
+  const server = Fastify({ ...appOptions, ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }) } as never)
+  await server.register(app, { root: dir })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.close())
+  const port = (server.server.address() as AddressInfo).port
+  const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  t.teardown(() => session.close())
+  const connect = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' })
+  const [h2] = await once(connect, 'response') as [http2.IncomingHttpHeaders]
+  connect.resume()
+  t.equal(h2[':status'], 405, 'h2')
+  t.equal(h2.allow, 'GET, HEAD')
+  const h1 = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+  t.teardown(() => { h1.destroy() })
+  await once(h1, 'secureConnect')
+  let text = ''
+  h1.setEncoding('latin1').on('data', (d: string) => { text += d })
+  h1.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  await once(h1, 'end')
+  t.match(text, /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\nAllow: GET, HEAD\r\n/, 'HTTP/1.1 over TLS')
+  t.equal((await h2get(session, '/a.txt')).body.toString(), 'a', 'still serving')
 })
