@@ -31,11 +31,12 @@ function deflates (name: string): boolean {
 }
 
 /**
- * The archive as a stream. `signal` stops the work at once when the client goes away: no more
- * files are opened, the one being read is closed.
+ * The archive as a stream, and how many of `items` it leaves out (names a zip cannot hold).
+ * `signal` stops the work at once when the client goes away: no more files are opened, the one
+ * being read is closed.
  */
-export function archive (format: ArchiveFormat, items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {
-  return format === 'zip' ? zip(items, verifyPath, signal) : tarGz(items, verifyPath, signal)
+export function archive (format: ArchiveFormat, items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): { stream: Readable, leftOut: number } {
+  return format === 'zip' ? zip(items, verifyPath, signal) : { stream: tarGz(items, verifyPath, signal), leftOut: 0 }
 }
 
 /**
@@ -43,22 +44,19 @@ export function archive (format: ArchiveFormat, items: readonly WalkItem[], veri
  * POSIX name character) into `/`, which would merge `a\b.txt` with `a/b.txt` or make `\x` absolute,
  * and it refuses names that start like a drive (`C:x`). Those stay out of the zip (tar keeps them).
  */
-export function zipSafe (rel: string): boolean {
+function zipSafe (rel: string): boolean {
   return !rel.includes('\\') && !/^[a-zA-Z]:/.test(rel)
 }
 
-function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {
+function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): { stream: Readable, leftOut: number } {
+  const fit = items.filter((item) => zipSafe(item.rel))
+  const leftOut = items.length - fit.length
   const z = new ZipFile()
   const out = z.outputStream as unknown as Readable
   signal.addEventListener('abort', () => { out.destroy() }, { once: true })
   // a file that failed (gone, changed, aborted) fails the archive: the client sees a cut download
   ;(z as unknown as EventEmitter).on('error', (err: Error) => { out.destroy(err) })
-  let leftOut = 0
-  for (const item of items) {
-    if (!zipSafe(item.rel)) {
-      leftOut++
-      continue
-    }
+  for (const item of fit) {
     if (item.rel.endsWith('/')) {
       z.addEmptyDirectory(item.rel, { mtime: item.stat.mtime })
       continue
@@ -72,7 +70,7 @@ function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSign
   // said where an unzip tool shows it (unzip -l, zipinfo); the request log says it too
   const comment = leftOut === 0 ? '' : `${leftOut} entries are not in this zip: their names hold a backslash or start like a drive letter. The tar.gz has them.`
   z.end({ forceZip64Format: false, comment })
-  return out
+  return { stream: out, leftOut }
 }
 
 function tarGz (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {

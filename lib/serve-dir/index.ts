@@ -16,7 +16,7 @@ import { LISTING_CSP, breadcrumbs } from './listing'
 import { ASSETS, ASSET_DIR } from './assets'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
-import { ARCHIVE_TYPES, archive, zipSafe, type ArchiveFormat } from './archive'
+import { ARCHIVE_TYPES, archive, type ArchiveFormat } from './archive'
 import { addVary, errorHandler, preferredListing, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
@@ -289,9 +289,9 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
         'x-content-type-options': 'nosniff'
       })
       if (req.method === 'HEAD') return reply.send()
-      const leftOut = format === 'zip' ? walked.items.filter((item) => !zipSafe(item.rel)).length : 0
+      const { stream, leftOut } = archive(format, walked.items, symlinks !== 'follow', abort.signal)
       req.log.info({ entries: walked.items.length - leftOut, bytes: walked.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
-      return reply.send(archive(format, walked.items, symlinks !== 'follow', abort.signal))
+      return reply.send(stream)
     }
 
     async function sendListing (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], search: string): Promise<FastifyReply> {

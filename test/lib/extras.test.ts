@@ -205,7 +205,7 @@ t.test('archives: the name of a mount\'s root; deny leaves links out; an aborted
   const before = fds()
   for (const format of ['zip', 'tar.gz'] as const) {
     const signal = AbortSignal.abort()
-    const out = archive(format, walked.items as never, true, signal)
+    const out = archive(format, walked.items as never, true, signal).stream
     await new Promise((resolve) => { out.on('error', resolve); out.on('close', resolve); out.resume() })
   }
   t.equal(fds(), before, 'an archive aborted before it began opens no file')
