@@ -6,6 +6,7 @@ import cluster from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
 import Fastify, { type FastifyInstance, type LogController } from 'fastify'
 import app, { options as appOptions } from '../app'
+import { headerLine } from '../plugins/serve-dir'
 import { LEVELS, PythonLogController, logFrameworkErrors } from '../lib/request-log'
 import { errorHandler } from '../lib/serve-dir/respond'
 import { runCluster } from './workers'
@@ -146,9 +147,9 @@ export function parseCli (argv: string[]): CliOptions | null {
   }
   const headers: Record<string, string> = {}
   for (const h of values.header) {
-    const colon = h.indexOf(':')
-    if (colon < 1) throw new UsageError(`argument -H/--header: expected 'Name: value', got '${h}'`)
-    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim()
+    if (h.indexOf(':') < 1) throw new UsageError(`argument -H/--header: expected 'Name: value', got '${h}'`)
+    const [name, value] = headerLine(h)
+    headers[name] = value
   }
   return {
     port,

@@ -58,9 +58,15 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
   // --header 'Name: value', once or more; an object when the app is built in code
   const header = opts.header ?? opts.headers
   options.headers = typeof header === 'string' || Array.isArray(header)
-    ? Object.fromEntries(([] as string[]).concat(header).map((h) => [h.slice(0, Math.max(0, h.indexOf(':'))).trim(), h.slice(h.indexOf(':') + 1).trim()]))
+    ? Object.fromEntries(([] as string[]).concat(header).map(headerLine))
     : header
   return options as unknown as ServeDirOptions
+}
+
+/** `'Name: value'` as `[name, value]`, trimmed; without a colon the name is `''` (refused by the plugin). */
+export function headerLine (line: string): [string, string] {
+  const colon = line.indexOf(':')
+  return [line.slice(0, Math.max(0, colon)).trim(), line.slice(colon + 1).trim()]
 }
 
 /**
