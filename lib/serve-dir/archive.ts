@@ -5,8 +5,6 @@ import { Readable, pipeline } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import zlib from 'node:zlib'
-import { ZipFile } from 'yazl'
-import { pack as tarPack } from 'tar-stream'
 import type { WalkItem } from './directory'
 import { isCompressible, openVerified, readRange, typeOf } from './file'
 
@@ -51,6 +49,8 @@ function zipSafe (rel: string): boolean {
 function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): { stream: Readable, leftOut: number } {
   const fit = items.filter((item) => zipSafe(item.rel))
   const leftOut = items.length - fit.length
+  // the writers load the first time a folder is downloaded, not when the server starts
+  const { ZipFile } = require('yazl') as typeof import('yazl')
   const z = new ZipFile()
   const out = z.outputStream as unknown as Readable
   signal.addEventListener('abort', () => { out.destroy() }, { once: true })
@@ -74,7 +74,7 @@ function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSign
 }
 
 function tarGz (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSignal): Readable {
-  const tar = tarPack()
+  const tar = (require('tar-stream') as typeof import('tar-stream')).pack()
   // the fastest level: archives are mostly bytes that are already compressed, and the network waits
   const gz = zlib.createGzip({ level: zlib.constants.Z_BEST_SPEED })
   pipeline(tar, gz, () => {})

@@ -2,7 +2,6 @@ import path from 'node:path'
 import { realpath, stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
 import { METHODS, validateHeaderName, validateHeaderValue } from 'node:http'
-import cors from '@fastify/cors'
 import { create as createDisposition } from 'content-disposition'
 import type { Stats } from 'node:fs'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -344,7 +343,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     }
 
     if (settings.cors !== false) {
-      await child.register(cors, {
+      // loaded only when asked for: a server without CORS starts without it
+      await child.register(require('@fastify/cors') as typeof import('@fastify/cors'), {
         // '*' for any; a list (even of one) so that a matching origin is echoed with Vary: Origin
         origin: settings.cors === true ? '*' : ([] as string[]).concat(settings.cors),
         methods: ['GET', 'HEAD'],
