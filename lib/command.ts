@@ -1,17 +1,17 @@
-#!/usr/bin/env node
+// The serve-dir command (bin/serve-dir.ts runs it): Python's command line, then the very app
+// `fastify start` runs, on one folder, with Python's first line and log lines.
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
-import type { AddressInfo } from 'node:net'
-import cluster from 'node:cluster'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Cluster } from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
 import Fastify, { type FastifyInstance, type LogController } from 'fastify'
 import app, { options as appOptions } from '../app'
 import { headerLine } from '../plugins/serve-dir'
-import { LEVELS, PythonLogController, logFrameworkErrors } from '../lib/request-log'
-import { errorHandler } from '../lib/serve-dir/respond'
-import { runCluster } from './workers'
-import type { ServeDirOptions } from '../lib/serve-dir'
-import { httpsOptions, readTls } from '../lib/server'
+import { LEVELS, PythonLogController, logFrameworkErrors } from './request-log'
+import { errorHandler } from './serve-dir/respond'
+import type { ServeDirOptions } from './serve-dir'
+import { httpsOptions, readTls } from './server'
 
 export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [--log-format FORMAT] [-P]\n                 [--grace SECONDS] [--trust-proxy] [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]\n                 [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]] [--no-download] [port]'
 
@@ -202,13 +202,19 @@ export function servingLine ({ address, port }: AddressInfo, secure = false): st
   return `Serving HTTP${secure ? 'S' : ''} on ${address} port ${port} (http${secure ? 's' : ''}://${urlHost}:${port}/) ...`
 }
 
+/** Where the command writes: stdout for the "Serving HTTP" line, stderr for logs and errors. */
+export interface Io {
+  stdout: { write: (s: string) => unknown }
+  stderr: NodeJS.WritableStream
+}
+
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
-export async function serve (opts: CliOptions): Promise<FastifyInstance> {
+export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.stderr): Promise<FastifyInstance> {
   // Logs go to stderr; stdout carries only the "Serving HTTP" line, as Python's does.
   // python: Python's line per request, JSON only for warnings and errors (or debug when asked);
   // json / pretty: the app's own one line per request, as npm start writes it.
   const python = opts.logFormat === 'python'
-  const requests = python ? new PythonLogController(process.stderr, opts.logLevel) : appOptions.logController as LogController
+  const requests = python ? new PythonLogController(stderr, opts.logLevel) : appOptions.logController as LogController
   const https = opts.tls === undefined ? undefined : readTls(opts.tls)
   const server = Fastify({
     ...appOptions,
@@ -217,65 +223,103 @@ export async function serve (opts: CliOptions): Promise<FastifyInstance> {
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
-      ...(opts.logFormat === 'pretty' ? { transport: { target: 'pino-pretty', options: { destination: 2 } } } : { stream: process.stderr })
+      // pino-pretty is loaded only when asked for, and formats in this thread (no worker to start)
+      stream: opts.logFormat === 'pretty' ? prettyStream(stderr) : stderr
     },
     logController: requests,
     frameworkErrors: logFrameworkErrors(requests, errorHandler)
   })
-  await server.register(app, { root: opts.directory, ...opts.plugin } as never)
-  await server.listen({ port: opts.port, host: opts.host })
+  try {
+    await server.register(app, { root: opts.directory, ...opts.plugin } as never)
+    await server.listen({ port: opts.port, host: opts.host })
+  } catch (err) {
+    // nothing of a failed start is left open (watchers, timers), also when the caller goes on
+    await server.close()
+    throw err
+  }
   return server
 }
 
-function fail (message: string, status: number): never {
-  process.stderr.write(message + '\n')
-  process.exit(status)
+function prettyStream (stderr: Io['stderr']): NodeJS.WritableStream {
+  const pretty = require('pino-pretty') as typeof import('pino-pretty')
+  return pretty({ destination: stderr })
 }
 
-async function main (): Promise<void> {
-  const argv = process.argv.slice(2)
+/** A running command: its server and its options; or the exit status of one that ended. */
+export type Started = { server: FastifyInstance, opts: CliOptions } | { status: number }
+
+/**
+ * Everything up to serving: the command line, `--help`, usage mistakes (status 2), a start that
+ * fails (one line, status 1), `--workers` (the primary returns once they have all stopped), or a
+ * server listening, its first line printed.
+ */
+export async function start (argv: string[], io: Io = process): Promise<Started> {
   let opts: CliOptions | null
   try {
     opts = parseCli(argv)
   } catch (err) {
-    return fail(`${USAGE}\nserve-dir: error: ${(err as Error).message}`, 2)
+    io.stderr.write(`${USAGE}\nserve-dir: error: ${(err as Error).message}\n`)
+    return { status: 2 }
   }
   if (opts === null) {
-    process.stdout.write(HELP)
-    return
+    io.stdout.write(HELP)
+    return { status: 0 }
   }
-  if (opts.workers !== 1 && cluster.isPrimary) return await primary(opts, argv)
-
+  // node:cluster and the primary's code load only for --workers
+  const cluster = opts.workers === 1 ? undefined : require('node:cluster') as Cluster
+  if (cluster?.isPrimary === true) return { status: await primary(opts, argv, io) }
   let server: FastifyInstance
   try {
-    server = await serve(opts)
+    server = await serve(opts, io.stderr)
   } catch (err) {
     const line = `serve-dir: error: ${startupError(err as NodeJS.ErrnoException, opts)}`
     // a worker tells the primary, which says it once for all of them
-    if (cluster.isWorker) {
-      (process.send as NonNullable<typeof process.send>)({ startupError: line }, () => process.exit(1))
-      return
+    if (cluster?.isWorker === true) {
+      await new Promise((resolve) => (process.send as NonNullable<typeof process.send>)({ startupError: line }, resolve))
+    } else {
+      io.stderr.write(line + '\n')
     }
-    return fail(line, 1)
+    return { status: 1 }
   }
   // in a cluster the primary says it, once
-  if (cluster.isPrimary) process.stdout.write(servingLine(server.server.address() as AddressInfo, opts.tls !== undefined) + '\n')
+  if (cluster === undefined) io.stdout.write(servingLine(server.server.address() as AddressInfo, opts.tls !== undefined) + '\n')
+  return { server, opts }
+}
 
+/**
+ * Ctrl-C and SIGTERM: no new connections; requests under way may finish within the grace period,
+ * then their connections are cut and the process exits 0. A second signal exits at once, with the
+ * shell's status for death by that signal.
+ */
+export function stopOnSignals (server: FastifyInstance, opts: CliOptions): void {
+  // every connection, to cut at the end of the grace period: Node 20's HTTP/2 server has no
+  // closeAllConnections(), and its sessions would hold the close open for good
+  const sockets = new Set<Socket>()
+  server.server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   let closing = false
   const stop = (signal: NodeJS.Signals): void => {
-    // a second signal while closing means "now", with the shell's status for death by that signal
     if (closing) process.exit(128 + constants.signals[signal])
     closing = true
-    if (signal === 'SIGINT' && cluster.isPrimary) process.stdout.write(INTERRUPTED)
-    // no new connections; requests under way may finish within the grace period, then are cut
+    // in a cluster the primary says it, once
+    if (signal === 'SIGINT' && opts.workers === 1) process.stdout.write(INTERRUPTED)
     setTimeout(() => {
       server.log.warn({ graceMs: opts.graceMs }, 'grace period over: closing the connections still open')
-      server.server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
     }, opts.graceMs).unref()
     server.close().then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+}
+
+/** The command as a process: exits with the status, or serves until a signal. */
+export async function main (): Promise<void> {
+  const started = await start(process.argv.slice(2))
+  if ('status' in started) process.exit(started.status)
+  else stopOnSignals(started.server, started.opts)
 }
 
 const INTERRUPTED = '\nKeyboard interrupt received, exiting.\n'
@@ -286,22 +330,18 @@ function startupError (e: NodeJS.ErrnoException, opts: CliOptions): string {
   return e.message
 }
 
-/** `--workers N`: this process only watches N copies of itself, which share the port. */
-async function primary (opts: CliOptions, argv: string[]): Promise<void> {
+/** `--workers N`: this process only watches N copies of itself, which share the port; resolves with the exit status. */
+async function primary (opts: CliOptions, argv: string[], io: Io): Promise<number> {
+  const { runCluster } = require('./workers') as typeof import('./workers')
   let interrupted = false
   process.once('SIGINT', () => { interrupted = true })
   const code = await runCluster({
     workers: opts.workers === 0 ? availableParallelism() : opts.workers,
     exec: process.argv[1],
     args: argv,
-    onListening: (address) => process.stdout.write(servingLine(address, opts.tls !== undefined) + '\n'),
-    onStartupError: (line) => process.stderr.write(line + '\n')
+    onListening: (address) => io.stdout.write(servingLine(address, opts.tls !== undefined) + '\n'),
+    onStartupError: (line) => io.stderr.write(line + '\n')
   })
-  if (interrupted && code === 0) process.stdout.write(INTERRUPTED)
-  process.exit(code)
-}
-
-if (require.main === module) {
-  // eslint-disable-next-line no-void
-  void main()
+  if (interrupted && code === 0) io.stdout.write(INTERRUPTED)
+  return code
 }

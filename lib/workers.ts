@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Runs a server in N processes that share one port (node:cluster), restarting any that dies.
 // serve-dir --workers N uses it; so does `npm run start:workers`, around fastify-cli's `fastify start`:
 //   node dist/bin/workers.js [-w N] start -o -l info dist/app.js [-- --root DIR]
@@ -91,10 +90,4 @@ export function parseWorkers (argv: string[]): { workers: number, rest: string[]
   const n = Number(argv[i + 1])
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--workers: not a number of workers: ${argv[i + 1]}`)
   return { workers: n === 0 ? availableParallelism() : n, rest: [...argv.slice(0, i), ...argv.slice(i + 2)] }
-}
-
-if (require.main === module) {
-  const { workers, rest } = parseWorkers(process.argv.slice(2))
-  // eslint-disable-next-line no-void
-  void runCluster({ workers, exec: require.resolve('fastify-cli/cli.js'), args: rest }).then((code) => process.exit(code))
 }
