@@ -2,7 +2,9 @@
 import * as path from 'node:path'
 import net from 'node:net'
 import { once } from 'node:events'
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process'
+import { Writable } from 'node:stream'
+import { readdirSync, statSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions, type SpawnSyncReturns } from 'node:child_process'
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import * as helper from 'fastify-cli/helper.js'
@@ -11,6 +13,51 @@ import serveDir, { type ServeDirOptions } from '../lib/serve-dir'
 
 export const AppPath = path.join(__dirname, '..', 'app.ts')
 export const ProjectRoot = path.join(__dirname, '..')
+
+/**
+ * How long to wait for another process (to start, answer, exit) or for an event, before calling it
+ * a hang. Idle, a command starts in under half a second and answers in milliseconds; this is a
+ * hundred times that, so that a test fails only on a real hang, also on a machine busy elsewhere.
+ */
+export const PATIENCE = 60_000
+
+/** Newest modification time of the sources that `npm run build:ts` compiles into dist/. */
+function newestSource (dir = ProjectRoot, depth = 0): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory() && depth === 0 && ['bin', 'lib', 'plugins', 'routes', 'examples'].includes(entry.name)) newest = Math.max(newest, newestSource(full, 1))
+    else if (entry.isDirectory() && depth > 0) newest = Math.max(newest, newestSource(full, depth + 1))
+    else if (entry.isFile() && entry.name.endsWith('.ts') && (depth > 0 || entry.name === 'app.ts')) newest = Math.max(newest, statSync(full).mtimeMs)
+  }
+  return newest
+}
+
+let checked = false
+
+/**
+ * A built script under dist/, for tests that run the command or the app as users do (a second or
+ * so faster per process than the TypeScript loader; its coverage still counts, through the source
+ * maps). `npm test` builds first; a single-file run after an edit needs `npm run build:ts`.
+ */
+export function built (...segments: string[]): string {
+  const file = path.join(ProjectRoot, 'dist', ...segments)
+  if (!checked) {
+    let mtime = 0
+    try { mtime = statSync(file).mtimeMs } catch {}
+    if (mtime < newestSource()) throw new Error(`${path.relative(ProjectRoot, file)} is missing or older than the sources: run \`npm run build:ts\` (npm test does)`)
+    checked = true
+  }
+  return file
+}
+
+/** The built command, `serve-dir`. */
+export const command = (): string => built('bin', 'serve-dir.js')
+
+/** Runs the built command to its end (bounded by {@link PATIENCE}). */
+export function runCommand (args: readonly string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [command(), ...args], { ...options, encoding: 'utf8', timeout: PATIENCE })
+}
 
 export type Tree = Parameters<Test['testdir']>[0]
 
@@ -44,7 +91,7 @@ export interface RawResponse {
  * Sends one request line exactly as given over a real socket: `inject()` and `fetch()` normalise
  * `..` and backslashes before a server could see them. Bounded by `timeoutMs`.
  */
-export async function rawRequest (port: number, target: string, { method = 'GET', host = '127.0.0.1', timeoutMs = 5000 } = {}): Promise<RawResponse> {
+export async function rawRequest (port: number, target: string, { method = 'GET', host = '127.0.0.1', timeoutMs = 30_000 } = {}): Promise<RawResponse> {
   const net = await import('node:net')
   return await new Promise((resolve, reject) => {
     const socket = net.connect({ port, host })
@@ -91,7 +138,7 @@ export async function freePort (): Promise<number> {
 }
 
 /** The exit code of a child process; one still running after `limitMs` is killed. */
-export async function exitOf (child: ChildProcess, limitMs: number): Promise<number | null> {
+export async function exitOf (child: ChildProcess, limitMs = PATIENCE): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
   const [code] = await once(child, 'exit')
@@ -100,7 +147,7 @@ export async function exitOf (child: ChildProcess, limitMs: number): Promise<num
 }
 
 /** Polls `ok` every 20 ms until it holds; throws, naming `what`, after `limitMs`. */
-export async function waitFor (what: string, ok: () => boolean | Promise<boolean>, limitMs = 15000): Promise<void> {
+export async function waitFor (what: string, ok: () => boolean | Promise<boolean>, limitMs = PATIENCE): Promise<void> {
   const deadline = Date.now() + limitMs
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -119,13 +166,35 @@ export interface Serving {
   stderr: () => string
 }
 
+/** Process groups of children still running: killed when this test process exits, however it ends. */
+const groups = new Set<number>()
+process.once('exit', () => { for (const pid of groups) killGroup(pid) })
+
+function killGroup (pid: number): void {
+  try { process.kill(-pid, 'SIGKILL') } catch {}
+}
+
+/**
+ * Spawns a child in a process group of its own, so that it and everything it starts (workers, a
+ * shell's children) are killed when `t` ends, also when the test failed half way.
+ */
+export function spawnReaped (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
+  const child = spawn(command, args, { ...options, detached: true }) as ChildProcessWithoutNullStreams
+  const pid = child.pid as number
+  groups.add(pid)
+  t.teardown(() => {
+    killGroup(pid)
+    groups.delete(pid)
+  })
+  return child
+}
+
 /**
  * Starts a server process, killed when `t` ends, and waits (bounded) until its stdout matches
  * `until` (by default: its first full line). A process that logs before its banner needs `until`.
  */
-export async function startServing (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}, limitMs = 15000, until = /\n/): Promise<Serving> {
-  const child = spawn(command, args, options) as ChildProcessWithoutNullStreams
-  t.teardown(() => { child.kill('SIGKILL') })
+export async function startServing (t: Test, command: string, args: readonly string[], options: SpawnOptions = {}, limitMs = PATIENCE, until = /\n/): Promise<Serving> {
+  const child = spawnReaped(t, command, args, options)
   let out = ''
   let err = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
@@ -134,4 +203,36 @@ export async function startServing (t: Test, command: string, args: readonly str
   while (!until.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   const firstLine = out.includes('\n') ? out.slice(0, out.indexOf('\n')) : ''
   return { child, firstLine, port: Number(/ port (\d+)\b/.exec(firstLine)?.[1]), stdout: () => out, stderr: () => err }
+}
+
+/** Starts the built command (see {@link built}) and waits for its first line. */
+export async function startCommand (t: Test, args: readonly string[], options: SpawnOptions = {}): Promise<Serving> {
+  const s = await startServing(t, process.execPath, [command(), ...args], options)
+  if (s.firstLine === '') throw new Error(`serve-dir ${args.join(' ')} printed no first line; stdout: ${s.stdout()}; stderr: ${s.stderr()}`)
+  return s
+}
+
+/** Whether a new connection to `port` is accepted now (a server that is closing refuses them). */
+export async function accepts (port: number, host = '127.0.0.1'): Promise<boolean> {
+  const socket = net.connect(port, host)
+  try {
+    await once(socket, 'connect')
+    return true
+  } catch {
+    return false
+  } finally {
+    socket.destroy()
+  }
+}
+
+/** Text written to a stream, for the command run in this process with its output captured. */
+export function capture (): { stream: Writable, text: () => string } {
+  let text = ''
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      text += chunk.toString()
+      done()
+    }
+  })
+  return { stream, text: () => text }
 }

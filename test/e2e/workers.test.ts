@@ -1,20 +1,18 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
+import { truncateSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { parseWorkers } from '../../bin/workers'
-import { ProjectRoot, exitOf, freePort, rawRequest, waitFor } from '../helper'
-
-const LIMIT = 20000
+import { parseWorkers } from '../../lib/workers'
+import { ProjectRoot, accepts, built, exitOf, freePort, rawRequest, spawnReaped, waitFor } from '../helper'
 
 interface Proc { child: ChildProcessWithoutNullStreams, out: () => string, err: () => string }
 
+/** Runs a built script (its workers too count for coverage, through the source maps); all its processes are killed when `t` ends. */
 function run (t: Test, script: string, args: string[]): Proc {
-  // the test runner's loader flags: the primary runs from source and counts for coverage
-  const child = spawn(process.execPath, [...process.execArgv, path.join(ProjectRoot, 'bin', script), ...args], { cwd: ProjectRoot })
-  t.teardown(() => { try { execFileSync('pkill', ['-KILL', '-P', String(child.pid)]) } catch {} child.kill('SIGKILL') })
+  const child = spawnReaped(t, process.execPath, [built('bin', script), ...args], { cwd: ProjectRoot })
   let out = ''
   let err = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
@@ -22,9 +20,7 @@ function run (t: Test, script: string, args: string[]): Proc {
   return { child, out: () => out, err: () => err }
 }
 
-async function until (what: string, ok: () => boolean): Promise<void> {
-  await waitFor(what, ok, LIMIT)
-}
+const until = waitFor
 
 function workerPids (primary: number): number[] {
   try {
@@ -59,7 +55,7 @@ t.test('serve-dir --workers 2: one first line, a dead worker is replaced, SIGINT
   const dir = t.testdir({ 'a.txt': 'shared' })
   // a fixed port: with port 0, a replaced worker that is alone would listen on a new random port
   const port = await freePort()
-  const p = run(t, 'serve-dir.ts', [String(port), '-d', dir, '-w', '2'])
+  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '2'])
   await until('the first line', () => p.out().includes('\n'))
   t.match(p.out(), /^Serving HTTP on 127\.0\.0\.1 port \d+ \(http:\/\/127\.0\.0\.1:\d+\/\) \.\.\.\n$/, 'said once')
   await until('two workers', () => workerPids(p.child.pid as number).length === 2)
@@ -78,31 +74,32 @@ t.test('serve-dir --workers 2: one first line, a dead worker is replaced, SIGINT
     t.match(p.err(), said)
     if (signal === 'SIGTERM') await until('both workers serving', () => servingPids(port, p.child.pid as number) === 2)
   }
-  // the other worker may still be starting (from TypeScript source, here): wait for service
+  // the other worker may still be starting: wait for service
   await until('service again', () => {
     rawRequest(port, '/a.txt').then((r) => { served = r.body }, () => {})
     return served === 'shared'
   })
   for (let i = 0; i < 4; i++) t.equal((await rawRequest(port, '/a.txt')).body, 'shared', 'still serving')
 
-  process.kill(p.child.pid as number, 'SIGINT')
-  for (const w of workerPids(p.child.pid as number)) process.kill(w, 'SIGINT') // a terminal's Ctrl-C reaches the whole group
-  t.equal(await exitOf(p.child, LIMIT), 0)
+  process.kill(-(p.child.pid as number), 'SIGINT') // a terminal's Ctrl-C reaches the whole group
+  t.equal(await exitOf(p.child), 0)
   t.equal(p.out().split('Keyboard interrupt received, exiting.').length, 2, 'said once')
 })
 
 t.test('serve-dir --workers: a startup failure is one line and exit 1', async (t) => {
-  const p = run(t, 'serve-dir.ts', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0', '-l', 'warn'])
-  t.equal(await exitOf(p.child, LIMIT), 1)
+  const p = run(t, 'serve-dir.js', ['0', '-d', path.join(t.testdir({}), 'missing'), '-w', '0', '-l', 'warn'])
+  t.equal(await exitOf(p.child), 1)
   t.match(p.err(), /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/)
 })
 
 t.test('serve-dir --workers: a second signal while a download holds the close exits at once', async (t) => {
   const dir = t.testdir({})
-  const { writeFileSync } = await import('node:fs')
-  writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(64 * 1024 * 1024))
+  // more than the socket buffers hold (sparse: no disk used)
+  writeFileSync(path.join(dir, 'big.bin'), '')
+  truncateSync(path.join(dir, 'big.bin'), 256 * 1024 * 1024)
   const port = await freePort()
-  const p = run(t, 'serve-dir.ts', [String(port), '-d', dir, '-w', '2', '--bind', '::1'])
+  // a grace period no test reaches: the only way out is the second signal
+  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '2', '--bind', '::1', '--grace', '600'])
   await until('the first line', () => p.out().includes('\n'))
   t.equal(p.out(), `Serving HTTP on ::1 port ${port} (http://[::1]:${port}/) ...\n`)
   const socket = net.connect(port, '::1')
@@ -111,18 +108,22 @@ t.test('serve-dir --workers: a second signal while a download holds the close ex
   await once(socket, 'data')
   socket.pause()
   process.kill(p.child.pid as number, 'SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  t.equal(p.child.exitCode, null, 'the first signal waits for the download')
+  // the workers have taken the signal once the port refuses new connections
+  await until('the workers to stop taking connections', async () => !(await accepts(port, '::1')))
+  socket.resume()
+  await once(socket, 'data')
+  socket.pause()
+  t.equal(p.child.exitCode, null, 'the first signal waits for the download, which still flows')
   process.kill(p.child.pid as number, 'SIGTERM')
-  t.equal(await exitOf(p.child, LIMIT), 128 + 15)
+  t.equal(await exitOf(p.child), 128 + 15)
 })
 
 t.test('npm run start:workers: fastify start in workers', async (t) => {
   const dir = t.testdir({ 'index.html': 'from a worker' })
   const port = await freePort()
-  const p = run(t, 'workers.ts', ['-w', '2', 'start', '-l', 'info', '-a', '127.0.0.1', '-p', String(port), path.join(ProjectRoot, 'app.ts'), '--', '--root', dir])
+  const p = run(t, 'workers.js', ['-w', '2', 'start', '-l', 'info', '-a', '127.0.0.1', '-p', String(port), built('app.js'), '--', '--root', dir])
   await until('workers listening', () => (p.out().match(/Server listening/g) ?? []).length >= 2 || p.child.exitCode !== null)
   t.equal((await rawRequest(port, '/')).body, 'from a worker')
   process.kill(p.child.pid as number, 'SIGTERM')
-  t.equal(await exitOf(p.child, LIMIT), 0)
+  t.equal(await exitOf(p.child), 0)
 })

@@ -1,0 +1,126 @@
+// serve-dir's command line: parsing, --help, usage mistakes and failed starts. Run in this process
+// through start() (what the command does before it serves), with one real process per exit path.
+import t from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import { once } from 'node:events'
+import { HELP, USAGE, parseCli, servingLine, start } from '../../lib/command'
+import { capture, runCommand } from '../helper'
+
+// what a terminal gets by default; the JSON form has its own cases
+const PY = ['--log-format', 'python']
+
+/** Runs the command in this process up to serving, its output captured; a server it started is closed. */
+async function run (args: string[]): Promise<{ status: number, stdout: string, stderr: string }> {
+  const stdout = capture()
+  const stderr = capture()
+  const started = await start(args, { stdout: stdout.stream, stderr: stderr.stream })
+  if ('server' in started) {
+    await started.server.close()
+    throw new Error(`serve-dir ${args.join(' ')} started`)
+  }
+  return { status: started.status, stdout: stdout.text(), stderr: stderr.text() }
+}
+
+t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
+  const defaults = { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} }
+  t.same(parseCli([]), defaults)
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { ...defaults, port: 8080, host: '0.0.0.0', directory: '/srv' })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { ...defaults, port: 0, host: '::1', directory: path.resolve('www') })
+  t.equal(parseCli(['-h']), null)
+  t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
+  t.throws(() => parseCli(['65536']))
+  t.throws(() => parseCli(['1', '2']), { message: 'unrecognized arguments: 2' })
+  t.throws(() => parseCli(['--nope']), { message: 'unrecognized arguments: --nope' })
+  t.throws(() => parseCli(['--bind']), { message: 'argument -b/--bind: expected one argument' })
+  t.throws(() => parseCli(['--cgi']), { message: 'argument --cgi: CGI is not supported' })
+  t.throws(() => parseCli(['--cgi=1']), { message: 'argument --cgi: ignored explicit argument' })
+  t.throws(() => parseCli(['--help=x']), { message: 'argument -h/--help: ignored explicit argument' })
+  t.throws(() => parseCli(['-z']), { message: 'unrecognized arguments: -z' })
+  t.equal(parseCli(['-l', 'warn'])?.logLevel, 'warn')
+  t.equal(parseCli(['-w', '0'])?.workers, 0)
+  t.equal(parseCli(['-P'])?.logFormat, 'pretty')
+  t.equal(parseCli(['--log-format', 'python'])?.logFormat, 'python')
+  t.throws(() => parseCli(['--log-format', 'xml']), { message: /^argument --log-format: invalid choice: 'xml'/ })
+  t.equal(parseCli(['--grace', '0.5'])?.graceMs, 500)
+  t.throws(() => parseCli(['--grace', 'soon']), { message: "argument --grace: invalid number of seconds: 'soon'" })
+  t.equal(parseCli(['--trust-proxy'])?.trustProxy, true)
+  t.same(parseCli(['--cors', '8080'])?.plugin, { cors: true }, '--cors alone: any origin (8080 is the port)')
+  t.equal(parseCli(['--cors', '8080'])?.port, 8080)
+  t.same(parseCli(['--cors', 'https://a.example'])?.plugin, { cors: 'https://a.example' })
+  t.same(parseCli(['--cors', '*'])?.plugin, { cors: true })
+  t.same(parseCli(['--spa'])?.plugin, { spa: 'index.html' })
+  t.same(parseCli(['--spa', 'app.html', '9000'])?.plugin, { spa: 'app.html' })
+  t.same(parseCli(['--spa', '9000'])?.plugin, { spa: 'index.html' })
+  t.same(parseCli(['--spa', '--cors'])?.plugin, { spa: 'index.html', cors: true })
+  t.same(parseCli(['-H', 'X-A: 1', '--header', 'X-B:2'])?.plugin, { headers: { 'X-A': '1', 'X-B': '2' } })
+  t.throws(() => parseCli(['-H', 'nocolon']), { message: "argument -H/--header: expected 'Name: value', got 'nocolon'" })
+  t.same(parseCli(['--no-download'])?.plugin, { archives: false })
+  t.same(parseCli(['--tls-cert', 'c.pem'])?.tls, { cert: 'c.pem', key: undefined, passwordFile: undefined })
+  t.throws(() => parseCli(['-w', 'x']), { message: "argument -w/--workers: invalid number: 'x'" })
+  t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
+  t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { ...defaults, port: 9000 }, 'Python\'s -p is accepted')
+  t.intercept(process.stderr, 'isTTY', { value: true })
+  t.equal(parseCli([])?.logFormat, 'python', 'on a terminal, Python\'s lines')
+})
+
+t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {
+  t.equal(servingLine({ address: '127.0.0.1', port: 8000, family: 'IPv4' }), 'Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...')
+  t.equal(servingLine({ address: '::1', port: 80, family: 'IPv6' }), 'Serving HTTP on ::1 port 80 (http://[::1]:80/) ...')
+})
+
+t.test('--help prints the usage and says why loopback', async (t) => {
+  const r = await run(['--help'])
+  t.same(r, { status: 0, stdout: HELP, stderr: '' })
+  t.match(r.stdout, /default: 127\.0\.0\.1, this machine\s+only/)
+  // every option the help explains is in the usage line, by its short name when it has one
+  const options = [...HELP.matchAll(/^ {2}(?:(-\w)[ ,][^\n]*?)?(--[\w-]+)/gm)].map((m) => m[1] ?? m[2])
+  t.ok(options.length > 15, `${options.length} options`)
+  for (const option of options) t.ok(USAGE.includes(`[${option}`), `usage names ${option}`)
+})
+
+t.test('usage mistakes: status 2 with the usage line on stderr', async (t) => {
+  for (const args of [['abc'], ['70000'], ['--nope'], ['1', '2'], ['--bind'], ['--cgi']]) {
+    const r = await run([...args, ...PY])
+    t.equal(r.status, 2, args.join(' '))
+    t.ok(r.stderr.startsWith(USAGE + '\nserve-dir: error: '), args.join(' '))
+    t.match(r.stderr, /\nserve-dir: error: .+\n$/, args.join(' '))
+    t.equal(r.stdout, '')
+  }
+})
+
+t.test('the command\'s process: --help exits 0, a usage mistake exits 2', async (t) => {
+  const help = runCommand(['--help'])
+  t.equal(help.status, 0)
+  t.equal(help.stdout, HELP)
+  const wrong = runCommand(['--nope'])
+  t.equal(wrong.status, 2)
+  t.equal(wrong.stderr, `${USAGE}\nserve-dir: error: unrecognized arguments: --nope\n`)
+  t.equal(wrong.stdout, '')
+})
+
+t.test('port in use, missing folder or foreign address: one clear line, status 1', async (t) => {
+  const busy = net.createServer().listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  t.teardown(() => busy.close())
+  const port = (busy.address() as net.AddressInfo).port
+  const dir = t.testdir({})
+  for (const [args, message] of [
+    [[String(port), '-d', dir], `serve-dir: error: port ${port} on 127.0.0.1 is already in use\n`],
+    [['0', '-d', path.join(dir, 'missing')], /^serve-dir: error: Invalid serve-dir root ".*missing": no such directory\n$/],
+    [['0', '-d', dir, '-b', '192.0.2.123'], 'serve-dir: error: cannot bind to 192.0.2.123: no such address on this machine\n'],
+    [['0', '-d', dir, '-b', 'no-such-host.invalid'], 'serve-dir: error: cannot bind to no-such-host.invalid: no such address on this machine\n']
+  ] as const) {
+    const r = await run([...args, ...PY])
+    t.equal(r.status, 1, args.join(' '))
+    t.match(r.stderr, message, args.join(' '))
+    t.equal(r.stdout, '')
+    // with JSON logs too: nothing is said about serving before the start has worked
+    const json = await run([...args, '--log-format', 'json'])
+    t.same(json.stderr.split('\n'), [r.stderr.trimEnd(), ''], `${args.join(' ')}: JSON logs, still one line`)
+  }
+  const real = runCommand([String(port), '-d', dir])
+  t.equal(real.status, 1, 'the process exits 1')
+  t.equal(real.stderr, `serve-dir: error: port ${port} on 127.0.0.1 is already in use\n`)
+})

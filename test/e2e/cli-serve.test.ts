@@ -1,0 +1,76 @@
+// serve-dir serving: the first line, the folder, the address, and the request lines in each log
+// format. Run in this process through start() with its output captured, and as a real process
+// for what only a process has (its working directory, Python's own first line beside it).
+import t, { type Test } from 'tap'
+import net from 'node:net'
+import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
+import type { AddressInfo } from 'node:net'
+import { start } from '../../lib/command'
+import { capture, exitOf, rawRequest, startCommand, startServing, waitFor } from '../helper'
+
+const PY = ['--log-format', 'python']
+
+interface Running { port: number, stdout: () => string, stderr: () => string }
+
+/** The command in this process, serving; closed when `t` ends. */
+async function serving (t: Test, args: string[]): Promise<Running> {
+  const stdout = capture()
+  const stderr = capture()
+  const started = await start(args, { stdout: stdout.stream, stderr: stderr.stream })
+  if (!('server' in started)) throw new Error(`exit ${started.status}: ${stderr.text()}`)
+  t.teardown(() => started.server.close())
+  return { port: (started.server.server.address() as AddressInfo).port, stdout: stdout.text, stderr: stderr.text }
+}
+
+t.test('serves the current directory, prints Python\'s first line, logs Python\'s request lines', async (t) => {
+  const dir = t.testdir({ 'index.html': 'hello from cwd' })
+  const s = await startCommand(t, ['0', ...PY], { cwd: dir })
+  t.match(s.firstLine, new RegExp(`^Serving HTTP on 127\\.0\\.0\\.1 port ${s.port} \\(http://127\\.0\\.0\\.1:${s.port}/\\) \\.\\.\\.$`))
+  t.equal((await rawRequest(s.port, '/')).body, 'hello from cwd')
+  t.equal((await rawRequest(s.port, '/a%01b')).statusCode, 404)
+  await waitFor('two request lines', () => s.stderr().split('\n').length > 2)
+  // Python: 127.0.0.1 - - [25/Nov/2026 08:38:21] "GET / HTTP/1.1" 200 -
+  t.match(s.stderr(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] "GET \/ HTTP\/1\.1" 200 -\n/, 'a Python line per request on stderr')
+  t.match(s.stderr(), '"GET /a%01b HTTP/1.1" 404 -\n')
+  s.child.kill('SIGINT')
+  t.equal(await exitOf(s.child), 0)
+  t.match(s.stdout(), 'Keyboard interrupt received, exiting.')
+})
+
+t.test('the first line matches what Python prints', { skip: spawnSync('python3', ['--version']).status !== 0 && 'no python3' }, async (t) => {
+  const py = await startServing(t, 'python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'], { cwd: t.testdir({}) })
+  const s = await serving(t, ['0', '--directory', t.testdir({}), ...PY])
+  t.equal(s.stdout(), py.firstLine.split(String(py.port)).join(String(s.port)) + '\n')
+})
+
+t.test('--log-level warn: no request lines', async (t) => {
+  const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'quiet' }), '-l', 'warn', ...PY])
+  t.equal((await rawRequest(s.port, '/a.txt')).body, 'quiet')
+  t.equal((await rawRequest(s.port, '/missing')).statusCode, 404)
+  t.equal(s.stderr(), '')
+})
+
+t.test('off a terminal, one JSON line per request; --trust-proxy logs the real client', async (t) => {
+  const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'json' }), '--trust-proxy', '--log-format', 'json'])
+  const socket = net.connect(s.port, '127.0.0.1').resume()
+  socket.write('GET /a.txt?x=%1b HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n')
+  await once(socket, 'close')
+  await waitFor('a request line', () => s.stderr().includes('request completed'))
+  const line = s.stderr().split('\n').filter((l) => l.includes('request completed')).map((l) => JSON.parse(l))[0]
+  t.match(line, { level: 30, method: 'GET', url: '/a.txt?x=%1b', statusCode: 200, remoteAddress: '203.0.113.7', bytes: Number, responseTime: Number })
+})
+
+t.test('-P: pino-pretty lines', async (t) => {
+  const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'pretty' }), '-P'])
+  t.equal((await rawRequest(s.port, '/a.txt')).body, 'pretty')
+  await waitFor('a request line', () => s.stderr().includes('request completed'))
+  t.match(s.stderr(), /INFO.*request completed/)
+  t.notMatch(s.stderr(), /^\{/m, 'not JSON')
+})
+
+t.test('--bind ::1 and --directory', async (t) => {
+  const s = await serving(t, ['0', '--bind', '::1', '--directory', t.testdir({ 'a.txt': 'v6' }), ...PY])
+  t.equal(s.stdout(), `Serving HTTP on ::1 port ${s.port} (http://[::1]:${s.port}/) ...\n`)
+  t.equal((await rawRequest(s.port, '/a.txt', { host: '::1' })).body, 'v6')
+})
