@@ -124,10 +124,10 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
   }
   await waitFor('the request line', () => stderr().includes('"GET /a.txt HTTP/2.0"'))
   t.match(stderr(), /(?:^|\n)127\.0\.0\.1 - - \[[^\]]+\] "GET \/a\.txt HTTP\/2\.0" 200 -\n/, 'Python\'s line says HTTP/2.0, and names the client')
-  // the h2 session is still open: the grace period ends, it is cut, and the exit is clean
+  // the h2 session is still open: Node 20 holds the close until the grace period cuts it (this
+  // crashed, exit 1, when the cut needed closeAllConnections()); Node 24 closes an idle session itself
   child.kill('SIGTERM')
-  t.equal(await exitOf(child), 0, 'SIGTERM with a session open: exit 0 after the grace period')
-  t.match(stderr(), 'grace period over')
+  t.equal(await exitOf(child), 0, 'SIGTERM with a session open: a clean exit')
 })
 
 t.test('npm start over HTTPS: SERVE_DIR_TLS_* in the environment', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
