@@ -7,6 +7,8 @@
 //   npm run bench -- --duration 10   # longer runs
 //   npm run bench -- --quick         # 2 s runs, for a smoke check
 //   npm run bench -- --servers ours,fastify-static
+//   npm run bench -- --node /path/to/node24/bin/node   # ours and the bare baseline on another Node
+//   npm run bench -- --startup-only                    # only the start-to-first-response row
 import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -25,7 +27,10 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     servers: { type: 'string', default: 'ours,fastify-static,python' },
     fixture: { type: 'string', default: path.join(os.tmpdir(), 'serve-dir-bench-own') },
-    connections: { type: 'string', default: '32' }
+    connections: { type: 'string', default: '32' },
+    node: { type: 'string', default: process.execPath },
+    'startup-reps': { type: 'string', default: '15' },
+    'startup-only': { type: 'boolean', default: false }
   }
 })
 const DURATION = args.quick ? 2 : Number(args.duration)
@@ -36,7 +41,8 @@ const hasWrk = spawnSync('wrk', ['--version']).error === undefined
 const hasCurl = spawnSync('curl', ['--version']).status === 0
 // the harness (and its own requests) on CPU 1 too, away from the server
 if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)])
-const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['--version']).status === 0)
+// the system's python3 first: a pyenv shim adds a shell's start to every start measured
+const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['--version']).status === 0)
 
 function log (...m) { console.error('[bench]', ...m) }
 
@@ -78,8 +84,8 @@ function buildGig (root) {
 // ---------------------------------------------------------------- servers
 const SERVERS = {
   // request logging off, as for nginx (access_log off) in ../shared/bench
-  ours: (port, root) => ['node', [path.join(project, 'dist/bin/serve-dir.js'), String(port), '--bind', HOST, '--directory', root, '--log-level', 'warn'], {}],
-  'fastify-static': (port, root) => ['node', [path.join(here, 'fastify-static.mjs')], { PORT: String(port), ROOT: root, HOST }],
+  ours: (port, root) => [args.node, [path.join(project, 'dist/bin/serve-dir.js'), String(port), '--bind', HOST, '--directory', root, '--log-level', 'warn'], {}],
+  'fastify-static': (port, root) => [args.node, [path.join(here, 'fastify-static.mjs')], { PORT: String(port), ROOT: root, HOST }],
   python: (port, root) => [python, ['-m', 'http.server', String(port), '--bind', HOST, '--directory', root], {}]
 }
 
@@ -117,6 +123,33 @@ async function stop (s) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Start to first response: from spawning the process until its first `GET /` is answered 200,
+ * polling every 2 ms (a refused connection costs microseconds). The median of `reps` starts, after
+ * one unmeasured start that fills the OS's file cache (and Node's compile cache, where it has one).
+ */
+async function startup (name, root, reps) {
+  const times = []
+  for (let i = 0; i <= reps; i++) {
+    const port = await freePort()
+    const [cmd, argv, env] = SERVERS[name](port, root)
+    const full = hasTaskset ? ['taskset', ['-c', '0', cmd, ...argv]] : [cmd, argv]
+    const began = process.hrtime.bigint()
+    const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: 'ignore' })
+    const deadline = Date.now() + 20000
+    for (;;) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`)
+      const ok = await request(port, '/', {}, 1000).then((r) => r.status === 200, () => false)
+      if (ok) break
+      await sleep(2)
+    }
+    if (i > 0) times.push(Number(process.hrtime.bigint() - began) / 1e6)
+    await stop({ child })
+  }
+  times.sort((a, b) => a - b)
+  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] }
+}
 
 /** Resident memory of a process tree in MiB (taskset execs, so the pid is the server). */
 function rssOf (pid) {
@@ -196,7 +229,7 @@ async function single (name, root, urlPath) {
 // ---------------------------------------------------------------- main
 const root = args.fixture
 buildFixture(root)
-buildGig(root)
+if (!args['startup-only']) buildGig(root)
 const servers = args.servers.split(',').filter((n) => SERVERS[n] && (n !== 'python' || python))
 log(`servers: ${servers.join(', ')}; ${DURATION} s per load; load generator: ${hasWrk ? 'wrk' : 'autocannon'}; pinned: ${hasTaskset}`)
 
@@ -204,6 +237,12 @@ const results = {}
 for (const name of servers) {
   log(`== ${name}`)
   const r = {}
+  r.startup = await startup(name, root, Number(args['startup-reps']))
+  log(`${name}: start to first response ${r.startup.median.toFixed(0)} ms (median; min ${r.startup.min.toFixed(0)}, max ${r.startup.max.toFixed(0)})`)
+  if (args['startup-only']) {
+    results[name] = r
+    continue
+  }
   const s = await start(name, root)
   try {
     r.root = await load(s.port, '/')
@@ -229,7 +268,8 @@ for (const name of servers) {
 // ---------------------------------------------------------------- table
 const base = results['fastify-static']
 const rows = [
-  ['GET / (index.html), req/s', (r) => r.root.rps, '↑'],
+  [`start to first response, ms (median of ${args['startup-reps']})`, (r) => r.startup.median, '↓'],
+  ['GET / (index.html), req/s', (r) => r.root?.rps ?? NaN, '↑'],
   ['GET /small.css (4 KiB), req/s', (r) => r.small.rps, '↑'],
   ['conditional GET, req/s', (r) => r.cond.rps, '↑', (r) => r.cond.note],
   ['Range bytes=0-1023, req/s', (r) => r.range.rps, '↑', (r) => r.range.note],
@@ -249,16 +289,19 @@ const rows = [
 const fmt = (n) => Number.isFinite(n) ? (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2)) : '-'
 const head = ['workload', ...servers.flatMap((n) => n === 'fastify-static' || !base ? [n] : [n, `${n} ÷ bare`])]
 const lines = [head]
+const value = (get, r) => { try { return get(r) } catch { return NaN } }
 for (const [label, get, better, note] of rows) {
+  if (servers.every((n) => !Number.isFinite(value(get, results[n])))) continue
   const line = [`${label} ${better}`]
   for (const n of servers) {
-    const v = get(results[n])
+    const v = value(get, results[n])
     line.push(fmt(v) + (note ? ` [${note(results[n])}]` : ''))
-    if (n !== 'fastify-static' && base) line.push(fmt(v / get(base)) + '×')
+    if (n !== 'fastify-static' && base) line.push(fmt(v / value(get, base)) + '×')
   }
   lines.push(line)
 }
-console.log(`\nserve-dir bench, ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, ${DURATION} s runs, ` +
+const nodeVersion = execFileSync(args.node, ['--version'], { encoding: 'utf8' }).trim()
+console.log(`\nserve-dir bench, ${new Date().toISOString()}, node ${nodeVersion}, ${os.cpus().length} cores, ${DURATION} s runs, ` +
   `${hasWrk ? 'wrk' : 'autocannon'} -c${CONNECTIONS}${hasTaskset ? ', server on CPU 0, load on CPU 1' : ''}; ratios are to bare Fastify + @fastify/static in this run\n`)
 console.log('| ' + head.join(' | ') + ' |')
 console.log('|' + head.map(() => '---').join('|') + '|')
