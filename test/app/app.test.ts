@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { build, rawRequest } from '../helper'
+import { build, rawRequest, waitFor } from '../helper'
 import { HEALTH_PATH, READY_PATH } from '../../routes/health'
 import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
 import net from 'node:net'
@@ -119,6 +119,8 @@ t.test('one JSON log line per request: method, url, status, bytes, time', async 
   t.equal((await fetch(base + '/missing')).status, 404)
   t.equal((await fetch(base + HEALTH_PATH)).status, 200)
   t.equal((await fetch(base + '/%zz')).status, 400)
+  // the line is written when the response has gone out, which the client may see first
+  await waitFor('the last request\'s log line', () => lines.some((l) => l.msg === 'request completed' && l.url === '/%zz'))
   const requests = lines.filter((l) => l.msg === 'request completed')
   t.equal(requests.length, 3, 'health checks stay out of the log')
   t.match(requests[2], { url: '/%zz', statusCode: 400 })
@@ -144,6 +146,8 @@ t.test('readiness: 200 while serving, refused once shutting down, while a downlo
   await once(download, 'data')
   download.pause()
   const closed = app.close()
+  // close() stops listening after its hooks have run: wait for that, not for a turn of the loop
+  await waitFor('the server to stop listening', () => !app.server.listening)
   // no longer listening: a probe is refused (one on a busy keep-alive connection would get a 503)
   const probe = await rawRequest(port, READY_PATH).catch((err: NodeJS.ErrnoException) => err.code)
   t.equal(probe, 'ECONNREFUSED', 'not ready while shutting down')
