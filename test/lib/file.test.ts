@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { FileResponder } from '../../lib/serve-dir/file'
 import { errorHandler } from '../../lib/serve-dir/respond'
-import { rawRequest, serve, setup } from '../helper'
+import { rawRequest, serve, setup, waitFor } from '../helper'
 
 const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes
 const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'abcdefghij') // above the 1 MiB in-memory limit
@@ -33,9 +33,14 @@ t.test('strong ETags: stable across restarts, new when the content changes', asy
 
   // same size, same mtime: only the change time tells
   const file = path.join(root, 'a.txt')
-  const { atime, mtime } = statSync(file)
-  writeFileSync(file, 'two')
-  utimesSync(file, atime, mtime)
+  const { atime, mtime, ctimeMs } = statSync(file)
+  // the change time comes from the kernel's clock, which may still show the creation's tick (a
+  // few ms on kernels without fine-grained timestamps): rewrite until it has moved on
+  await waitFor('a new change time', () => {
+    writeFileSync(file, 'two')
+    utimesSync(file, atime, mtime)
+    return statSync(file).ctimeMs !== ctimeMs
+  })
   const res = await first.inject('/a.txt')
   t.equal(res.body, 'two')
   t.not(res.headers.etag, tag)
@@ -203,8 +208,11 @@ t.test('the caches never serve stale data', async (t) => {
   execFileSync('rm', [path.join(root, 'd', 'x.txt')])
   t.same(await names('/d/'), ['renamed.txt:1', 'sub:null'], 'deleted')
   t.equal((await app.inject('/d/x.txt')).statusCode, 404)
+  // an old modification time for sub/, so that the write below surely changes it (by years, not
+  // by however many milliseconds have passed)
+  utimesSync(path.join(root, 'd', 'sub'), new Date('2020-01-01'), new Date('2020-01-01'))
   const before = (await app.inject({ url: '/d/', headers: json })).json().entries.find((e: { name: string }) => e.name === 'sub').mtime
-  await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(before, '2020-01-01T00:00:00.000Z', 'the listing shows the folder\'s time')
   writeFileSync(path.join(root, 'd', 'sub', 'z.txt'), 'z')
   const after = (await app.inject({ url: '/d/', headers: json })).json().entries.find((e: { name: string }) => e.name === 'sub').mtime
   t.not(after, before, 'a change inside a sub-folder shows in its modification time')
@@ -283,7 +291,8 @@ t.test('a file that shrinks while it is sent ends the response, never hangs it',
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   for (const [url, size] of [['/big', 1724 * 1024], ['/small', 50]] as const) {
-    const res = await rawRequest((app.server.address() as { port: number }).port, url, { timeoutMs: 5000 })
+    // a hung response would fail this at rawRequest's bound (30 s of silence); it closes at once
+    const res = await rawRequest((app.server.address() as { port: number }).port, url)
     t.equal(res.statusCode, 200)
     t.equal(res.headers['content-length'], String(size))
     t.ok(res.body.length < size, `${url}: the connection closed after ${res.body.length} bytes`)
