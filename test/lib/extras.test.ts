@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
-import { serve, setup, waitFor } from '../helper'
+import { PATIENCE, serve, setup, waitFor } from '../helper'
 import { Lister } from '../../lib/serve-dir/directory'
 import { archive } from '../../lib/serve-dir/archive'
 import { readTls } from '../../lib/server'
@@ -168,7 +168,7 @@ t.test('folder downloads: a client that goes away stops the work, and nothing le
     await new Promise((resolve) => s.once('data', resolve))
     s.destroy()
   }
-  await waitFor(`descriptors back to ${before}`, () => fds() <= before + 1, 5000)
+  await waitFor(`descriptors back to ${before}`, () => fds() <= before + 1, PATIENCE)
   t.pass('descriptors released')
   const ok = await app.inject('/f1.bin')
   t.equal(ok.rawPayload.length, 1024 * 1024, 'still serving')
