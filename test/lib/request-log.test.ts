@@ -2,6 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { OneLineLogController, PythonLogController, escapeControl, pythonDate } from '../../lib/request-log'
+import { waitFor } from '../helper'
 
 t.test('a failure after the response is logged as one error line', async (t) => {
   const lines: Array<Record<string, unknown>> = []
@@ -11,7 +12,8 @@ t.test('a failure after the response is logged as one error line', async (t) => 
   app.addHook('onResponse', async () => { throw new Error('hook failed') })
   t.teardown(() => app.close())
   await app.inject('/')
-  await new Promise((resolve) => setImmediate(resolve))
+  // the hook fails after the response has gone out: wait for its line, not for a turn of the loop
+  await waitFor('the error line', () => lines.some((l) => l.msg === 'request errored'))
   t.equal(lines.length, 1)
   t.match(lines[0], { level: 50, msg: 'request errored', method: 'GET', url: '/', statusCode: 200, err: { message: 'hook failed' } })
 })
