@@ -1,13 +1,13 @@
 // A generated corpus of hostile request targets, over a raw socket, against the whole app:
 // no byte from outside the root, no 5xx, no redirect off-site, and the server still serving.
-// Bounded: a fixed corpus (about 6,000 targets) and a time budget.
+// Bounded: a fixed corpus (about 6,000 targets), always sent whole (a busy machine takes longer,
+// and must not test less), each request bounded by rawRequest's own hang bound; the time is reported.
 import t from 'tap'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { build, rawRequest } from '../helper'
 
 const SECRET = 'OUTSIDE-THE-ROOT'
-const BUDGET_MS = 60000
 
 const dots = ['..', '%2e%2e', '%2E%2E', '.%2e', '%2e.', '%252e%252e', '%c0%ae%c0%ae', '%e0%80%ae%e0%80%ae', '%ef%bc%8e%ef%bc%8e', '.%00.', '..;', '...', '%u002e%u002e']
 const seps = ['/', '%2f', '%2F', '\\', '%5c', '%5C', '//', '%252f', '%c0%af', '/./']
@@ -59,9 +59,10 @@ t.test('hostile request targets', async (t) => {
   const began = Date.now()
   const bad: string[] = []
   const statuses = new Map<number, number>()
+  let answered = 0
   for (const target of targets) {
-    if (Date.now() - began > BUDGET_MS) break
     const res = await rawRequest(port, target)
+    if (Number.isFinite(res.statusCode)) answered++
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
     const location = res.headers.location
     if (res.statusCode >= 500 || Number.isNaN(res.statusCode)) bad.push(`${target}: ${res.statusCode}`)
@@ -69,7 +70,8 @@ t.test('hostile request targets', async (t) => {
     if (location !== undefined && (location.startsWith('/') || location.includes('//'))) bad.push(`${target}: Location ${location}`)
   }
   t.comment(`statuses: ${JSON.stringify(Object.fromEntries(statuses))} in ${Date.now() - began} ms`)
+  // no time budget: the corpus always runs whole; a hang fails at rawRequest's bound or tap's timeout
+  t.equal(answered, targets.length, 'every target of the whole corpus was answered')
   t.same(bad, [], 'no 5xx, no leak, no off-site redirect')
-  t.ok(Date.now() - began <= BUDGET_MS + 5000, 'within the time budget')
   t.equal((await rawRequest(port, '/a.txt')).body, 'PUBLIC', 'still serving')
 })
