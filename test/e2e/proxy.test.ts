@@ -2,12 +2,11 @@
 // below /files/: validators, 304s, 206s, redirects and listings must pass through intact.
 import t from 'tap'
 import path from 'node:path'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { build, freePort, link } from '../helper'
+import { build, exitOf, freePort, link, spawnReaped, waitFor } from '../helper'
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((n) => spawnSync(n, ['-v']).status === 0)
 
@@ -53,14 +52,14 @@ http {
   }
 }
 `)
-  const nginx = spawn(NGINX as string, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'])
-  t.teardown(() => { if (nginx.exitCode === null) nginx.kill('SIGKILL') })
+  const nginx = spawnReaped(t, NGINX as string, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'])
+  let nginxErr = ''
+  nginx.stderr.setEncoding('utf8').on('data', (d: string) => { nginxErr += d })
   const base = `http://127.0.0.1:${port}/files`
-  const deadline = Date.now() + 10000
-  for (;;) {
-    try { await fetch(base + '/sub/b.txt'); break } catch { if (Date.now() > deadline) throw new Error('nginx did not start') }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitFor('nginx to answer', async () => {
+    if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${nginxErr}`)
+    return await fetch(base + '/sub/b.txt').then(async (r) => { await r.arrayBuffer(); return true }, () => false)
+  })
 
   await t.test('a plain reverse proxy passes everything through', async (t) => {
     const first = await fetch(base + '/a.txt', { headers: { 'x-forwarded-for': '198.51.100.9' } })
@@ -112,5 +111,5 @@ http {
 
   // nginx first: the apps' close() waits for the connections it holds
   nginx.kill('SIGTERM')
-  await once(nginx, 'exit')
+  await exitOf(nginx)
 })
