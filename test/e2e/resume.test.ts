@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { serve } from '../helper'
+import { PATIENCE, serve } from '../helper'
 
 const has = (tool: string): boolean => spawnSync(tool, ['--version']).status === 0
 const SIZE = 8 * 1024 * 1024 + 12345 // bigger than what is kept in memory: served from disk
@@ -22,7 +22,7 @@ async function fixture (t: Test): Promise<{ url: string, data: Buffer, out: stri
 
 /** Runs a tool without blocking this process, which is also the server. */
 async function run (cmd: string, args: string[]): Promise<void> {
-  await promisify(execFile)(cmd, args, { timeout: 60000 })
+  await promisify(execFile)(cmd, args, { timeout: PATIENCE })
 }
 
 t.test('curl -C - resumes a cut download', { skip: !has('curl') && 'no curl' }, async (t) => {
