@@ -5,8 +5,8 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { build, ProjectRoot } from '../helper'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { build, PATIENCE, ProjectRoot } from '../helper'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = path.join(ProjectRoot, 'test-artifacts')
@@ -33,7 +33,7 @@ async function open (t: Test): Promise<{ base: string, browser: Browser, page: P
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
   })
   t.teardown(() => browser.close())
-  const page = await browser.newPage()
+  const page = patient(await browser.newPage())
   const problems: string[] = []
   // failed loads are judged by the response listener below, which knows their URL
   page.on('console', (m) => { if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('Failed to load resource')) problems.push(`console ${m.type()}: ${m.text()}`) })
@@ -44,6 +44,13 @@ async function open (t: Test): Promise<{ base: string, browser: Browser, page: P
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`))
   })
   return { base, browser, page, problems }
+}
+
+/** Every wait of Playwright (actions, navigations, waitFor*) bounded by PATIENCE, not its 30 s. */
+function patient<T extends BrowserContext | Page> (x: T): T {
+  x.setDefaultTimeout(PATIENCE)
+  x.setDefaultNavigationTimeout(PATIENCE)
+  return x
 }
 
 const names = async (page: Page): Promise<string[]> =>
@@ -104,6 +111,8 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
     await page.goto(base + '/')
     await page.fill('#q', 'SMILE')
     t.same(await names(page), ['😀 smile.txt'])
+    // page.url() follows the browser's report of the history change, which may come after fill()
+    await page.waitForURL(/\?q=SMILE$/)
     t.match(page.url(), /\?q=SMILE$/)
     t.match(await page.textContent('#shown'), /^1 of \d+ shown$/)
     const separator = await page.$eval('#shown', (e) => getComputedStyle(e, '::before').content)
@@ -130,13 +139,14 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
     for (const [i, name] of AWKWARD.entries()) {
       await page.goto(base + '/')
       await page.click(`tr[data-name="${name.replace(/"/g, '\\"')}"] a`)
-      await page.waitForLoadState()
+      // the file's own page, loaded (waitForLoadState alone may still see the listing's)
+      await page.waitForURL((u) => u.pathname !== '/')
       t.equal(await page.textContent('body'), `awkward ${i}`, name)
     }
   })
 
   await t.test('without JavaScript: sorting links and the filter form still work', async (t) => {
-    const context = await browser.newContext({ javaScriptEnabled: false })
+    const context = patient(await browser.newContext({ javaScriptEnabled: false }))
     const p = await context.newPage()
     await p.goto(base + '/')
     await p.fill('#q', 'txt')
@@ -150,7 +160,7 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
   })
 
   await t.test('a phone-sized screen: no sideways scrolling', async (t) => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 700 } })
+    const context = patient(await browser.newContext({ viewport: { width: 375, height: 700 } }))
     const p = await context.newPage()
     await p.goto(base + '/')
     t.ok(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'fits the width')
@@ -159,7 +169,7 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
 
   await t.test('screenshots, light and dark', async (t) => {
     for (const scheme of ['light', 'dark'] as const) {
-      const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 900, height: 640 } })
+      const context = patient(await browser.newContext({ colorScheme: scheme, viewport: { width: 900, height: 640 } }))
       const p = await context.newPage()
       await p.goto(base + '/')
       const file = path.join(ARTIFACTS, `listing-${scheme}.png`)
@@ -200,7 +210,7 @@ t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/
         .then((r) => { document.title = JSON.stringify(r) })</script>`))
     await site.listen({ port: 0, host: '127.0.0.1' })
     t.teardown(() => site.close())
-    const p = await browser.newPage()
+    const p = patient(await browser.newPage())
     await p.goto(`http://127.0.0.1:${(site.server.address() as AddressInfo).port}/`)
     await p.waitForFunction(() => document.title.startsWith('['))
     t.same(JSON.parse(await p.title()), ['shared data', 'refused'])
