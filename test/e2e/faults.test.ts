@@ -30,6 +30,10 @@ t.test('file-descriptor exhaustion: 503s, then service again, never a crash', as
     downloads.push(s)
   }
   await waitFor('the server to run out of descriptors', () => stderr().includes('EMFILE'))
+  // and it stays out until it lets a descriptor go: downloads hold theirs until we destroy them,
+  // and those answered 503 are idle keep-alive connections, closed at the earliest after the
+  // keep-alive timeout (5 s, lib/server.ts) from their 503. The spare asks as soon as the EMFILE
+  // line is read, and is answered some 10-30 ms later, idle or with both cores busy: 5 s is ample.
 
   let text = ''
   spare.setEncoding('latin1').on('data', (d: string) => { text += d })
