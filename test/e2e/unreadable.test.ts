@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:f
 import { tmpdir } from 'node:os'
 import http from 'node:http'
 import { execFileSync } from 'node:child_process'
-import { ProjectRoot, rawRequest, startServing } from '../helper'
+import { PATIENCE, ProjectRoot, rawRequest, startServing } from '../helper'
 
 const asRoot = process.getuid?.() === 0
 const user = asRoot ? { uid: 65534, gid: 65534 } : {}
@@ -54,6 +54,7 @@ t.test('unreadable files and folders are 403; everyone else is still served', as
       res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject)
     })
     req.on('error', reject)
+    req.setTimeout(PATIENCE, () => req.destroy(new Error('no answer to the tar.gz download')))
   })
   const names = execFileSync('tar', ['-tzf', '-'], { input: tgz, encoding: 'utf8' }).split('\n').filter(Boolean).sort()
   t.same(names, ['ok.txt'], 'a whole tar.gz of what can be read')
