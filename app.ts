@@ -1,3 +1,5 @@
+// first, for its side effect: Node >= 22.1 keeps compiled code on disk between starts
+import './lib/compile-cache'
 import { join } from 'node:path'
 import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
