@@ -3,6 +3,7 @@ import './lib/compile-cache'
 import { join } from 'node:path'
 import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import { errorHandler, sendError } from './lib/serve-dir/respond'
 import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
 import { serverOptions, tlsFromEnv } from './lib/server'
@@ -25,7 +26,7 @@ const options: AppOptions = {
   frameworkErrors: logFrameworkErrors(logController, errorHandler)
 }
 
-const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
+const appPlugin: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   fastify.setErrorHandler(errorHandler)
   fastify.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND'))
 
@@ -34,6 +35,13 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   // eslint-disable-next-line no-void
   void fastify.register(AutoLoad, { dir: join(__dirname, 'routes'), options: opts })
 }
+
+/**
+ * The app is the server's root, not a scope of its own (skip-override): its 404 page answers every
+ * URL, and `--prefix` (after `--`, or fastify start's `-x`) is where the folder is served, not a
+ * route prefix Fastify would also put in front of it.
+ */
+const app = fp(appPlugin, { name: 'serve-dir-app' })
 
 export default app
 export { app, options }

@@ -1,7 +1,8 @@
 // The serve-dir command (bin/serve-dir.ts runs it): Python's command line, then the very app
 // `fastify start` runs, on one folder, with Python's first line and log lines.
 import { parseArgs } from 'node:util'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Cluster } from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
@@ -11,9 +12,19 @@ import { headerLine } from '../plugins/serve-dir'
 import { LEVELS, PythonLogController, logFrameworkErrors } from './request-log'
 import { errorHandler } from './serve-dir/respond'
 import type { ServeDirOptions } from './serve-dir'
+import type { LimitsOptions } from '../plugins/limits'
 import { httpsOptions, readTls } from './server'
 
-export const USAGE = 'usage: serve-dir [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-l LEVEL] [-w N] [--log-format FORMAT] [-P]\n                 [--grace SECONDS] [--trust-proxy] [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]\n                 [--http2] [-H HEADER] [--cors [ORIGIN]] [--spa [FILE]] [--no-download] [port]'
+/** The usage line, wrapped at 80 columns as Python's argparse wraps it. */
+export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
+                 [-l LEVEL] [-w N] [--log-format FORMAT] [-P] [--grace SECONDS]
+                 [--trust-proxy] [--tls-cert PATH] [--tls-key PATH]
+                 [--tls-password-file PATH] [--http2] [-H HEADER]
+                 [--cors [ORIGIN]] [--spa [FILE]] [--no-download]
+                 [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
+                 [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
+                 [--download-html] [--max-age SECONDS] [--max-connections N]
+                 [port]`
 
 export const HELP = `${USAGE}
 
@@ -24,6 +35,7 @@ positional arguments:
 
 options:
   -h, --help            show this help message and exit
+  --version             show the version and exit
   -b ADDRESS, --bind ADDRESS
                         bind to this address (default: 127.0.0.1, this machine
                         only; Python listens on all interfaces: use --bind
@@ -59,6 +71,21 @@ options:
   --spa [FILE]          single-page app: paths that look like its routes get
                         FILE (default: index.html); no listings
   --no-download         no folder downloads (?download=zip, ?download=tar.gz)
+  --prefix PATH         serve the folder under this URL path (default: /)
+  --index NAMES         a folder's page: the first of these comma-separated
+                        names it holds (default: index.html,index.htm)
+  --no-index            no index pages: every folder is listed
+  --no-listing          a folder without an index page is a 404, not a list
+  --dotfiles POLICY     ignore (default): names starting with . are hidden
+                        and answered 404; allow: served like any other
+  --symlinks POLICY     inside (default): follow links that stay in the
+                        folder; follow: any link; deny: none
+  --dirs-first          list folders before files
+  --download-html       send HTML, XHTML and SVG files as downloads, so that
+                        their scripts never run on this origin
+  --max-age SECONDS     let browsers reuse files this long without asking
+                        (default: 0, always revalidate)
+  --max-connections N   hold at most N connections at once (default: no limit)
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -80,8 +107,8 @@ export interface CliOptions {
   tls?: { cert: string, key?: string, passwordFile?: string }
   /** HTTP/2 (with TLS), HTTP/1.1 for clients that do not offer h2. */
   http2: boolean
-  /** Plugin options: headers, cors, spa, archives. */
-  plugin: Partial<ServeDirOptions>
+  /** The app's options for the folder (plugin options, and the app's connection limit). */
+  plugin: Partial<ServeDirOptions> & LimitsOptions
 }
 
 type LogFormat = 'python' | 'json' | 'pretty'
@@ -90,7 +117,7 @@ const LOG_FORMATS: readonly LogFormat[] = ['python', 'json', 'pretty']
 /** A usage mistake: printed with the usage line, exit status 2 (as Python's argparse does). */
 export class UsageError extends Error {}
 
-/** Parses the command line the way Python's `http.server` does; `null` means `--help`. */
+/** Parses the command line the way Python's `http.server` does; `null` means `--help` (`--version` is start()'s). */
 export function parseCli (argv: string[]): CliOptions | null {
   let parsed
   try {
@@ -116,6 +143,17 @@ export function parseCli (argv: string[]): CliOptions | null {
         cors: { type: 'string' },
         spa: { type: 'string' },
         'no-download': { type: 'boolean' },
+        version: { type: 'boolean' },
+        prefix: { type: 'string' },
+        index: { type: 'string' },
+        'no-index': { type: 'boolean' },
+        'no-listing': { type: 'boolean' },
+        dotfiles: { type: 'string' },
+        symlinks: { type: 'string' },
+        'dirs-first': { type: 'boolean' },
+        'download-html': { type: 'boolean' },
+        'max-age': { type: 'string' },
+        'max-connections': { type: 'string' },
         cgi: { type: 'boolean' }
       }
     })
@@ -126,7 +164,9 @@ export function parseCli (argv: string[]): CliOptions | null {
   if (values.help === true) return null
   if (values.cgi === true) throw new UsageError('argument --cgi: CGI is not supported')
   if (values.protocol !== undefined && !/^HTTP\/1\.[01]$/.test(values.protocol)) {
-    throw new UsageError(`argument -p/--protocol: invalid version: '${values.protocol}'`)
+    // -p is a port for many servers (and for fastify start): say where the port goes
+    const hint = /^\d+$/.test(values.protocol) ? ` (the port needs no flag: serve-dir ${values.protocol})` : ' (HTTP/1.0 or HTTP/1.1)'
+    throw new UsageError(`argument -p/--protocol: invalid version: '${values.protocol}'${hint}`)
   }
   if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
   const logLevel = values['log-level']
@@ -166,9 +206,53 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
       ...(values.cors === undefined ? {} : { cors: values.cors === '*' ? true : values.cors }),
       ...(values.spa === undefined ? {} : { spa: values.spa }),
-      ...(values['no-download'] === true ? { archives: false } : {})
+      ...(values['no-download'] === true ? { archives: false } : {}),
+      ...folderOptions(values)
     }
   }
+}
+
+const POLICIES = { dotfiles: ['ignore', 'allow'], symlinks: ['inside', 'follow', 'deny'] } as const
+
+/** The flags that choose what a URL serves: the plugin's options, checked as argparse would. */
+function folderOptions (values: Record<string, string | boolean | string[] | undefined>): Partial<ServeDirOptions> & LimitsOptions {
+  const out: Partial<ServeDirOptions> & LimitsOptions = {}
+  const whole = (flag: string): number | undefined => {
+    const v = values[flag] as string | undefined
+    if (v === undefined) return undefined
+    if (!/^\d{1,15}$/.test(v)) throw new UsageError(`argument --${flag}: invalid whole number: '${v}'`)
+    return Number(v)
+  }
+  for (const name of ['dotfiles', 'symlinks'] as const) {
+    const v = values[name] as string | undefined
+    if (v === undefined) continue
+    if (!(POLICIES[name] as readonly string[]).includes(v)) throw new UsageError(`argument --${name}: invalid choice: '${v}' (choose from ${POLICIES[name].join(', ')})`)
+    out[name] = v as never
+  }
+  if (values.prefix !== undefined) out.prefix = values.prefix as string
+  if (values.index !== undefined && values['no-index'] === true) throw new UsageError('argument --no-index: not allowed with argument --index')
+  if (values.index !== undefined) out.index = (values.index as string).split(',')
+  if (values['no-index'] === true) out.index = false
+  if (values['no-listing'] === true) out.listing = false
+  if (values['dirs-first'] === true) out.dirsFirst = true
+  if (values['download-html'] === true) out.downloadHtml = true
+  const maxAge = whole('max-age')
+  if (maxAge !== undefined) out.maxAge = maxAge
+  const maxConnections = whole('max-connections')
+  if (maxConnections !== undefined) out.maxConnections = maxConnections
+  return out
+}
+
+/** The version in package.json (two folders up in dist/, one in the sources). */
+export function packageVersion (): string {
+  for (const up of ['..', '../..']) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { name: string, version: string }
+      if (pkg.name === 'fastify-serve-dir') return pkg.version
+    } catch {}
+  }
+  /* c8 ignore next */ // only if package.json was removed from an installed copy
+  return 'unknown'
 }
 
 /**
@@ -254,6 +338,11 @@ export type Started = { server: FastifyInstance, opts: CliOptions } | { status: 
  * server listening, its first line printed.
  */
 export async function start (argv: string[], io: Io = process): Promise<Started> {
+  // argparse's action: said as soon as it is given, whatever else the line holds
+  if (argv.includes('--version')) {
+    io.stdout.write(`serve-dir ${packageVersion()}\n`)
+    return { status: 0 }
+  }
   let opts: CliOptions | null
   try {
     opts = parseCli(argv)

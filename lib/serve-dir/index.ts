@@ -207,6 +207,11 @@ function archivesOf (value: unknown): Settings['archives'] {
 const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
   const settings = await settingsOf(opts as unknown as Record<string, unknown>)
   const { realRoot, prefixSegments, symlinks } = settings
+  // as @fastify/static: the prefix is below that of the scope the plugin is registered in
+  // (`app.register(scope => scope.register(serveDir, opts), { prefix: '/files' })`, or fastify
+  // start's --prefix); routes are declared below it, URLs are read and written from the top
+  if (/[:*]/.test(fastify.prefix)) throw new InvalidOptionError('prefix', `the enclosing route prefix must be a plain path, got ${JSON.stringify(fastify.prefix)}`)
+  const mount = [...prefixToSegments(fastify.prefix), ...prefixSegments]
   const hide = !settings.showHidden
   const windows = process.platform === 'win32'
   const files = new FileResponder({
@@ -229,7 +234,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     child.setErrorHandler(errorHandler)
 
     async function handler (req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-      const parsed = parseRequestUrl(req.raw.url as string, prefixSegments, windows)
+      const parsed = parseRequestUrl(req.raw.url as string, mount, windows)
       if (parsed.kind === 'bad') throw new BadPathError(parsed.reason)
       if (parsed.kind === 'outside') throw new NotFoundError()
       const { segments, trailingSlash, search } = parsed.target
@@ -239,7 +244,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       if (found === null) return notFound(req, reply, segments)
       if (found.stat.isDirectory()) {
         if (!trailingSlash) {
-          return reply.code(301).header('location', directoryLocation([...prefixSegments, ...segments], search))
+          return reply.code(301).header('location', directoryLocation([...mount, ...segments], search))
             // the length said outright, so that HEAD shows what GET does
             .header('x-content-type-options', 'nosniff').header('content-length', '0').send()
         }
@@ -281,7 +286,7 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       const walked = await lister.walk(dir, settings.archives, () => abort.signal.aborted)
       if ('over' in walked) throw new ArchiveTooLargeError(walked.over === 'bytes' ? `more than ${settings.archives.maxBytes} bytes` : `more than ${settings.archives.maxEntries} entries`)
       /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
-      const name = (segments[segments.length - 1] ?? (prefixSegments[prefixSegments.length - 1] ?? path.basename(realRoot))) || 'files'
+      const name = (segments[segments.length - 1] ?? (mount[mount.length - 1] ?? path.basename(realRoot))) || 'files'
       reply.type(ARCHIVE_TYPES[format]).headers({
         'content-disposition': createDisposition(`${name}.${format}`),
         'cache-control': 'no-store',
@@ -301,9 +306,9 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
       if (limit === null && query.has('offset')) throw new BadQueryError('offset', 'needs a limit')
       const listing = await lister.list({
         dir,
-        dirPath: displayPath([...prefixSegments, ...segments]),
+        dirPath: displayPath([...mount, ...segments]),
         isTop: segments.length === 0,
-        crumbs: breadcrumbs(prefixSegments, segments),
+        crumbs: breadcrumbs(mount, segments),
         assets: '../'.repeat(segments.length) + ASSET_DIR + '/',
         format,
         offset: whole(query.get('offset'), 'offset', 0),
@@ -368,7 +373,8 @@ const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts) => {
     // onRequest, so that a request body is never parsed (or waited for) before the 405
     // (with CORS on, OPTIONS is @fastify/cors's: its hook answers preflights before any route)
     const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false))
-    const routes = prefixSegments.length === 0 ? ['/*'] : [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
+    // below an enclosing prefix, '/' is that prefix with and without its slash (the slash-less one 301s)
+    const routes = prefixSegments.length > 0 ? [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*'] : mount.length > 0 ? ['/', '/*'] : ['/*']
     // the listing's stylesheet and script: immutable, under names that carry their hash
     for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
       child.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {

@@ -2,7 +2,10 @@ import t from 'tap'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { build, rawRequest, waitFor } from '../helper'
+import type { FastifyInstance } from 'fastify'
+import * as helper from 'fastify-cli/helper.js'
+import { AppPath, build, rawRequest, waitFor } from '../helper'
+import { options as appOptions } from '../../app'
 import { HEALTH_PATH, READY_PATH } from '../../routes/health'
 import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
 import net from 'node:net'
@@ -59,6 +62,16 @@ t.test('plugin options arrive as command-line strings', async (t) => {
   t.equal((await deny.inject('/link')).statusCode, 404)
   const prefixed = await build(t, ['--root', root, '--prefix', '/files'])
   t.equal((await prefixed.inject('/files/b.html')).body, 'b page')
+})
+
+t.test('--prefix as fastify start passes it (no skipOverride): the folder under it, our 404 page outside', async (t) => {
+  const root = t.testdir({ 'b.html': 'b page' })
+  const app = await helper.build([AppPath, '--', '--root', root, '--prefix', '/files'], {}, { ...appOptions }) as unknown as FastifyInstance
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/files/b.html')).body, 'b page')
+  const outside = await app.inject('/b.html')
+  t.equal(outside.statusCode, 404)
+  t.match(outside.headers['content-type'], 'text/html', 'the app\'s own 404 page, not Fastify\'s JSON')
 })
 
 t.test('numbers and switches from the command line', async (t) => {

@@ -4,6 +4,7 @@ import t from 'tap'
 import path from 'node:path'
 import net from 'node:net'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { HELP, USAGE, parseCli, servingLine, start } from '../../lib/command'
 import { capture, runCommand } from '../helper'
 
@@ -59,10 +60,46 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.same(parseCli(['--tls-cert', 'c.pem'])?.tls, { cert: 'c.pem', key: undefined, passwordFile: undefined })
   t.throws(() => parseCli(['-w', 'x']), { message: "argument -w/--workers: invalid number: 'x'" })
   t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
-  t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2'" })
+  t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2' (HTTP/1.0 or HTTP/1.1)" })
+  t.throws(() => parseCli(['-p', '8080']), { message: "argument -p/--protocol: invalid version: '8080' (the port needs no flag: serve-dir 8080)" })
   t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { ...defaults, port: 9000 }, 'Python\'s -p is accepted')
   t.intercept(process.stderr, 'isTTY', { value: true })
   t.equal(parseCli([])?.logFormat, 'python', 'on a terminal, Python\'s lines')
+})
+
+t.test('parseCli: the folder\'s options, as the app and the plugin name them', async (t) => {
+  t.same(parseCli(['--prefix', '/files', '--index', 'a.html,b.htm', '--no-listing', '--dotfiles', 'allow', '--symlinks', 'deny', '--dirs-first', '--download-html', '--max-age', '3600', '--max-connections', '100'])?.plugin,
+    { prefix: '/files', index: ['a.html', 'b.htm'], listing: false, dotfiles: 'allow', symlinks: 'deny', dirsFirst: true, downloadHtml: true, maxAge: 3600, maxConnections: 100 })
+  t.same(parseCli(['--no-index'])?.plugin, { index: false })
+  t.throws(() => parseCli(['--no-index', '--index', 'a.html']), { message: 'argument --no-index: not allowed with argument --index' })
+  t.throws(() => parseCli(['--max-age', 'soon']), { message: "argument --max-age: invalid whole number: 'soon'" })
+  t.throws(() => parseCli(['--max-connections', '-1']), { message: /^argument --max-connections: / })
+  t.throws(() => parseCli(['--dotfiles', 'show']), { message: "argument --dotfiles: invalid choice: 'show' (choose from ignore, allow)" })
+  t.throws(() => parseCli(['--symlinks', 'maybe']), { message: "argument --symlinks: invalid choice: 'maybe' (choose from inside, follow, deny)" })
+})
+
+t.test('the folder\'s options reach the plugin: prefix, index, listing, dotfiles, caching, connections', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'a', '.env': 'secret', sub: { 'home.html': 'home' }, empty: {} })
+  const stdout = capture()
+  const started = await start(['0', '-d', dir, '--prefix', '/files', '--index', 'home.html', '--no-listing', '--dotfiles', 'allow', '--max-age', '60', '--max-connections', '5', '-l', 'silent'], { stdout: stdout.stream, stderr: capture().stream })
+  if (!('server' in started)) throw new Error('did not start')
+  t.teardown(() => started.server.close())
+  const app = started.server
+  const a = await app.inject('/files/a.txt')
+  t.equal(a.body, 'a')
+  t.equal(a.headers['cache-control'], 'public, max-age=60')
+  t.equal((await app.inject('/a.txt')).statusCode, 404, 'only under the prefix')
+  t.equal((await app.inject('/files/.env')).body, 'secret', '--dotfiles allow')
+  t.equal((await app.inject('/files/sub/')).body, 'home', '--index')
+  t.equal((await app.inject('/files/empty/')).statusCode, 404, '--no-listing')
+  t.equal(app.server.maxConnections, 5, '--max-connections')
+})
+
+t.test('--version says the package\'s version; the help fits 80 columns', async (t) => {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'))
+  t.same(await run(['--version']), { status: 0, stdout: `serve-dir ${pkg.version as string}\n`, stderr: '' })
+  t.same(await run(['--nope', '--version']), { status: 0, stdout: `serve-dir ${pkg.version as string}\n`, stderr: '' }, 'as soon as it is given, as argparse does')
+  for (const line of HELP.split('\n')) t.ok(line.length <= 80, `${line.length} columns: ${line}`)
 })
 
 t.test('servingLine brackets IPv6 hosts in the URL', async (t) => {

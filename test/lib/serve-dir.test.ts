@@ -341,3 +341,27 @@ t.test('a folder that disappears after start is a 404, not a crash', async (t) =
   t.equal((await app2.inject('/')).statusCode, 404)
   t.equal((await app2.inject('/a.txt')).statusCode, 404)
 })
+
+t.test('registered in a scope with a route prefix: served below it, links and redirects from the top', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', sub: { 'b.txt': 'b' } })
+  for (const [scope, own, base] of [['/files', undefined, '/files/'], ['/files', '/docs', '/files/docs/']] as const) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(async (s) => { await s.register(serveDir, { root, ...(own === undefined ? {} : { prefix: own }) }) }, { prefix: scope })
+    app.get('/elsewhere', async () => 'the host\'s')
+    t.equal((await app.inject(`${base}a.txt`)).body, 'a', `${base}a.txt`)
+    t.equal((await app.inject(`${base}sub/b.txt`)).body, 'b')
+    const redirect = await app.inject(base.slice(0, -1))
+    t.equal(redirect.statusCode, 301, `${base.slice(0, -1)} gets its slash`)
+    t.equal(redirect.headers.location, base.split('/').at(-2) + '/')
+    const listing = await app.inject({ url: `${base}sub/`, headers: json })
+    t.equal(listing.json().path, `${base}sub/`, 'the listing names the path from the top')
+    t.equal((await app.inject('/a.txt')).statusCode, 404, 'nothing outside the prefix')
+    t.equal((await app.inject('/elsewhere')).body, 'the host\'s')
+  }
+  const params = Fastify()
+  t.teardown(() => params.close())
+  // eslint-disable-next-line no-void
+  void params.register(async (s) => { await s.register(serveDir, { root }) }, { prefix: '/:lang' })
+  await t.rejects(async () => await params.ready(), { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /enclosing route prefix must be a plain path/ })
+})
