@@ -5,7 +5,10 @@ import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve
 
 /** The app's options for the folder it serves, as `fastify start dist/app.js -- --root DIR` passes them. */
 export interface ServeDirAppOptions {
-  /** Folder to serve, relative to the working directory. Default: `$ROOT`, else the working directory. */
+  /**
+   * Folder to serve, relative to the folder `npm start` was typed in (`$INIT_CWD`, which npm sets;
+   * else the working directory). Default: `$ROOT`, else that folder.
+   */
   root?: string
   prefix?: string
   /** Index file names: an array, a comma-separated string, or `false`/`'false'` for none. */
@@ -46,7 +49,8 @@ function fromCli (value: unknown): unknown {
 export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
   const { root, prefix, index, dotfiles, symlinks } = opts
   const options: Record<string, unknown> = {
-    root: resolve(process.cwd(), root ?? process.env.ROOT ?? '.'),
+    // npm runs scripts in the package's folder; INIT_CWD is where the user typed npm start
+    root: resolve(process.env.INIT_CWD ?? process.cwd(), root ?? process.env.ROOT ?? '.'),
     prefix,
     index: index === 'false' || index === false ? false : typeof index === 'string' ? index.split(',') : index,
     dotfiles,

@@ -19,9 +19,12 @@ t.test('--root serves that folder', async (t) => {
   t.match((await app.inject('/sub/')).body, 'Directory listing for /sub/')
 })
 
-t.test('a relative --root resolves against the working directory; the default is the working directory', async (t) => {
+t.test('without npm (fastify start itself), --root and the default are relative to the working directory', async (t) => {
   const dir = t.testdir({ www: { 'a.txt': 'in www' }, 'top.txt': 'in cwd' })
   t.chdir(dir)
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env.INIT_CWD
+  t.intercept(process, 'env', { value: env })
   const rel = await build(t, ['--root', 'www'])
   t.equal((await rel.inject('/a.txt')).body, 'in www')
   const cwd = await build(t)
@@ -44,6 +47,15 @@ t.test('$ROOT is the folder when --root is not given', async (t) => {
   t.intercept(process, 'env', { value: { ...process.env, ROOT: dir } })
   const app = await build(t)
   t.equal((await app.inject('/env.txt')).body, 'from env')
+})
+
+t.test('npm start serves the folder it was typed in ($INIT_CWD), and --root is relative to it', async (t) => {
+  const typedIn = t.testdir({ 'here.txt': 'where npm start was typed', www: { 'w.txt': 'www' } })
+  const env: NodeJS.ProcessEnv = { ...process.env, INIT_CWD: typedIn }
+  delete env.ROOT
+  t.intercept(process, 'env', { value: env })
+  t.equal((await (await build(t)).inject('/here.txt')).body, 'where npm start was typed', 'not the package folder npm runs scripts in')
+  t.equal((await (await build(t, ['--root', 'www'])).inject('/w.txt')).body, 'www')
 })
 
 t.test('plugin options arrive as command-line strings', async (t) => {

@@ -2,19 +2,27 @@
 import t from 'tap'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
-import { ProjectRoot, exitOf, freePort, spawnReaped, startServing, waitFor } from '../helper'
+import { spawnSync } from 'node:child_process'
+import { ProjectRoot, accepts, exitOf, freePort, spawnReaped, startServing, waitFor } from '../helper'
 
 const pkg = JSON.parse(readFileSync(path.join(ProjectRoot, 'package.json'), 'utf8'))
 
-t.test('npm start: fastify start dist/app.js serves --root on 127.0.0.1 with JSON logs', async (t) => {
-  // npm start = build, then this command; npm appends what follows `npm start --`
-  const script = (pkg.scripts.start as string).replace(/^npm run build:ts && /, '')
-  t.match(script, /^FASTIFY_ADDRESS=\S+ fastify start /, 'only the build precedes the server')
-  const root = t.testdir({ 'index.html': 'smoke page' })
-  const port = await freePort()
+/** The environment npm gives the script: its bin folder on PATH, no test loader, no coverage. */
+function startEnv (): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(ProjectRoot, 'node_modules', '.bin')}:${process.env.PATH}`, NODE_OPTIONS: '' }
   delete env.NODE_V8_COVERAGE
   delete env.FASTIFY_ADDRESS
+  return env
+}
+
+/** npm start's script as npm runs it: `sh -c '<script> <what follows npm start -->'`. */
+const script = pkg.scripts.start as string
+
+t.test('npm start: fastify start dist/app.js serves --root on 127.0.0.1 with JSON logs; SIGTERM stops it', async (t) => {
+  t.match(script, /^node scripts\/build-if-stale\.mjs && .* exec fastify start .* dist\/app\.js$/, 'a build only if stale, then the server in the script\'s own process')
+  const root = t.testdir({ 'index.html': 'smoke page' })
+  const port = await freePort()
+  const env = startEnv()
   // fastify-cli logs before it listens: wait for the whole 'Server listening' line (or an exit)
   const { child, stdout, stderr } = await startServing(t, 'sh', ['-c', `${script} -p ${port} -- --root '${root}'`], { cwd: ProjectRoot, env }, undefined, /Server listening[^\n]*\n/)
   const out = (): string => stdout() + stderr()
@@ -31,16 +39,27 @@ t.test('npm start: fastify start dist/app.js serves --root on 127.0.0.1 with JSO
   t.match(lines.find((l) => l.msg === 'request completed'), { method: 'GET', url: '/', statusCode: 200 })
   t.match(lines.find((l) => l.msg === 'serving folder'), { root })
 
-  process.kill(-(child.pid as number), 'SIGTERM')
-  await exitOf(child) // bounded; the group is killed in teardown in any case
+  // npm passes SIGTERM to the script's process only, not its group: the server must be that process
+  process.kill(child.pid as number, 'SIGTERM')
+  t.equal(await exitOf(child), 0, 'the server itself exits')
+  t.notOk(await accepts(port), 'nothing left listening')
+})
+
+t.test('npm start on a terminal: pretty logs; off one: JSON', { skip: spawnSync('script', ['--version']).status !== 0 && 'no script(1)' }, async (t) => {
+  const root = t.testdir({ 'index.html': 'tty page' })
+  const port = await freePort()
+  // script(1) gives the command a terminal, as a person typing npm start has
+  const child = spawnReaped(t, 'script', ['-qec', `${script} -p ${port} -- --root '${root}'`, '/dev/null'], { cwd: ProjectRoot, env: startEnv() })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  await waitFor('the server to listen', () => out.includes('Server listening') || child.exitCode !== null)
+  t.notMatch(out, /^\{"level"/m, 'no JSON lines')
+  t.match(out, /INFO.*Server listening/, 'pino-pretty\'s lines')
 })
 
 t.test('npm start -- --root DIR (one --): refused with a hint, not another folder served', async (t) => {
-  const script = (pkg.scripts.start as string).replace(/^npm run build:ts && /, '')
   const root = t.testdir({ 'index.html': 'never served' })
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(ProjectRoot, 'node_modules', '.bin')}:${process.env.PATH}`, NODE_OPTIONS: '' }
-  delete env.NODE_V8_COVERAGE
-  const child = spawnReaped(t, 'sh', ['-c', `${script} -p ${await freePort()} --root '${root}'`], { cwd: ProjectRoot, env })
+  const child = spawnReaped(t, 'sh', ['-c', `${script} -p ${await freePort()} --root '${root}'`], { cwd: ProjectRoot, env: startEnv() })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
   child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })

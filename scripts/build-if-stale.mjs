@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// npm start and npm run start:workers: build only when dist/ is missing or older than a source
+// (a start that rebuilds takes seconds; one that does not, none).
+import { readdirSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const project = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+function newest (dir) {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name)
+    if (e.isDirectory()) t = Math.max(t, newest(full))
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(full).mtimeMs)
+  }
+  return t
+}
+
+const sources = Math.max(
+  ...['app.ts', 'tsconfig.json', 'package.json'].map((f) => statSync(path.join(project, f)).mtimeMs),
+  ...['bin', 'lib', 'plugins', 'routes', 'examples'].map((d) => newest(path.join(project, d)))
+)
+let built = 0
+try { built = statSync(path.join(project, 'dist', 'app.js')).mtimeMs } catch {}
+if (built < sources) {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const r = spawnSync(npm, ['run', 'build:ts'], { cwd: project, stdio: 'inherit' })
+  process.exit(r.status ?? 1)
+}
