@@ -70,8 +70,16 @@ function sameVersion (a: Version, b: Version): boolean {
 
 /** The Content-Type a file is served with, from its extension. */
 export function typeOf (file: string): string {
-  return mime.contentType(path.extname(file)) || 'application/octet-stream'
+  const ext = path.extname(file).toLowerCase()
+  return SOURCE_TYPES[ext] ?? (mime.contentType(ext) || 'application/octet-stream')
 }
+
+/**
+ * TypeScript sources are shown as text, as Python shows them (its table says text/*), where
+ * mime-db's `.ts` is an MPEG transport stream (video/mp2t) that a browser downloads. HLS players
+ * read their segments by script and do not need the type.
+ */
+const SOURCE_TYPES: Record<string, string> = Object.fromEntries(['.ts', '.mts', '.cts', '.tsx'].map((ext) => [ext, 'text/plain; charset=utf-8']))
 
 /** Unknown binary data (octet-stream) gains nothing from compression, whatever mime-db says. */
 export function isCompressible (type: string): boolean {

@@ -365,3 +365,9 @@ t.test('registered in a scope with a route prefix: served below it, links and re
   void params.register(async (s) => { await s.register(serveDir, { root }) }, { prefix: '/:lang' })
   await t.rejects(async () => await params.ready(), { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /enclosing route prefix must be a plain path/ })
 })
+
+t.test('TypeScript sources are text, shown in the browser as Python shows them', async (t) => {
+  const app = await setup(t, { 'app.ts': 'const a: number = 1\n', 'b.TSX': 'x', 'c.mts': 'x', 'd.cts': 'x', 'clip.m2ts': 'x' })
+  for (const name of ['app.ts', 'b.TSX', 'c.mts', 'd.cts']) t.equal((await app.inject(`/${name}`)).headers['content-type'], 'text/plain; charset=utf-8', name)
+  t.equal((await app.inject('/clip.m2ts')).headers['content-type'], 'video/mp2t', 'other video names keep their type')
+})
