@@ -20,8 +20,9 @@ form.filter button{padding:.4rem .8rem;font:inherit;color:inherit;background:var
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 table{width:100%;border-collapse:collapse}
 th,td{padding:.35rem .5rem;text-align:left;border-bottom:1px solid var(--line);vertical-align:top}
-th{font-weight:600;white-space:nowrap}th a{color:inherit}
-th[aria-sort=ascending] a::after{content:" \\25B2";font-size:.75em}th[aria-sort=descending] a::after{content:" \\25BC";font-size:.75em}
+th{font-weight:600;white-space:nowrap}
+form.q{display:inline;margin:0}form.q button{font:inherit;color:var(--link);background:none;border:0;padding:0;cursor:pointer}form.q button:hover{text-decoration:underline}th form.q button{color:inherit;font-weight:600}
+th[aria-sort=ascending] button::after{content:" \\25B2";font-size:.75em}th[aria-sort=descending] button::after{content:" \\25BC";font-size:.75em}
 tbody tr:hover{background:var(--row)}
 td:first-child a{display:inline-flex;gap:.45rem;align-items:flex-start;overflow-wrap:anywhere;white-space:pre-wrap}
 .size{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}

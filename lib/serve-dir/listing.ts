@@ -201,7 +201,17 @@ function header (view: View, key: SortKey, label: string, cls: string): string {
   const order: Order = current && view.order === 'asc' ? 'desc' : 'asc'
   const href = viewQuery({ ...view, sort: key, order })
   const aria = current ? (view.order === 'asc' ? 'ascending' : 'descending') : 'none'
-  return `<th scope="col"${cls} aria-sort="${aria}"><a href="${escapeHtml(href)}">${label}</a></th>`
+  return `<th scope="col"${cls} aria-sort="${aria}">${queryButton(href, label)}</th>`
+}
+
+/**
+ * A button that asks for this folder with `query` (a GET form, as a link would, but no link):
+ * mirroring clients (`wget -r`, `lftp mirror`) follow every link, and would fetch each sorted
+ * copy of each listing and each folder's archives; they submit no forms.
+ */
+function queryButton (query: string, label: string): string {
+  const inputs = [...new URLSearchParams(query.slice(1))].map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('')
+  return `<form class="q">${inputs}<button>${label}</button></form>`
 }
 
 /** A strict policy for the listing page: its own stylesheet and script, nothing inline, no frames or base. */
@@ -273,7 +283,7 @@ export function renderHtmlTail (view: View, t: Tally, total: number, page?: Page
   return '</tbody>\n</table>\n' + (page === undefined ? '' : renderNav(page, count)) +
     `<footer><p class="counts">${plural(t.folders, 'folder', 'folders')}, ${plural(t.files, 'file', 'files')}, ` +
     `${humanSize(t.bytes)}${of} <span id="shown" aria-live="polite"></span></p>` +
-    (view.downloads === true ? '<p class="download">Download this folder: <a href="?download=zip" download>zip</a> <a href="?download=tar.gz" download>tar.gz</a></p>' : '') +
+    (view.downloads === true ? `<p class="download">Download this folder: ${queryButton('?download=zip', 'zip')} ${queryButton('?download=tar.gz', 'tar.gz')}</p>` : '') +
     '</footer>\n</main>\n</body>\n</html>\n'
 }
 

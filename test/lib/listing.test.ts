@@ -52,11 +52,13 @@ t.test('the heading spells the folder path through its breadcrumbs', async (t) =
 
 t.test('column headers sort, toggle and say so', async (t) => {
   const byName = renderHtml(view('/', true), [])
-  t.match(byName, '<th scope="col" aria-sort="ascending"><a href="?sort=name&amp;order=desc">Name</a></th>')
-  t.match(byName, '<th scope="col" class="size" aria-sort="none"><a href="?sort=size&amp;order=asc">Size</a></th>')
-  t.match(byName, '<th scope="col" aria-sort="none"><a href="?sort=mtime&amp;order=asc">Modified</a></th>')
+  // buttons of GET forms, not links: a mirroring client (wget -r) fetches no sorted copies
+  t.match(byName, '<th scope="col" aria-sort="ascending"><form class="q"><input type="hidden" name="sort" value="name"><input type="hidden" name="order" value="desc"><button>Name</button></form></th>')
+  t.match(byName, '<th scope="col" class="size" aria-sort="none"><form class="q"><input type="hidden" name="sort" value="size"><input type="hidden" name="order" value="asc"><button>Size</button></form></th>')
+  t.match(byName, '<th scope="col" aria-sort="none"><form class="q"><input type="hidden" name="sort" value="mtime"><input type="hidden" name="order" value="asc"><button>Modified</button></form></th>')
+  t.notMatch(byName, 'href="?sort', 'no link to a sorted copy')
   const bySize = renderHtml(view('/', true, { sort: 'size', order: 'desc', q: 'x y', limit: 5 }), [])
-  t.match(bySize, 'aria-sort="descending"><a href="?sort=size&amp;order=asc&amp;q=x+y&amp;limit=5">Size</a>')
+  t.match(bySize, 'aria-sort="descending"><form class="q"><input type="hidden" name="sort" value="size"><input type="hidden" name="order" value="asc"><input type="hidden" name="q" value="x y"><input type="hidden" name="limit" value="5"><button>Size</button></form>')
   t.match(bySize, '<input type="hidden" name="sort" value="size"><input type="hidden" name="order" value="desc">')
   t.match(bySize, '<input type="hidden" name="limit" value="5">')
   t.match(bySize, 'value="x y"')
