@@ -389,8 +389,9 @@ export class Lister {
    */
   async walk (dir: string, limits: { maxBytes: number, maxEntries: number }, aborted: () => boolean = () => false): Promise<{ items: WalkItem[], bytes: number } | { over: 'bytes' | 'entries' }> {
     const items: WalkItem[] = []
-    const seen = new Set<string>()
     let bytes = 0
+    // the folders from the top down to the one being walked: a link back to one of them is a loop
+    const ancestors = new Set<string>()
     const visit = async (real: string, rel: string): Promise<'bytes' | 'entries' | undefined> => {
       /* c8 ignore next */ // a folder removed while the walk reaches it: a race no test can time
       for (const name of await this.names(real) ?? []) {
@@ -401,12 +402,14 @@ export class Lister {
         const itemRel = rel + name
         if (items.length >= limits.maxEntries) return 'entries'
         if (found.stat.isDirectory()) {
-          // a link back to a folder already in the archive (a loop) is left out
+          // a link back to a folder it is in (a loop) is left out; a link to another folder is
+          // archived under its own name too, as the listing shows it
           const id = `${found.stat.dev}:${found.stat.ino}`
-          if (seen.has(id)) continue
-          seen.add(id)
+          if (ancestors.has(id)) continue
           items.push({ rel: itemRel + '/', path: found.path, stat: found.stat })
+          ancestors.add(id)
           const over = await visit(found.path, itemRel + '/')
+          ancestors.delete(id)
           if (over !== undefined) return over
         } else {
           bytes += found.stat.size
@@ -419,7 +422,7 @@ export class Lister {
     // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
     accessSync(dir, fsc.R_OK | fsc.X_OK)
     const top = statSync(dir)
-    seen.add(`${top.dev}:${top.ino}`)
+    ancestors.add(`${top.dev}:${top.ino}`)
     const over = await visit(dir, '')
     return over === undefined ? { items, bytes } : { over }
   }
