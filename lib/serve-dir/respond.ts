@@ -45,11 +45,22 @@ function errorAsJson (req: FastifyRequest): boolean {
   return (q !== -1 && new URLSearchParams(url.slice(q)).get('format') === 'json') || prefersJson(req)
 }
 
-/** The body of an error page; `message` is escaped, so it may echo what the client sent. */
-export function errorHtml (statusCode: number, message: string): string {
+/**
+ * The body of an error page; `message` is escaped, so it may echo what the client sent. `up`, a
+ * relative link to the folder above what was asked for, gives a reader who mistyped a way on.
+ */
+export function errorHtml (statusCode: number, message: string, up?: string): string {
   const title = `${statusCode} ${STATUS_CODES[statusCode]}`
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n</head>\n` +
-    `<body>\n<h1>${title}</h1>\n<p>${escapeHtml(message)}</p>\n</body>\n</html>\n`
+    `<body>\n<h1>${title}</h1>\n<p>${escapeHtml(message)}</p>\n` +
+    (up === undefined ? '' : `<p><a href="${up}">Up to the folder</a></p>\n`) + '</body>\n</html>\n'
+}
+
+/** For a page that is not there (404) or not shown (403): its folder (`./`), or for a folder the one above (`../`). */
+function upLink (statusCode: number, url: string): string | undefined {
+  if (statusCode !== 404 && statusCode !== 403) return undefined
+  const q = url.indexOf('?')
+  return (q === -1 ? url : url.slice(0, q)).endsWith('/') ? '../' : './'
 }
 
 /**
@@ -65,7 +76,7 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
     return reply.type('application/json; charset=utf-8')
       .send({ statusCode, code, error: STATUS_CODES[statusCode], message })
   }
-  return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message))
+  return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message, upLink(statusCode, req.raw.url as string)))
 }
 
 /**

@@ -2,6 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { errorHandler, errorHtml } from '../../lib/serve-dir/respond'
+import { setup } from '../helper'
 
 t.test('a 5xx is logged with its stack and answered without internals', async (t) => {
   const lines: Array<Record<string, unknown>> = []
@@ -47,4 +48,13 @@ t.test('file-system errors that reach the handler get a 4xx and lose the file\'s
     t.notOk(res.headers['accept-ranges'], `${code}: no accept-ranges`)
     t.equal(res.headers['retry-after'], status === 503 ? '1' : undefined, `${code}: retry-after only when worth retrying`)
   }
+})
+
+t.test('a 404 or 403 page links up to the folder; other errors do not', async (t) => {
+  const app = await setup(t, { sub: { 'a.txt': 'a' }, '.hidden': 'h' })
+  t.match((await app.inject('/sub/missing.txt')).body, '<p><a href="./">Up to the folder</a></p>', 'a missing file: its folder')
+  t.match((await app.inject('/sub/gone/?x=1')).body, '<p><a href="../">Up to the folder</a></p>', 'a missing folder: the one above')
+  t.notMatch((await app.inject('/%zz')).body, 'Up to the folder', 'a 400 says only what was wrong')
+  t.match(errorHtml(404, 'x', './'), '<a href="./">')
+  t.notMatch(errorHtml(404, 'x'), '<a ')
 })
