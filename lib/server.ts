@@ -125,9 +125,22 @@ export function readTls (tls: { cert: string, key?: string, passwordFile?: strin
   try {
     createSecureContext({ cert, key, passphrase })
   } catch (err) {
-    throw new TlsFileError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
+    throw new TlsFileError(`cannot use the TLS certificate and key: ${tlsHint(err as NodeJS.ErrnoException, tls)}`)
   }
   return { cert, key, ...(passphrase === undefined ? {} : { passphrase }) }
+}
+
+/** OpenSSL's words for the usual mistakes, said as what to do (the command's flag, npm start's variable). */
+function tlsHint (err: NodeJS.ErrnoException, tls: { cert: string, key?: string, passwordFile?: string }): string {
+  const keyFile = tls.key ?? tls.cert
+  if (err.code === 'ERR_OSSL_UNSUPPORTED') return `no private key OpenSSL can read in ${keyFile}; name the key's file with --tls-key (SERVE_DIR_TLS_KEY)`
+  if (err.code === 'ERR_OSSL_BAD_DECRYPT') {
+    return tls.passwordFile === undefined
+      ? `the key in ${keyFile} is encrypted; give a file holding its password with --tls-password-file (SERVE_DIR_TLS_PASSWORD_FILE)`
+      : `the password in ${tls.passwordFile} does not open the key in ${keyFile}`
+  }
+  if (err.code === 'ERR_OSSL_PEM_NO_START_LINE') return `no PEM certificate in ${tls.cert}`
+  return err.message
 }
 
 /** Options of an HTTPS (or HTTP/2) server: the TLS material, HTTP/1.1 for clients without h2, and the HTTP limits. */

@@ -64,8 +64,11 @@ async function h2get (session: http2.ClientHttp2Session, path: string, headers: 
 }
 
 t.test('TLS flags follow Python\'s rules', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
-  const dir = t.testdir({})
+  const dir = t.testdir({ 'wrong.txt': 'not the password\n' })
   const c = certs()
+  const wrongPass = path.join(dir, 'wrong.txt')
+  const otherKey = path.join(dir, 'other-key.pem')
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', otherKey], { stdio: 'ignore' })
   for (const [args, message] of [
     [['--tls-key', c.key], 'argument --tls-key: requires --tls-cert'],
     [['--tls-password-file', c.passFile], 'argument --tls-password-file: requires --tls-cert'],
@@ -77,7 +80,11 @@ t.test('TLS flags follow Python\'s rules', { skip: !hasOpenssl && 'no openssl' }
   }
   for (const [args, message] of [
     [['--tls-cert', path.join(dir, 'missing.pem')], /^serve-dir: error: cannot read the TLS certificate .*missing\.pem: ENOENT\n$/],
-    [['--tls-cert', c.cert, '--tls-key', c.encKey], /^serve-dir: error: cannot use the TLS certificate and key: /],
+    [['--tls-cert', c.cert, '--tls-key', c.encKey], /^serve-dir: error: cannot use the TLS certificate and key: the key in .*enc-key\.pem is encrypted; give a file holding its password with --tls-password-file \(SERVE_DIR_TLS_PASSWORD_FILE\)\n$/],
+    [['--tls-cert', c.cert, '--tls-key', c.encKey, '--tls-password-file', wrongPass], /: the password in .*wrong\.txt does not open the key in .*enc-key\.pem\n$/],
+    [['--tls-cert', c.cert], /: no private key OpenSSL can read in .*cert\.pem; name the key's file with --tls-key \(SERVE_DIR_TLS_KEY\)\n$/],
+    [['--tls-cert', c.key, '--tls-key', c.key], /: no PEM certificate in .*key\.pem\n$/],
+    [['--tls-cert', c.cert, '--tls-key', otherKey], /: .*key values mismatch/],
     [['--tls-cert', c.cert, '--tls-key', c.key, '--tls-password-file', path.join(dir, 'nope')], /cannot read the TLS password file/]
   ] as const) {
     const r = await run(['0', '-d', dir, ...args])
