@@ -1,6 +1,7 @@
 # A minimal image of serve-dir: the built app, production dependencies, a non-root user.
 #   docker build -t serve-dir .
 #   docker run --rm -p 8000:8000 -v "$PWD/site:/srv/www:ro" serve-dir
+#   docker run --rm -p 8000:8000 -v "$PWD/site:/srv/www:ro" serve-dir 8000 --cors   # more flags
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
@@ -25,6 +26,8 @@ VOLUME ["/srv/www"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
   CMD node -e "require('http').get('http://127.0.0.1:8000/.serve-dir/health', r => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"
 # In a container the whole network namespace is ours: listen on every interface; JSON logs on
-# stderr; SIGTERM (docker stop) lets requests under way finish for 10 s.
-ENTRYPOINT ["node", "dist/bin/serve-dir.js"]
-CMD ["8000", "--bind", "0.0.0.0", "--directory", "/srv/www", "--log-format", "json", "--grace", "10"]
+# stderr; SIGTERM (docker stop) lets requests under way finish for 10 s. These are in the
+# entrypoint, so that `docker run IMAGE --cors` adds a flag instead of replacing them (a later
+# --bind or --directory still wins); the port stays 8000, which the HEALTHCHECK asks.
+ENTRYPOINT ["node", "dist/bin/serve-dir.js", "--bind", "0.0.0.0", "--directory", "/srv/www", "--log-format", "json", "--grace", "10"]
+CMD ["8000"]

@@ -161,3 +161,16 @@ t.test('port in use, missing folder or foreign address: one clear line, status 1
   t.equal(real.status, 1, 'the process exits 1')
   t.equal(real.stderr, `serve-dir: error: port ${port} on 127.0.0.1 is already in use\n`)
 })
+
+t.test('the Docker image: flags given to docker run are added to its defaults, not put in their place', async (t) => {
+  const dockerfile = readFileSync(path.join(__dirname, '..', '..', 'Dockerfile'), 'utf8')
+  const entry = JSON.parse((/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile) as RegExpExecArray)[1]) as string[]
+  const cmd = JSON.parse((/^CMD (\[.*\])$/m.exec(dockerfile) as RegExpExecArray)[1]) as string[]
+  t.same(entry.slice(0, 2), ['node', 'dist/bin/serve-dir.js'])
+  const plain = parseCli([...entry.slice(2), ...cmd])
+  t.match(plain, { port: 8000, host: '0.0.0.0', directory: '/srv/www', logFormat: 'json', graceMs: 10000 })
+  // docker run IMAGE --cors: the arguments replace CMD only
+  t.match(parseCli([...entry.slice(2), '--cors']), { port: 8000, host: '0.0.0.0', directory: '/srv/www', plugin: { cors: true } })
+  t.match(parseCli([...entry.slice(2), '9000', '--bind', '127.0.0.1']), { port: 9000, host: '127.0.0.1' }, 'a later flag wins')
+  t.match(dockerfile, "127.0.0.1:8000/.serve-dir/health", 'the health check asks the default port')
+})
