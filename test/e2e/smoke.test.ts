@@ -50,11 +50,18 @@ t.test('npm start on a terminal: pretty logs; off one: JSON', { skip: spawnSync(
   const port = await freePort()
   // script(1) gives the command a terminal, as a person typing npm start has
   const child = spawnReaped(t, 'script', ['-qec', `${script} -p ${port} -- --root '${root}'`, '/dev/null'], { cwd: ProjectRoot, env: startEnv() })
+  // the server runs in the terminal's own session, out of reach of the group kill: kill it by name
+  t.teardown(() => { spawnSync('pkill', ['-KILL', '-P', String(child.pid)]) })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
   await waitFor('the server to listen', () => out.includes('Server listening') || child.exitCode !== null)
   t.notMatch(out, /^\{"level"/m, 'no JSON lines')
   t.match(out, /INFO.*Server listening/, 'pino-pretty\'s lines')
+  // Ctrl-C on that terminal, as a person stops it
+  child.stdin.write('\x03')
+  await exitOf(child)
+  await waitFor('the server to be gone', async () => !(await accepts(port)))
+  t.pass('Ctrl-C stops it')
 })
 
 t.test('npm start -- --root DIR (one --): refused with a hint, not another folder served', async (t) => {
