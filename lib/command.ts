@@ -251,9 +251,10 @@ export function packageVersion (): string {
       if (pkg.name === 'fastify-serve-dir') return pkg.version
     } catch {}
   }
-  /* c8 ignore next */ // only if package.json was removed from an installed copy
+  /* c8 ignore start */ // only if package.json was removed from an installed copy
   return 'unknown'
 }
+/* c8 ignore stop */
 
 /**
  * `--cors [ORIGIN]` and `--spa [FILE]` take a value only when the next word is one (an origin
