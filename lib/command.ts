@@ -1,8 +1,7 @@
 // The serve-dir command (bin/serve-dir.ts runs it): Python's command line, then the very app
 // `fastify start` runs, on one folder, with Python's first line and log lines.
 import { parseArgs } from 'node:util'
-import { join, resolve } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Cluster } from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
@@ -243,18 +242,10 @@ function folderOptions (values: Record<string, string | boolean | string[] | und
   return out
 }
 
-/** The version in package.json (two folders up in dist/, one in the sources). */
+/** The version in package.json, found by the package's own name (from the sources and from dist/ alike). */
 export function packageVersion (): string {
-  for (const up of ['..', '../..']) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { name: string, version: string }
-      if (pkg.name === 'fastify-serve-dir') return pkg.version
-    } catch {}
-  }
-  /* c8 ignore start */ // only if package.json was removed from an installed copy
-  return 'unknown'
+  return (require('fastify-serve-dir/package.json') as { version: string }).version
 }
-/* c8 ignore stop */
 
 /**
  * `--cors [ORIGIN]` and `--spa [FILE]` take a value only when the next word is one (an origin
