@@ -12,7 +12,7 @@ import { LEVELS, PythonLogController, logFrameworkErrors } from './request-log'
 import { errorHandler } from './serve-dir/respond'
 import type { ServeDirOptions } from './serve-dir'
 import type { LimitsOptions } from '../plugins/limits'
-import { httpsOptions, readTls } from './server'
+import { httpsOptions, readTls, refusedWith } from './server'
 
 /** The usage line, wrapped at 80 columns as Python's argparse wraps it. */
 export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
@@ -303,7 +303,9 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
       stream: opts.logFormat === 'pretty' ? prettyStream(stderr) : stderr
     },
     logController: requests,
-    frameworkErrors: logFrameworkErrors(requests, errorHandler)
+    frameworkErrors: logFrameworkErrors(requests, errorHandler),
+    // requests the parser refuses never reach the log controller: Python's lines for them too
+    ...(python ? { clientErrorHandler: refusedWith((address, status, reason) => (requests as PythonLogController).refused(address, status, reason)) } : {})
   })
   try {
     await server.register(app, { root: opts.directory, ...opts.plugin } as never)
@@ -380,17 +382,29 @@ export function stopOnSignals (server: FastifyInstance, opts: CliOptions): void 
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
+  // what shutdown is waiting for, and what it cut: Python's format has plain lines, the others pino's
+  const say = (msg: string, fields: object): void => {
+    if (opts.logFormat !== 'python') server.log.info(fields, msg)
+    else if (LEVELS.indexOf(opts.logLevel) <= LEVELS.indexOf('info')) process.stderr.write(msg + '\n')
+  }
   let closing = false
   const stop = (signal: NodeJS.Signals): void => {
-    if (closing) process.exit(128 + constants.signals[signal])
+    if (closing) {
+      say(`exiting now: ${sockets.size} connection(s) cut`, { connections: sockets.size })
+      process.exit(128 + constants.signals[signal])
+    }
     closing = true
     // in a cluster the primary says it, once
     if (signal === 'SIGINT' && opts.workers === 1) process.stdout.write(INTERRUPTED)
     setTimeout(() => {
-      server.log.warn({ graceMs: opts.graceMs }, 'grace period over: closing the connections still open')
+      say(`grace period over: closing the ${sockets.size} connection(s) still open`, { graceMs: opts.graceMs, connections: sockets.size })
       for (const socket of sockets) socket.destroy()
     }, opts.graceMs).unref()
     server.close().then(() => process.exit(0), () => process.exit(1))
+    // idle connections are closed at once; the others are requests under way
+    setImmediate(() => {
+      if (sockets.size > 0) say(`waiting up to ${opts.graceMs / 1000} s for ${sockets.size} connection(s) to finish; press Ctrl-C again to stop now`, { graceMs: opts.graceMs, connections: sockets.size })
+    })
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

@@ -118,8 +118,16 @@ export class PythonLogController extends LogController {
   }
 
   requestCompleted (_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (!this.on) return
+    // routes that log only warnings (health and readiness checks) have no request line either
+    if (!this.on || LEVELS.indexOf(request.routeOptions.logLevel ?? 'info') > LEVELS.indexOf('info')) return
     const { method, url, httpVersion } = request.raw
     this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+  }
+
+  /** A request the HTTP parser refused (400, 408, 431), as Python logs its errors: a code line, then the request's. */
+  refused (remoteAddress: string | undefined, statusCode: number, reason: string): void {
+    if (!this.on) return
+    const at = `${String(remoteAddress)} - - [${pythonDate(new Date())}]`
+    this.out.write(`${at} code ${statusCode}, message ${reason}\n${at} "" ${statusCode} -\n`)
   }
 }

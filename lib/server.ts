@@ -39,14 +39,23 @@ const PARSER_STATUS: Record<string, number> = {
  * too slow) gets a short plain answer with the right status, the connection is closed, and one
  * log line says so. Fastify's own handler answers JSON whatever the client asked.
  */
-export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
-  // a reset or already closed connection has no one left to answer
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const statusCode = PARSER_STATUS[err.code as string] ?? 400
-  const reason = STATUS_CODES[statusCode] as string
-  // never the raw bytes: they may hold credentials
-  this.log.info({ code: err.code, statusCode, remoteAddress: socket.remoteAddress }, `client error: ${reason}`)
-  endPlain(socket, statusCode)
+export const clientErrorHandler = refusedWith()
+
+/**
+ * A {@link clientErrorHandler} that also tells `onRefused` (the command's Python-format lines do
+ * not go through pino): the client's address, the status and its reason.
+ */
+export function refusedWith (onRefused?: (remoteAddress: string | undefined, statusCode: number, reason: string) => void) {
+  return function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+    // a reset or already closed connection has no one left to answer
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const statusCode = PARSER_STATUS[err.code as string] ?? 400
+    const reason = STATUS_CODES[statusCode] as string
+    // never the raw bytes: they may hold credentials
+    this.log.info({ code: err.code, statusCode, remoteAddress: socket.remoteAddress }, `client error: ${reason}`)
+    onRefused?.(socket.remoteAddress, statusCode, reason)
+    endPlain(socket, statusCode)
+  }
 }
 
 /** Answers on a raw socket with a short plain-text status and closes the connection. */

@@ -74,3 +74,30 @@ t.test('--bind ::1 and --directory', async (t) => {
   t.equal(s.stdout(), `Serving HTTP on ::1 port ${s.port} (http://[::1]:${s.port}/) ...\n`)
   t.equal((await rawRequest(s.port, '/a.txt', { host: '::1' })).body, 'v6')
 })
+
+t.test('Python\'s lines: requests the parser refuses are logged as Python logs its errors; health checks are not', async (t) => {
+  const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'a' }), ...PY])
+  const big = net.connect(s.port, '127.0.0.1').resume()
+  big.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`)
+  await once(big, 'close')
+  const bad = net.connect(s.port, '127.0.0.1').resume()
+  bad.write('GET / HTTP/1.1\r\nHost x\r\n\r\n')
+  await once(bad, 'close')
+  t.equal((await rawRequest(s.port, '/.serve-dir/health')).statusCode, 200)
+  t.equal((await rawRequest(s.port, '/a.txt')).body, 'a')
+  await waitFor('the request line of /a.txt', () => s.stderr().includes('"GET /a.txt HTTP/1.1" 200 -'))
+  const lines = s.stderr().trimEnd().split('\n').map((l) => l.replace(/\[[^\]]+\]/, '[date]'))
+  t.same(lines, [
+    '127.0.0.1 - - [date] code 431, message Request Header Fields Too Large',
+    '127.0.0.1 - - [date] "" 431 -',
+    '127.0.0.1 - - [date] code 400, message Bad Request',
+    '127.0.0.1 - - [date] "" 400 -',
+    '127.0.0.1 - - [date] "GET /a.txt HTTP/1.1" 200 -'
+  ], 'no line for the health check')
+  const quiet = await serving(t, ['0', '-d', t.testdir({}), '-l', 'warn', ...PY])
+  const bad2 = net.connect(quiet.port, '127.0.0.1').resume()
+  bad2.write('GET / HTTP/1.1\r\nHost x\r\n\r\n')
+  await once(bad2, 'close')
+  t.equal((await rawRequest(quiet.port, '/')).statusCode, 200)
+  t.equal(quiet.stderr(), '', '-l warn: none of them')
+})

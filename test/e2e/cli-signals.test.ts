@@ -38,12 +38,16 @@ async function stillFlowing (socket: net.Socket): Promise<void> {
 }
 
 t.test('SIGTERM exits 0; -P logs through pino-pretty until the end', async (t) => {
-  const s = await startCommand(t, ['0', '-d', t.testdir({ 'a.txt': 'a' }), '-P'])
+  const dir = bigFolder(t)
+  writeFileSync(path.join(dir, 'a.txt'), 'a')
+  const s = await startCommand(t, ['0', '-d', dir, '-P', '--grace', '0.2'])
   t.equal((await rawRequest(s.port, '/a.txt')).body, 'a')
   await waitFor('a request line', () => s.stderr().includes('request completed'))
   t.match(s.stderr(), /INFO.*request completed/)
+  await heldDownload(t, s.port)
   s.child.kill('SIGTERM')
   t.equal(await exitOf(s.child), 0)
+  t.match(s.stderr(), /INFO.*waiting up to 0\.2 s for 1 connection\(s\) to finish/, 'what shutdown waits for, in pino\'s lines')
   t.notMatch(s.stdout(), 'Keyboard interrupt', 'said for Ctrl-C only')
 })
 
@@ -54,7 +58,8 @@ t.test('--grace: a download that outlasts it is cut, and the process exits 0', a
   s.child.kill('SIGTERM')
   t.equal(await exitOf(s.child), 0)
   t.ok(Date.now() - began >= 250, 'waited for the grace period')
-  t.match(s.stderr(), 'grace period over')
+  t.match(s.stderr(), 'waiting up to 0.3 s for 1 connection(s) to finish; press Ctrl-C again to stop now\n', 'said at once, in a plain line')
+  t.match(s.stderr(), 'grace period over: closing the 1 connection(s) still open\n')
 })
 
 t.test('a second signal while a download holds the close exits at once', async (t) => {
@@ -68,4 +73,5 @@ t.test('a second signal while a download holds the close exits at once', async (
   t.match(s.stdout(), 'Keyboard interrupt received, exiting.')
   s.child.kill('SIGINT')
   t.equal(await exitOf(s.child), 130, 'the shell\'s status for death by SIGINT')
+  t.match(s.stderr(), 'exiting now: 1 connection(s) cut\n', 'the cut download is said')
 })

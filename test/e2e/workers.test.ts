@@ -99,7 +99,7 @@ t.test('serve-dir --workers: a second signal while a download holds the close ex
   truncateSync(path.join(dir, 'big.bin'), 256 * 1024 * 1024)
   const port = await freePort()
   // a grace period no test reaches: the only way out is the second signal
-  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '2', '--bind', '::1', '--grace', '600'])
+  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '2', '--bind', '::1', '--grace', '600', '--log-format', 'python', '-l', 'warn'])
   await until('the first line', () => p.out().includes('\n'))
   t.equal(p.out(), `Serving HTTP on ::1 port ${port} (http://[::1]:${port}/) ...\n`)
   const socket = net.connect(port, '::1')
@@ -116,6 +116,7 @@ t.test('serve-dir --workers: a second signal while a download holds the close ex
   t.equal(p.child.exitCode, null, 'the first signal waits for the download, which still flows')
   process.kill(p.child.pid as number, 'SIGTERM')
   t.equal(await exitOf(p.child), 128 + 15)
+  t.equal(p.err(), '', '-l warn: shutdown says nothing either')
 })
 
 t.test('npm run start:workers: fastify start in workers', async (t) => {
