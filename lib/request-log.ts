@@ -119,7 +119,7 @@ export class PythonLogController extends LogController {
 
   requestCompleted (_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     // routes that log only warnings (health and readiness checks) have no request line either
-    if (!this.on || LEVELS.indexOf(request.routeOptions.logLevel ?? 'info') > LEVELS.indexOf('info')) return
+    if (!this.on || LEVELS.indexOf(request.routeOptions.logLevel) > LEVELS.indexOf('info')) return
     const { method, url, httpVersion } = request.raw
     this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
   }
