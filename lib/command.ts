@@ -13,6 +13,7 @@ import { errorHandler } from './serve-dir/respond'
 import type { ServeDirOptions } from './serve-dir'
 import type { LimitsOptions } from '../plugins/limits'
 import { httpsOptions, readTls, refusedWith } from './server'
+import { startError } from './start-error'
 
 /** The usage line, wrapped at 80 columns as Python's argparse wraps it. */
 export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
@@ -355,7 +356,7 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
   try {
     server = await serve(opts, io.stderr)
   } catch (err) {
-    const line = `serve-dir: error: ${startupError(err as NodeJS.ErrnoException, opts)}`
+    const line = `serve-dir: error: ${startError(err, opts.host, opts.port) ?? (err as Error).message}`
     // a worker tells the primary, which says it once for all of them
     if (cluster?.isWorker === true) {
       await new Promise((resolve) => (process.send as NonNullable<typeof process.send>)({ startupError: line }, resolve))
@@ -418,12 +419,6 @@ export async function main (): Promise<void> {
 }
 
 const INTERRUPTED = '\nKeyboard interrupt received, exiting.\n'
-
-function startupError (e: NodeJS.ErrnoException, opts: CliOptions): string {
-  if (e.code === 'EADDRINUSE') return `port ${opts.port} on ${opts.host} is already in use`
-  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return `cannot bind to ${opts.host}: no such address on this machine`
-  return e.message
-}
 
 /** `--workers N`: this process only watches N copies of itself, which share the port; resolves with the exit status. */
 async function primary (opts: CliOptions, argv: string[], io: Io): Promise<number> {

@@ -73,7 +73,5 @@ t.test('npm start -- --root DIR (one --): refused with a hint, not another folde
   t.equal(await exitOf(child), 1, 'exits 1')
   // 'exit' can come before the last of its output: wait for both streams to end
   await waitFor('the end of its output', () => child.stdout.readableEnded && child.stderr.readableEnded)
-  t.match(out, 'FST_SERVE_DIR_INVALID_OPTION')
-  t.match(out, 'npm start -- -- --root DIR')
-  t.notMatch(out, 'Server listening')
+  t.equal(out, 'serve-dir: error: Invalid serve-dir option "root": it reached fastify-cli, not the app; write `npm start -- -- --root DIR` (two --)\n', 'one line, no stack')
 })
