@@ -14,6 +14,7 @@ import type { ServeDirOptions } from './serve-dir'
 import type { LimitsOptions } from '../plugins/limits'
 import { httpsOptions, readTls, refusedWith } from './server'
 import { startError } from './start-error'
+import type { PrettyOptions } from 'pino-pretty'
 
 /** The usage line, wrapped at 80 columns as Python's argparse wraps it. */
 export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
@@ -288,7 +289,7 @@ export interface Io {
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
 export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.stderr): Promise<FastifyInstance> {
   // Logs go to stderr; stdout carries only the "Serving HTTP" line, as Python's does.
-  // python: Python's line per request, JSON only for warnings and errors (or debug when asked);
+  // python: Python's line per request; warnings and errors (more with -l debug) as dated text;
   // json / pretty: the app's own one line per request, as npm start writes it.
   const python = opts.logFormat === 'python'
   const requests = python ? new PythonLogController(stderr, opts.logLevel) : appOptions.logController as LogController
@@ -300,8 +301,8 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
-      // pino-pretty is loaded only when asked for, and formats in this thread (no worker to start)
-      stream: opts.logFormat === 'pretty' ? prettyStream(stderr) : stderr
+      // json: as is; pretty: pino-pretty; python: text too, not JSON among Python's lines
+      stream: opts.logFormat === 'json' ? stderr : prettyStream(stderr, python ? PYTHON_TEXT : {})
     },
     logController: requests,
     frameworkErrors: logFrameworkErrors(requests, errorHandler),
@@ -319,10 +320,19 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
   return server
 }
 
-function prettyStream (stderr: Io['stderr']): NodeJS.WritableStream {
-  const pretty = require('pino-pretty') as typeof import('pino-pretty')
-  return pretty({ destination: stderr })
+/** pino-pretty writing to stderr in this thread (no worker to start), loaded with the first line. */
+function prettyStream (stderr: Io['stderr'], options: PrettyOptions = {}): { write: (line: string) => unknown } {
+  let pretty: NodeJS.WritableStream | undefined
+  return {
+    write: (line) => {
+      pretty ??= (require('pino-pretty') as typeof import('pino-pretty'))({ destination: stderr, ...options })
+      return pretty.write(line)
+    }
+  }
 }
+
+/** The python format's lines that are not requests (warnings, errors; more with -l debug): text, dated as Python's. */
+const PYTHON_TEXT: PrettyOptions = { singleLine: true, colorize: false, ignore: 'pid,hostname', translateTime: 'SYS:dd/mmm/yyyy HH:MM:ss' }
 
 /** A running command: its server and its options; or the exit status of one that ended. */
 export type Started = { server: FastifyInstance, opts: CliOptions } | { status: number }

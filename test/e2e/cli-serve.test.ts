@@ -101,3 +101,16 @@ t.test('Python\'s lines: requests the parser refuses are logged as Python logs i
   t.equal((await rawRequest(quiet.port, '/')).statusCode, 200)
   t.equal(quiet.stderr(), '', '-l warn: none of them')
 })
+
+t.test('Python\'s format with -l debug: the other lines are text too, not JSON among Python\'s', async (t) => {
+  const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'a' }), '-l', 'debug', ...PY])
+  t.equal((await rawRequest(s.port, '/a.txt')).body, 'a')
+  await waitFor('the request line and the listening line', () => s.stderr().includes('"GET /a.txt HTTP/1.1" 200 -') && s.stderr().includes('Server listening'))
+  const lines = s.stderr().slice(0, s.stderr().lastIndexOf('\n')).split('\n')
+  t.same(lines.filter((l) => l.startsWith('{')), [], 'no JSON line')
+  const listening = lines.filter((l) => l.includes('Server listening'))
+  t.equal(listening.length, 1)
+  t.match(listening[0], /^\[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] INFO: Server listening at http:\/\/127\.0\.0\.1:\d+$/, 'dated as Python dates its lines')
+  const other = lines.filter((l) => !/^127\.0\.0\.1 - - \[[^\]]+\] "/.test(l))
+  t.ok(other.every((l) => /^\[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] (DEBUG|INFO|WARN|ERROR|FATAL|TRACE): /.test(l)), other.join('\n'))
+})
