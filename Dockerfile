@@ -23,11 +23,12 @@ USER node
 EXPOSE 8000
 # the served folder; mount yours here
 VOLUME ["/srv/www"]
-HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
-  CMD node -e "require('http').get('http://127.0.0.1:8000/.serve-dir/health', r => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"
+# asks /.serve-dir/health where the server's own command line says it listens (port, address, TLS)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
+  CMD ["node", "dist/bin/healthcheck.js"]
 # In a container the whole network namespace is ours: listen on every interface; JSON logs on
 # stderr; SIGTERM (docker stop) lets requests under way finish for 10 s. These are in the
 # entrypoint, so that `docker run IMAGE --cors` adds a flag instead of replacing them (a later
-# --bind or --directory still wins); the port stays 8000, which the HEALTHCHECK asks.
+# --bind or --directory still wins).
 ENTRYPOINT ["node", "dist/bin/serve-dir.js", "--bind", "0.0.0.0", "--directory", "/srv/www", "--log-format", "json", "--grace", "10"]
 CMD ["8000"]

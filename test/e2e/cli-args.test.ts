@@ -172,5 +172,4 @@ t.test('the Docker image: flags given to docker run are added to its defaults, n
   // docker run IMAGE --cors: the arguments replace CMD only
   t.match(parseCli([...entry.slice(2), '--cors']), { port: 8000, host: '0.0.0.0', directory: '/srv/www', plugin: { cors: true } })
   t.match(parseCli([...entry.slice(2), '9000', '--bind', '127.0.0.1']), { port: 9000, host: '127.0.0.1' }, 'a later flag wins')
-  t.match(dockerfile, '127.0.0.1:8000/.serve-dir/health', 'the health check asks the default port')
 })
