@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { start } from '../../lib/command'
 import { findServer, healthUrl, healthy, serverArguments } from '../../lib/healthcheck'
-import { PATIENCE, ProjectRoot, built, capture, exitOf, freePort, startCommand } from '../helper'
+import { PATIENCE, ProjectRoot, built, capture, exitOf, freePort, spawnReaped, startCommand } from '../helper'
 
 const run = promisify(execFile)
 
@@ -77,6 +77,9 @@ t.test('the built check: exit 0 for a healthy serve-dir, 1 otherwise; the image 
     await run(process.execPath, [built('bin', 'healthcheck.js'), String(pid)], { timeout: PATIENCE }).then(({ stderr }) => ({ code: 0, stderr }), (err: { code: number, stderr: string }) => err)
   t.match(await check(s.child.pid as number), { code: 0, stderr: '' })
   t.match(await check(process.pid), { code: 1, stderr: 'serve-dir healthcheck: no serve-dir process found\n' }, 'this test is no serve-dir')
+  // a process that says it is serve-dir on a port where nothing listens: not healthy
+  const impostor = spawnReaped(t, process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'dist/bin/serve-dir.js', String(await freePort())])
+  t.match(await check(impostor.pid as number), { code: 1, stderr: '' })
   s.child.kill('SIGKILL')
   await exitOf(s.child)
   t.match(await check(s.child.pid as number), { code: 1 }, 'gone')
