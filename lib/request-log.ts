@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /** pino's levels, quietest last. */
@@ -30,7 +31,17 @@ function noteAddress (request: FastifyRequest): void {
 
 function addressOf (request: FastifyRequest): string {
   // Fastify calls incomingRequest first on every path that logs a request (routes, 404s, frameworkErrors)
-  return request.raw.httpVersionMajor === 2 ? h2Addresses.get(request.raw) as string : request.ip
+  return loggedAddress(request.raw.httpVersionMajor === 2 ? h2Addresses.get(request.raw) as string : request.ip)
+}
+
+/**
+ * The client's address as logged. Behind --trust-proxy it comes from X-Forwarded-For, which any
+ * client can fill with text: what is not an IP address is escaped (controls, space, `"`, `\`) so
+ * that it stays one token and cannot forge a log line's fields or reach a terminal as a control.
+ */
+export function loggedAddress (address: string): string {
+  // eslint-disable-next-line no-control-regex
+  return isIP(address) !== 0 ? address : address.replace(/[\x00-\x20\x7f-\x9f"\\]/g, hexEscape)
 }
 
 /**
@@ -97,8 +108,10 @@ export function pythonDate (d: Date): string {
 /** Control characters shown as `\xNN`, as Python's server does, so a URL cannot forge log lines. */
 export function escapeControl (s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, hexEscape)
 }
+
+const hexEscape = (c: string): string => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
 
 /**
  * The line Python's `http.server` writes for each request, on stderr:

@@ -114,3 +114,32 @@ t.test('Python\'s format with -l debug: the other lines are text too, not JSON a
   const other = lines.filter((l) => !/^127\.0\.0\.1 - - \[[^\]]+\] "/.test(l))
   t.ok(other.every((l) => /^\[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] (DEBUG|INFO|WARN|ERROR|FATAL|TRACE): /.test(l)), other.join('\n'))
 })
+
+t.test('--trust-proxy: a forwarded address that is not an address is logged escaped, never as fields or control codes', async (t) => {
+  const forged = ['1.2.3.4 - - [02/Dec/2026 01:00:00] "GET /forged HTTP/1.1" 200 -', 'x\x9b31mred', '"quoted"\\']
+  for (const format of ['python', 'json']) {
+    const s = await serving(t, ['0', '-d', t.testdir({ 'a.txt': 'a' }), '--trust-proxy', '--log-format', format])
+    for (const xff of forged) {
+      const socket = net.connect(s.port, '127.0.0.1').resume()
+      // the header's bytes as latin1: 0x9b is C1's CSI, which a terminal obeys
+      socket.write(Buffer.from(`GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${xff}\r\nConnection: close\r\n\r\n`, 'latin1'))
+      await once(socket, 'close')
+    }
+    await waitFor('three request lines', () => s.stderr().split('\n').filter((l) => l.includes('a.txt')).length === 3)
+    const lines = s.stderr().trimEnd().split('\n')
+    t.notMatch(s.stderr(), /[\x80-\x9f]/, `${format}: no C1 control character`)
+    if (format === 'python') {
+      t.same(lines.map((l) => l.replace(/\[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\]/, '[date]')), [
+        '1.2.3.4\\x20-\\x20-\\x20[02/Dec/2026\\x2001:00:00]\\x20\\x22GET\\x20/forged\\x20HTTP/1.1\\x22\\x20200\\x20- - - [date] "GET /a.txt HTTP/1.1" 200 -',
+        'x\\x9b31mred - - [date] "GET /a.txt HTTP/1.1" 200 -',
+        '\\x22quoted\\x22\\x5c - - [date] "GET /a.txt HTTP/1.1" 200 -'
+      ], 'one token each, as Python\'s own address always is')
+    } else {
+      t.same(lines.filter((l) => l.includes('request completed')).map((l) => JSON.parse(l).remoteAddress), [
+        '1.2.3.4\\x20-\\x20-\\x20[02/Dec/2026\\x2001:00:00]\\x20\\x22GET\\x20/forged\\x20HTTP/1.1\\x22\\x20200\\x20-',
+        'x\\x9b31mred',
+        '\\x22quoted\\x22\\x5c'
+      ])
+    }
+  }
+})
