@@ -248,7 +248,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
             // the length said outright, so that HEAD shows what GET does
             .header('x-content-type-options', 'nosniff').header('content-length', '0').send()
         }
-        const download = search.includes('download') ? new URLSearchParams(search).getAll('download') : []
+        // parsed only when it may hold the name, spelled out or escaped (`downloa%64`)
+        const download = search.includes('download') || search.includes('%') ? new URLSearchParams(search).getAll('download') : []
         if (download.length > 0) return sendArchive(req, reply, found.path, segments, download)
         for (const name of settings.index) {
           const file = lookup(realRoot, found.path, [name], symlinks, hide)

@@ -142,6 +142,15 @@ t.test('folder downloads: zip and tar.gz hold exactly the visible files', async 
   t.match((await app.inject('/')).body, '<form class="q"><input type="hidden" name="download" value="zip"><button>zip</button></form>', 'the listing offers them')
 })
 
+t.test('folder downloads: the query means what it decodes to', async (t) => {
+  const app = await setup(t, { 'a.txt': 'aaaa' })
+  for (const url of ['/?downloa%64=zip', '/?%64ownload=zip', '/?download=%7a%69%70', '/?x=1&download=zip']) {
+    const res = await app.inject(url)
+    t.equal(res.headers['content-type'], 'application/zip', url)
+  }
+  t.equal((await app.inject('/?Download=zip')).headers['content-type'], 'text/html; charset=utf-8', 'names are case-sensitive, as URLSearchParams has them')
+})
+
 t.test('folder downloads: limits and the off switch', async (t) => {
   const tree = { 'a.txt': 'aaaa', 'b.txt': 'bbbb', c: { 'd.txt': 'dddd' } }
   const few = await setup(t, tree, { archives: { maxEntries: 2 } })
