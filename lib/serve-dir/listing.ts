@@ -1,5 +1,6 @@
 import escapeHtml from 'escape-html'
 import { ASSETS } from './assets'
+import { encodeSegment } from './resolve'
 
 /** One visible entry of a directory, after the dotfile and symlink policies were applied. */
 export interface Entry {
@@ -51,7 +52,7 @@ function sortedOrder (names: readonly string[]): number[] {
 
 /** The link to an entry, relative to its directory's URL: one percent-encoded segment, `/` for folders. */
 export function entryHref (entry: Pick<Entry, 'name' | 'type'>): string {
-  return encodeURIComponent(entry.name) + (entry.type === 'directory' ? '/' : '')
+  return encodeSegment(entry.name) + (entry.type === 'directory' ? '/' : '')
 }
 
 function displayName (entry: Pick<Entry, 'name' | 'type'>): string {
@@ -266,7 +267,7 @@ export function renderHtmlRow (entry: Entry): string {
     ? '<td class="size"></td>'
     : `<td class="size" title="${entry.size} bytes">${humanSize(entry.size)}</td>`
   const name = escapeHtml(entry.name)
-  // encodeURIComponent leaves only ' of the HTML specials; the escape is for it
+  // an href holds none of the HTML specials; escaped all the same, as every attribute is
   return `<tr${entry.type === 'directory' ? ' class="d"' : ''} data-name="${name}"><td><a href="${escapeHtml(entryHref(entry))}">` +
     `${icon(kindOf(entry))}${escapeHtml(displayName(entry))}</a></td>` +
     `${size}<td><time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 16)}</time></td></tr>\n`

@@ -75,9 +75,18 @@ export function isHidden (segments: readonly string[]): boolean {
   return segments.some((s) => s.charCodeAt(0) === 0x2e)
 }
 
+/**
+ * Percent-encodes one path segment as Python's `urllib.parse.quote` does: everything but RFC 3986's
+ * unreserved characters (encodeURIComponent leaves `!'()*` too, and clients such as lftp that read
+ * an href without decoding HTML entities then stumble on `&#39;`).
+ */
+export function encodeSegment (name: string): string {
+  return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+}
+
 /** Percent-encodes each segment, so no name can smuggle `/`, `\`, `?`, `#` or `%` into a URL. */
 export function encodePath (segments: readonly string[]): string {
-  return segments.map(encodeURIComponent).join('/')
+  return segments.map(encodeSegment).join('/')
 }
 
 /**
@@ -88,7 +97,7 @@ export function encodePath (segments: readonly string[]): string {
  */
 export function directoryLocation (segments: readonly string[], search: string): string {
   const named = segments.filter((s) => s !== '')
-  return (named.length === 0 ? './' : encodeURIComponent(named[named.length - 1]) + '/') + search
+  return (named.length === 0 ? './' : encodeSegment(named[named.length - 1]) + '/') + search
 }
 
 /** The directory's URL path as shown in the listing title: decoded, with both slashes. */

@@ -67,6 +67,8 @@ t.test('prefixToSegments, isHidden, encodePath, displayPath', async (t) => {
   t.equal(isHidden(['a', '.git', 'config']), true)
   t.equal(isHidden(['a', 'b.c']), false)
   t.equal(encodePath(['a b', 'x/y', '#?%\\']), 'a%20b/x%2Fy/%23%3F%25%5C')
+  t.equal(encodePath(["it's (1)!*"]), 'it%27s%20%281%29%21%2A')
+  t.equal(directoryLocation(["it's"], ''), 'it%27s/')
   t.equal(displayPath([]), '/')
   t.equal(displayPath(['a', 'b c']), '/a/b c/')
 })
@@ -78,7 +80,7 @@ t.test('directoryLocation is relative, never starts with /, and keeps the query'
   t.equal(directoryLocation(['\\evil.example'], ''), '%5Cevil.example/')
   t.equal(directoryLocation(['a b', 'ü'], '?q'), '%C3%BC/?q')
   t.equal(directoryLocation(['http:', 'x'], ''), 'x/')
-  t.equal(directoryLocation(['javascript:alert(1)'], ''), 'javascript%3Aalert(1)/', 'a colon never makes a scheme')
+  t.equal(directoryLocation(['javascript:alert(1)'], ''), 'javascript%3Aalert%281%29/', 'a colon never makes a scheme')
   for (const segs of [['', 'x'], ['/', 'x'], ['\\'], ['//x']]) {
     const loc = directoryLocation(segs, '')
     t.notOk(loc.startsWith('/'), loc)
