@@ -10,7 +10,7 @@ import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegm
 import { lookup, type SymlinkPolicy } from './lookup'
 import { FileResponder } from './file'
 import { Lister, type Format, type Rendered } from './directory'
-import { LISTING_CSP, breadcrumbs } from './listing'
+import { LISTING_CSP, breadcrumbs, renderHtml } from './listing'
 import { ASSETS, ASSET_DIR } from './assets'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
@@ -384,6 +384,21 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         return asset.body
       })
     }
+    // and their folder, listed: a client that follows every href (lftp mirror) takes the folder a
+    // listing links its stylesheet from for one to mirror, and fails on a 404 there
+    const assetList = renderHtml({
+      dirPath: displayPath([...mount, ASSET_DIR]),
+      isTop: false,
+      crumbs: breadcrumbs(mount, [ASSET_DIR]),
+      assets: './',
+      sort: 'name',
+      order: 'asc',
+      q: '',
+      limit: null
+    }, [ASSETS.css, ASSETS.js].map((a) => ({ name: a.name, type: 'file' as const, size: a.body.length, mtime: STARTED })))
+    child.get(displayPath([...prefixSegments, ASSET_DIR]), async (_req, reply) => {
+      return reply.type(LISTING_TYPES.html).header('cache-control', 'no-cache').headers(LISTING_HEADERS).send(assetList)
+    })
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
       child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
@@ -392,6 +407,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
 }
 
 const CODINGS: readonly Coding[] = ['br', 'gzip']
+/** When the assets were made: the date their folder's listing shows. */
+const STARTED = new Date()
 const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
 
 /** `?format=` wins (one of html, json); else the Accept header decides. */

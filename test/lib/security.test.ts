@@ -25,6 +25,23 @@ t.test('nosniff everywhere; a strict policy on listings and error pages', async 
   t.equal((await app.inject('/missing')).headers['content-security-policy'], "default-src 'none'")
 })
 
+t.test('the assets\' folder lists them, so that a client that follows every href (lftp mirror) finds what it links', async (t) => {
+  const app = await setup(t, { d: {} }, { prefix: '/files' })
+  const listing = await app.inject('/files/d/')
+  const css = (/href="\.\.\/\.serve-dir\/(listing-[\w-]+\.css)"/.exec(listing.body) as RegExpExecArray)[1]
+  const js = (/src="\.\.\/\.serve-dir\/(listing-[\w-]+\.js)"/.exec(listing.body) as RegExpExecArray)[1]
+  const res = await app.inject('/files/.serve-dir/')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'text/html; charset=utf-8')
+  t.equal(res.headers['content-security-policy'], listing.headers['content-security-policy'])
+  t.match(res.body, '<title>Directory listing for /files/.serve-dir/</title>')
+  t.match(res.body, `href="${css}"`)
+  t.match(res.body, `href="${js}"`)
+  t.match(res.body, 'href="./listing-', 'styled by them itself')
+  t.equal((await app.inject('/files/.serve-dir/' + css)).statusCode, 200)
+  t.equal((await app.inject('/files/.serve-dir/other')).statusCode, 404, 'nothing else is there')
+})
+
 t.test('downloadHtml sends pages and SVG as attachments', async (t) => {
   const tree = { 'page.html': '<script>alert(1)</script>', 'café.htm': '<p>', 'i.svg': '<svg/>', 'x.xhtml': '<x/>', 'a.txt': 'a' }
   const off = await setup(t, tree)
