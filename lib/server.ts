@@ -24,6 +24,8 @@ export const LIMITS = {
   maxHeaderSize: 16 * 1024,
   /** Request target, in bytes; more is a 414 (it must stay below maxHeaderSize to be seen at all). */
   maxUrlLength: 8 * 1024,
+  /** Streams one HTTP/2 connection may have open at once (Node's default is 2^32 - 1), as nginx's 128 or Caddy's 250 bound it. */
+  http2MaxStreams: 100,
   /** An HTTP/2 session that timed out has this long to close its TLS socket before it is destroyed. */
   http2SocketGrace: 2_000
 } as const
@@ -154,7 +156,7 @@ function tlsHint (err: NodeJS.ErrnoException, tls: { cert: string, key?: string,
 
 /** Options of an HTTPS (or HTTP/2) server: the TLS material, HTTP/1.1 for clients without h2, and the HTTP limits. */
 export function httpsOptions (tls: ReturnType<typeof readTls>): object {
-  return { ...tls, allowHTTP1: true, ...serverOptions.http }
+  return { ...tls, allowHTTP1: true, settings: { maxConcurrentStreams: LIMITS.http2MaxStreams }, ...serverOptions.http }
 }
 
 /**

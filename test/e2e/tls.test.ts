@@ -104,6 +104,8 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
   const file = await h2get(session, '/a.txt')
   t.equal(file.status, 200)
   t.equal(file.body.toString(), 'over tls')
+  // Node's default is 4,294,967,295: one connection could hold a descriptor per stream
+  t.equal(session.remoteSettings.maxConcurrentStreams, 100, 'a bounded number of streams per connection')
   t.equal((await h2get(session, '/a.txt', { 'if-none-match': file.headers.etag as string })).status, 304)
   const range = await h2get(session, '/big.txt', { range: 'bytes=10-19' })
   t.equal(range.status, 206)
