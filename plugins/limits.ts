@@ -11,6 +11,16 @@ export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG
 /** RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host header; HTTP/1.0 at most one. */
 export const BadHostError = createError('FST_SERVE_DIR_BAD_HOST', 'Missing or repeated Host header', 400)
 
+/** HTTP/2 request headers larger than HTTP/1.1 accepts (Node's HTTP/2 server applies no such limit itself). */
+export const HeadersTooLargeError = createError<[number]>('FST_SERVE_DIR_HEADERS_TOO_LARGE', 'Request headers larger than %d bytes', 431)
+
+/** The bytes the headers would take in HTTP/1.1 (`name: value` and CRLF each), which maxHeaderSize bounds there. */
+function headerBytes (rawHeaders: string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) n += rawHeaders[i].length + rawHeaders[i + 1].length + 4
+  return n
+}
+
 function hostCount (rawHeaders: string[]): number {
   let n = 0
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') n++
@@ -51,6 +61,9 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
     if (req.raw.httpVersionMajor === 1) {
       const hosts = hostCount(req.raw.rawHeaders)
       if (hosts > 1 || (hosts === 0 && req.raw.httpVersionMinor === 1)) throw new BadHostError()
+    } else if (headerBytes(req.raw.rawHeaders) > LIMITS.maxHeaderSize) {
+      // the same limit as HTTP/1.1's parser applies (a 431 there too)
+      throw new HeadersTooLargeError(LIMITS.maxHeaderSize)
     }
   })
 }, { name: 'limits' })

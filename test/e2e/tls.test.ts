@@ -106,6 +106,9 @@ t.test('serve-dir --tls-cert --tls-key --http2: the same site over h2, HTTP/1.1 
   t.equal(file.body.toString(), 'over tls')
   // Node's default is 4,294,967,295: one connection could hold a descriptor per stream
   t.equal(session.remoteSettings.maxConcurrentStreams, 100, 'a bounded number of streams per connection')
+  // headers: the limit HTTP/1.1's parser applies (16 KiB), a 431 beyond it
+  t.equal((await h2get(session, '/a.txt', { 'x-big': 'b'.repeat(12 * 1024) })).status, 200)
+  t.equal((await h2get(session, '/a.txt', { 'x-big': 'b'.repeat(20 * 1024) })).status, 431)
   t.equal((await h2get(session, '/a.txt', { 'if-none-match': file.headers.etag as string })).status, 304)
   const range = await h2get(session, '/big.txt', { range: 'bytes=10-19' })
   t.equal(range.status, 206)
