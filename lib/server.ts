@@ -189,3 +189,27 @@ export function closeTimedOutHttp2Sockets (server: EventEmitter): void {
     s?.once('timeout', () => { setTimeout(() => { socket.destroy() }, LIMITS.http2SocketGrace).unref() })
   })
 }
+
+/**
+ * Node's HTTP/2 server applies none of node:http's request timeouts to the HTTP/1.1 clients it
+ * takes (allowHTTP1): a slowloris client there kept its connection for as long as it trickled.
+ * Here such a connection must deliver each request's headers within `headersTimeout` of connecting
+ * or of its last response (which also closes it when idle that long), as on plain HTTP.
+ */
+export function cutSlowHttp1Headers (server: EventEmitter, headersTimeout: number = LIMITS.headersTimeout): void {
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>()
+  const arm = (socket: Socket): void => {
+    clearTimeout(deadlines.get(socket))
+    deadlines.set(socket, setTimeout(() => { socket.destroy() }, headersTimeout).unref())
+  }
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') return
+    arm(socket)
+    socket.once('close', () => { clearTimeout(deadlines.get(socket)) })
+  })
+  server.on('request', (req: { httpVersionMajor: number, socket: Socket }, res: EventEmitter) => {
+    if (req.httpVersionMajor !== 1) return
+    clearTimeout(deadlines.get(req.socket))
+    res.once('finish', () => { if (!req.socket.destroyed) arm(req.socket) })
+  })
+}

@@ -3,7 +3,7 @@ import createError from '@fastify/error'
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import { LIMITS, closeTimedOutHttp2Sockets, endPlain } from '../lib/server'
+import { LIMITS, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
@@ -38,7 +38,10 @@ export interface LimitsOptions {
 export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
   if (opts.maxConnections !== undefined) fastify.server.maxConnections = Number(opts.maxConnections)
-  if (fastify.initialConfig.http2 === true) closeTimedOutHttp2Sockets(fastify.server)
+  if (fastify.initialConfig.http2 === true) {
+    closeTimedOutHttp2Sockets(fastify.server)
+    cutSlowHttp1Headers(fastify.server)
+  }
   // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
   // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
   fastify.server.on('connect', (req: IncomingMessage | Http2ServerRequest, to: Socket | Http2ServerResponse) => {
