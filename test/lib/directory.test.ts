@@ -230,3 +230,16 @@ t.test('many folders: the oldest kept listing is dropped', async (t) => {
     }
   }
 })
+
+t.test('a name that is not valid UTF-8 is left out: its U+FFFD reading would show its valid twin twice', async (t) => {
+  const dir = t.testdir({ 'a\uFFFD.txt': 'the real one', 'b.txt': 'b' })
+  // a\xff.txt: Node reads it as a\uFFFD.txt, a name that can be neither served nor told apart
+  writeFileSync(Buffer.concat([Buffer.from(dir + '/a'), Buffer.from([0xff]), Buffer.from('.txt')]), 'invalid')
+  const app = await serve(t, dir)
+  const listing = await app.inject({ url: '/', headers: { accept: 'application/json' } })
+  t.same(listing.json().entries.map((e: { name: string }) => e.name), ['a\uFFFD.txt', 'b.txt'])
+  t.equal((await app.inject('/a%EF%BF%BD.txt')).body, 'the real one')
+  const tar = zlib.gunzipSync((await app.inject('/?download=tar.gz')).rawPayload)
+  t.equal(tar.toString('latin1').split('the real one').length, 2, 'the archive holds it once')
+  t.notMatch(tar.toString('latin1'), 'invalid')
+})
