@@ -34,6 +34,12 @@ export interface LimitsOptions {
   maxConnections?: number | string
 }
 
+/** The 405 for a method we do not serve, on a response Fastify never saw (HTTP/2's CONNECT, unknown methods). */
+function refuse (res: Http2ServerResponse): void {
+  res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' })
+  res.end('405 Method Not Allowed\n')
+}
+
 /** Per-request limits the HTTP server itself does not apply (lib/server.ts has the rest). */
 export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
@@ -46,18 +52,26 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
   fastify.server.on('connect', (req: IncomingMessage | Http2ServerRequest, to: Socket | Http2ServerResponse) => {
     fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'CONNECT refused')
-    if ('writeHead' in to) {
-      // an HTTP/2 stream: an ordinary response
-      to.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' })
-      to.end('405 Method Not Allowed\n')
-      return
-    }
+    // an HTTP/2 stream: an ordinary response
+    if ('writeHead' in to) return refuse(to)
     // HTTP/1: Node hands the socket over without its error and timeout handlers: a reset would be
     // an uncaught error (the process would exit) and a client that never closes would stay forever
     to.on('error', () => { to.destroy() })
     to.setTimeout(LIMITS.keepAliveTimeout, () => { to.destroy() })
     endPlain(to, 405, 'Allow: GET, HEAD\r\n')
   })
+  // HTTP/2 allows any token as a method (FOO, or get in lower case): the router knows none of
+  // them, and Fastify's fallback answered a bare 404 and logged its whole route table each time.
+  // They get the 405 every other method we do not serve gets, before routing.
+  if (fastify.initialConfig.http2 === true) {
+    const [route] = fastify.server.listeners('request') as Array<(req: Http2ServerRequest, res: Http2ServerResponse) => void>
+    fastify.server.removeListener('request', route)
+    fastify.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (fastify.supportedMethods.includes(req.method)) return route(req, res)
+      fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'unknown method refused')
+      refuse(res)
+    })
+  }
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
     // HTTP/2 names the host in :authority
