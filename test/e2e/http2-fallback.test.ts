@@ -24,10 +24,11 @@ function trickle (port: number): { socket: tls.TLSSocket, closed: Promise<number
   const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
   })
-  const timer = setInterval(() => { if (socket.writable) socket.write('X-Slow: 1\r\n') }, 200)
+  const timer = setInterval(() => { if (socket.writable) socket.write('X-Slow: 1\r\n') }, 200).unref()
+  // cut off, the client may see a reset: that is the close this waits for
   socket.on('error', () => {})
   socket.resume()
-  const closed = once(socket, 'close').then(() => { clearInterval(timer); return Date.now() - started })
+  const closed = new Promise<number>((resolve) => socket.once('close', () => { clearInterval(timer); resolve(Date.now() - started) }))
   return { socket, closed }
 }
 
