@@ -187,6 +187,13 @@ export class FileResponder {
   async send (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
     const h = req.headers as RequestHeaders
     const head = req.method === 'HEAD'
+    // A response that may tell the file's length, date or tag without reading it (HEAD, 304, 412,
+    // 416) first proves, as a read does, that the file at `file` is the one looked up: a writer of
+    // the folder could have swapped a link to outside the root in between.
+    if (head || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined ||
+      h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
+      await (await openVerified(file, stat, this.verifyPath)).close()
+    }
     const meta = this.meta(file, stat)
     reply.headers(meta.headers)
 
