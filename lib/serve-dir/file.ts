@@ -2,7 +2,7 @@
 // multiple ranges, precompressed sidecars and on-the-fly compression, from a cache of small files
 // that is checked against a fresh stat on every request, so it never serves stale bytes.
 import path from 'node:path'
-import { constants, readlinkSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs'
 import { open, realpath, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { Readable, pipeline } from 'node:stream'
@@ -192,7 +192,7 @@ export class FileResponder {
     // the folder could have swapped a link to outside the root in between.
     if (head || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined ||
       h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
-      await (await openVerified(file, stat, this.verifyPath)).close()
+      proveSync(file, stat, this.verifyPath)
     }
     const meta = this.meta(file, stat)
     reply.headers(meta.headers)
@@ -308,6 +308,32 @@ export async function openVerified (file: string, expected: { dev: number, ino: 
     await fh.close()
     throw err
   }
+}
+
+/**
+ * {@link openVerified}'s proof without a read to follow: open, check, close, in this thread (four
+ * system calls on a local file; through the thread pool a 304 cost three times as much).
+ */
+function proveSync (file: string, expected: { dev: number, ino: number }, verifyPath: boolean): void {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (verifyPath ? constants.O_NOFOLLOW : 0))
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (verifyPath && openedPathSync(fd, file) !== file)) {
+      throw new NotFoundError()
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function openedPathSync (fd: number, file: string): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  /* c8 ignore start */ // no /proc (macOS, BSD): a narrower window, not none
+  } catch {
+    return realpathSync(file)
+  }
+  /* c8 ignore stop */
 }
 
 /** Where the kernel says an open file is: exact on Linux (`/proc/self/fd`); elsewhere the real path of `file` now. */
