@@ -287,6 +287,21 @@ t.test('the open file is proven to be the one looked up', async (t) => {
     t.notOk(swapped.headers.etag, `${what}: no tag of the file looked up`)
     t.equal((await app.inject({ url: '/link/a.txt', ...req })).statusCode, 404, `${what}: not at the vetted real path`)
   }
+  // symlinks: 'follow' opens through links: the same inode is proof enough
+  const following = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }, () => null, false)
+  const follow = Fastify()
+  follow.setErrorHandler(errorHandler)
+  follow.route({
+    method: ['GET', 'HEAD'],
+    url: '/:name/:as',
+    handler: (req, reply) => {
+      const { name, as } = req.params as Record<string, string>
+      return following.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
+    }
+  })
+  t.teardown(() => follow.close())
+  t.equal((await follow.inject({ method: 'HEAD', url: '/link/a.txt' })).statusCode, 200, 'following links: HEAD through one')
+  t.equal((await follow.inject({ method: 'HEAD', url: '/b.txt/a.txt' })).statusCode, 404, 'following links: still the same inode')
 })
 
 function withSize (s: Stats, size: number): Stats {
