@@ -54,9 +54,10 @@ interface Kept {
   /** Cleared by the watcher on any change inside the folder. */
   valid: boolean
   watcher: FSWatcher
-  /** Sub-folders are re-stat'ed on every hit: changes inside them do not reach this folder's watch. */
-  subdirs: Array<{ name: string, mtimeMs: number }>
-  /** Every visible entry, in name order. */
+  /**
+   * Every visible entry, in name order. Each is stat'ed again on every hit: the watch cannot see a
+   * change inside a sub-folder, nor a write through another hard link or a bind mount's source.
+   */
   entries: Entry[]
   bodies: Map<string, Rendered>
 }
@@ -117,8 +118,8 @@ export class Lister {
 
   /**
    * The entry for one name, or `null` if it is not servable (special file, dangling or refused
-   * link, gone). `links.found` is set when a link (symbolic, or a file's second hard link) was met:
-   * what it leads to can change unseen, so the listing is not kept.
+   * link, gone). `links.found` is set when a symbolic link was met: what it leads to can change
+   * unseen, so the listing is not kept.
    * {@link resolve} applies the same policies for archives; this one makes no object but the
    * entry, as it runs 100,000 times for a big listing (going through resolve cost 6 MiB of peak RSS).
    */
@@ -136,11 +137,7 @@ export class Lister {
     }
     if (s === undefined) return null
     if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
-    if (s.isFile()) {
-      // a file with another hard link can change through it, with no event in this folder
-      if (s.nlink > 1) links.found = true
-      return { name, type: 'file', size: s.size, mtime: s.mtime }
-    }
+    if (s.isFile()) return { name, type: 'file', size: s.size, mtime: s.mtime }
     return null // FIFOs, sockets and devices are never served, so not listed
   }
 
@@ -268,7 +265,7 @@ export class Lister {
       return undefined
     }
     /* c8 ignore stop */
-    const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, subdirs: [], entries: [], bodies: new Map() }
+    const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, entries: [], bodies: new Map() }
     const invalidate = (): void => {
       kept.valid = false
       watcher.close()
@@ -282,8 +279,6 @@ export class Lister {
 
   private keep (dir: string, kept: Kept, entries: Entry[]): void {
     kept.entries = entries
-    // Date keeps whole milliseconds; so does the listing, so that is the grain to compare at
-    kept.subdirs = entries.filter((e) => e.type === 'directory').map((e) => ({ name: e.name, mtimeMs: e.mtime.getTime() }))
     this.kept.get(dir)?.watcher.close()
     this.kept.set(dir, kept)
     if (this.kept.size > CACHED_FOLDERS) {
@@ -306,16 +301,38 @@ export class Lister {
     if (!fresh(this.kept.get(dir))) return undefined
     await nextTurn()
     // looked up again: a record replaced meanwhile by a newer one (a concurrent first listing) hands over to it
-    const kept = this.kept.get(dir)
+    let kept = this.kept.get(dir)
     if (!fresh(kept)) return undefined
-    for (const sub of kept.subdirs) {
-      const s = statSync(dir + path.sep + sub.name, NO_THROW)
-      if (s === undefined || Math.trunc(s.mtimeMs) !== sub.mtimeMs) return undefined
+    const same = await this.unchanged(dir, kept)
+    const now = this.kept.get(dir)
+    if (now !== kept) {
+      if (!fresh(now)) return undefined
+      kept = now
+    } else if (!same) {
+      unwatch(kept)
+      this.kept.delete(dir)
+      return undefined
     }
     // most recently used goes last
     this.kept.delete(dir)
     this.kept.set(dir, kept)
     return kept
+  }
+
+  /** Whether every kept entry still shows what it showed: kind, size and date (to the millisecond, as the listing shows it). */
+  private async unchanged (dir: string, kept: Kept): Promise<boolean> {
+    const { entries } = kept
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % STAT_BATCH === 0) {
+        await nextTurn()
+        if (!kept.valid) return false
+      }
+      const e = entries[i]
+      const s = lstatSync(dir + path.sep + e.name, NO_THROW)
+      if (s === undefined || s.mtime.getTime() !== e.mtime.getTime() ||
+          (e.type === 'file' ? !s.isFile() || s.size !== e.size : !s.isDirectory())) return false
+    }
+    return true
   }
 
   private head (req: ListRequest, page: Page | undefined, count?: number): string {

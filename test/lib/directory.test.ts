@@ -1,7 +1,8 @@
 import t from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, linkSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/directory'
 import { serve, setup } from '../helper'
 
@@ -242,4 +243,39 @@ t.test('a name that is not valid UTF-8 is left out: its U+FFFD reading would sho
   const tar = zlib.gunzipSync((await app.inject('/?download=tar.gz')).rawPayload)
   t.equal(tar.toString('latin1').split('the real one').length, 2, 'the archive holds it once')
   t.notMatch(tar.toString('latin1'), 'invalid')
+})
+
+t.test('a kept listing does not outlive a change its watch cannot see: a hard link or a bind mount added later', async (t) => {
+  const root = t.testdir({ hl: { 'f.txt': 'one', 'm.txt': 'mounted over' }, elsewhere: { 'm.txt': 'x' } })
+  const dir = path.join(root, 'hl')
+  const lister = new Lister(root, 'inside', false)
+  t.teardown(() => lister.close())
+  const req: ListRequest = { ...baseView, dir, dirPath: '/hl/', isTop: false, format: 'json' }
+  const sizes = async (): Promise<Record<string, number>> => {
+    const l = await lister.list(req, statSync(dir)) as { body: Buffer }
+    return Object.fromEntries(JSON.parse(l.body.toString()).entries.map((e: { name: string, size: number }) => [e.name, e.size]))
+  }
+  await sizes()
+  const kept = await lister.list(req, statSync(dir))
+  t.equal(await lister.list(req, statSync(dir)), kept, 'kept')
+  // a second name made in another folder, and a write through it: no event reaches hl/'s watch
+  linkSync(path.join(dir, 'f.txt'), path.join(root, 'elsewhere', 'g.txt'))
+  t.equal((await sizes())['f.txt'], 3)
+  appendFileSync(path.join(root, 'elsewhere', 'g.txt'), ' and more')
+  t.equal((await sizes())['f.txt'], 12, 'the new size, not the kept one')
+  await sizes()
+  appendFileSync(path.join(root, 'elsewhere', 'g.txt'), '!')
+  t.equal((await sizes())['f.txt'], 13, 'and again once kept with the link in place')
+
+  // a file mounted over an entry, written through its source: root only, where mounting is allowed
+  const source = path.join(root, 'elsewhere', 'm.txt')
+  if (spawnSync('mount', ['--bind', source, path.join(dir, 'm.txt')]).status !== 0) return
+  try {
+    t.equal((await sizes())['m.txt'], 1)
+    await sizes()
+    appendFileSync(source, 'yz')
+    t.equal((await sizes())['m.txt'], 3, 'a write through the mount source shows')
+  } finally {
+    spawnSync('umount', [path.join(dir, 'm.txt')])
+  }
 })
