@@ -6,7 +6,8 @@ import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import zlib from 'node:zlib'
 import type { WalkItem } from './directory'
-import { isCompressible, openVerified, readRange, typeOf } from './file'
+import { isCompressible, readRange, typeOf } from './file'
+import { openVerified } from './proof'
 
 export type ArchiveFormat = 'zip' | 'tar.gz'
 

@@ -4,12 +4,14 @@
 // first byte leaves early.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { accessSync, constants as fsc, lstatSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs'
+import { accessSync, closeSync, constants as fsc, lstatSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { isUtf8 } from 'node:buffer'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from './lookup'
+import { openVerifiedSync, throughDescriptor, type Identity } from './proof'
+import { NotFoundError } from './errors'
 import {
   jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally, count, viewQuery, wholePage,
   textEntry, type Entry, type Page, type Tally, type View
@@ -67,6 +69,15 @@ function versionOf (s: Stats): string {
 }
 
 const NO_THROW = { throwIfNoEntry: false } as const
+/** A folder that is not there (any more), or not as a folder: nothing to list. */
+const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP'])
+
+/**
+ * A folder opened and proven to be the one a lookup vetted: its names are read, and its entries
+ * stat'ed, through `base`, which reaches the open folder whatever its path means by then (a writer
+ * could swap it with a link to outside the root).
+ */
+interface Folder { base: string, close: () => void }
 
 /** A byte stream of rendered text that holds at most one chunk ahead of the client (an object-mode stream would buffer 16). */
 function streamed (text: AsyncGenerator<string>): Readable {
@@ -88,6 +99,8 @@ export class Lister {
   private readonly kept = new Map<string, Kept>()
   /** inotify makes the cache safe on Linux only; elsewhere every listing is read afresh. */
   private readonly canWatch: boolean
+  /** Whether an opened folder must be at exactly its real path (every policy but `follow`). */
+  private readonly verifyPath: boolean
 
   constructor (
     private readonly realRoot: string,
@@ -96,9 +109,24 @@ export class Lister {
     canWatch = process.platform === 'linux'
   ) {
     this.canWatch = canWatch
+    this.verifyPath = policy !== 'follow'
   }
 
-  /** Visible names of `dir` in name order; `null` when the folder is gone. Names only: no object per entry for 100,000. */
+  /** Opens `dir` and proves it is the folder `expected` (the lookup's stat); `null` when it is gone or no longer that folder. */
+  private open (dir: string, expected: Identity): Folder | null {
+    let fd: number
+    try {
+      fd = openVerifiedSync(dir, expected, this.verifyPath, true)
+    } catch (err) {
+      if (err instanceof NotFoundError || GONE.has((err as NodeJS.ErrnoException).code as string)) return null
+      /* c8 ignore next 2 */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
+      throw err
+    }
+    let open = true
+    return { base: throughDescriptor(fd, dir), close: () => { if (open) closeSync(fd); open = false } }
+  }
+
+  /** Visible names of the folder at `dir` (an opened folder's base) in name order; `null` when it is gone. Names only: no object per entry for 100,000. */
   private async names (dir: string): Promise<string[] | null> {
     let names: string[]
     try {
@@ -191,19 +219,30 @@ export class Lister {
 
     const plain = !needsStats(req) && req.q === '' && req.order === 'asc'
     if (plain && req.limit === null && dirStat.size > BIG_FOLDER_BYTES) {
-      return { stream: streamed(this.render(req, undefined)) }
+      return { stream: streamed(this.render(req, undefined, dirStat)) }
     }
 
     // watch before reading, so that a change while we read is not missed
     const watched = this.watch(req.dir, dirStat)
-    const names = await this.names(req.dir)
+    const folder = this.open(req.dir, dirStat)
+    try {
+      return await this.read(req, dirStat, folder, watched)
+    } finally {
+      folder?.close()
+    }
+  }
+
+  /** {@link list} once the folder is open (`null`: gone) and watched. */
+  private async read (req: ListRequest, dirStat: Stats, folder: Folder | null, watched: Kept | undefined): Promise<Listing | null> {
+    const names = folder === null ? null : await this.names(folder.base)
     if (names === null || names.length > STREAM_ABOVE) unwatch(watched) // gone, or too big to keep
-    if (names === null) return null
+    if (folder === null || names === null) return null
+    const { base } = folder
     const links = { found: false }
 
     if (needsStats(req) || watched?.valid === true) {
       // every entry is needed (to order them, or to keep them): stat them all, keep what can be kept
-      const all = await this.entries(req.dir, names, links)
+      const all = await this.entries(base, names, links)
       // a link's target can change without any event in this folder
       if (links.found) unwatch(watched)
       if (watched !== undefined && watched.valid) {
@@ -216,15 +255,16 @@ export class Lister {
     const filtered = req.q === '' ? names : names.filter(matches(req.q))
     if (req.order === 'desc') filtered.reverse()
     const shown = this.slice(req, filtered)
-    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, this.pageOf(req, filtered.length), shown, names.length)) }
+    // stat'ed as it streams, through a folder opened (and proven) again: this one closes now
+    if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, this.pageOf(req, filtered.length), dirStat, shown, names.length)) }
     if (req.limit === null) {
-      const entries = await this.entries(req.dir, shown, links)
+      const entries = await this.entries(base, shown, links)
       return this.renderWhole(req, this.pageOf(req, entries.length), entries, req.q === '' ? entries.length : names.length)
     }
     // a page of a folder too big to stat whole: offsets count names, and the page is filled past
     // the names that cannot be listed; its total counts names too
-    const { entries, end } = await this.fill(req.dir, filtered, req.offset, req.limit, links)
-    const prev = req.offset > 0 ? (await this.fill(req.dir, filtered, Math.min(req.offset, filtered.length), req.limit, links, -1)).end : undefined
+    const { entries, end } = await this.fill(base, filtered, req.offset, req.limit, links)
+    const prev = req.offset > 0 ? (await this.fill(base, filtered, Math.min(req.offset, filtered.length), req.limit, links, -1)).end : undefined
     return this.renderWhole(req, this.pageOf(req, filtered.length, { next: end, prev }), entries, names.length)
   }
 
@@ -366,10 +406,21 @@ export class Lister {
    * goes out before the folder is even read: reading and sorting 100,000 names takes longer than a
    * first byte should.
    */
-  private async * render (req: ListRequest, page: Page | undefined, names?: readonly string[], total?: number): AsyncGenerator<string> {
+  private async * render (req: ListRequest, page: Page | undefined, expected: Identity, names?: readonly string[], total?: number): AsyncGenerator<string> {
     yield this.head(req, page, names?.length)
-    const shown = names ?? await this.names(req.dir)
-    if (shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
+    // a turn for the head to leave: the rows need the folder opened (and proven) again
+    await nextTurn()
+    const folder = this.open(req.dir, expected)
+    try {
+      yield * this.rows(req, page, folder, names, total)
+    } finally {
+      folder?.close()
+    }
+  }
+
+  private async * rows (req: ListRequest, page: Page | undefined, folder: Folder | null, names?: readonly string[], total?: number): AsyncGenerator<string> {
+    const shown = folder === null ? null : names ?? await this.names(folder.base)
+    if (folder === null || shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
     const t: Tally = { folders: 0, files: 0, bytes: 0 }
     const links = { found: false }
     let emitted = 0
@@ -377,7 +428,7 @@ export class Lister {
     // one entry at a time, each row made as soon as its name is stat'ed: nothing lives longer than its row
     for (let i = 0; i < shown.length; i++) {
       if (i > 0 && i % STAT_BATCH === 0) await nextTurn()
-      const e = this.entryOf(req.dir, shown[i], links)
+      const e = this.entryOf(folder.base, shown[i], links)
       if (e === null) continue
       chunk += this.row(req, e, emitted++ === 0)
       count(t, e)
@@ -408,17 +459,25 @@ export class Lister {
    * as listings (hidden names, links, special files left out; a folder reached twice through links
    * is entered once). Stops as soon as a limit is passed: `over` says which.
    */
-  async walk (dir: string, limits: { maxBytes: number, maxEntries: number }, aborted: () => boolean = () => false): Promise<{ items: WalkItem[], bytes: number } | { over: 'bytes' | 'entries' }> {
+  async walk (dir: string, top: Stats, limits: { maxBytes: number, maxEntries: number }, aborted: () => boolean = () => false): Promise<{ items: WalkItem[], bytes: number } | { over: 'bytes' | 'entries' }> {
     const items: WalkItem[] = []
     let bytes = 0
     // the folders from the top down to the one being walked: a link back to one of them is a loop
     const ancestors = new Set<string>()
-    const visit = async (real: string, rel: string): Promise<'bytes' | 'entries' | undefined> => {
-      /* c8 ignore next */ // a folder removed while the walk reaches it: a race no test can time
-      for (const name of await this.names(real) ?? []) {
+    const visit = async (real: string, expected: Identity, rel: string): Promise<'bytes' | 'entries' | undefined> => {
+      const folder = this.open(real, expected)
+      try {
+        return await visitOpen(folder, real, rel)
+      } finally {
+        folder?.close()
+      }
+    }
+    const visitOpen = async (folder: Folder | null, real: string, rel: string): Promise<'bytes' | 'entries' | undefined> => {
+      /* c8 ignore next */ // a folder removed (or swapped) while the walk reaches it: a race no test can time
+      for (const name of (folder === null ? null : await this.names(folder.base)) ?? []) {
         if (aborted()) return undefined
         if (items.length % STAT_BATCH === 0) await nextTurn()
-        const found = this.resolve(real, name)
+        const found = this.resolve((folder as Folder).base, real, name)
         if (found === null) continue
         const itemRel = rel + name
         if (items.length >= limits.maxEntries) return 'entries'
@@ -429,7 +488,7 @@ export class Lister {
           if (ancestors.has(id)) continue
           items.push({ rel: itemRel + '/', path: found.path, stat: found.stat })
           ancestors.add(id)
-          const over = await visit(found.path, itemRel + '/')
+          const over = await visit(found.path, found.stat, itemRel + '/')
           ancestors.delete(id)
           if (over !== undefined) return over
         } else {
@@ -442,21 +501,22 @@ export class Lister {
     }
     // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
     accessSync(dir, fsc.R_OK | fsc.X_OK)
-    const top = statSync(dir)
     ancestors.add(`${top.dev}:${top.ino}`)
-    const over = await visit(dir, '')
+    const over = await visit(dir, top, '')
     return over === undefined ? { items, bytes } : { over }
   }
 
-  /** One name of a folder under the policies: its path to open and its stat, or `null`. */
-  private resolve (dir: string, name: string): { path: string, stat: Stats } | null {
+  /**
+   * One name of the opened folder `base` (at real path `dir`) under the policies: its path to open
+   * and its stat, or `null`. The stat comes through `base`; the open proves the path is that file.
+   */
+  private resolve (base: string, dir: string, name: string): { path: string, stat: Stats } | null {
     try {
-      const full = dir + path.sep + name
-      const s = lstatSync(full, NO_THROW)
+      const s = lstatSync(base + path.sep + name, NO_THROW)
       /* c8 ignore next */ // a name removed between readdir and lstat: a race no test can time
       if (s === undefined) return null
       const found = !s.isSymbolicLink()
-        ? { path: full, stat: s }
+        ? { path: dir + path.sep + name, stat: s }
         : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)
       if (found === null || !(found.stat.isFile() || found.stat.isDirectory())) return null
       // what the process cannot read (or enter) is left out, before the archive has begun: a file

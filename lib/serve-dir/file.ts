@@ -2,8 +2,8 @@
 // multiple ranges, precompressed sidecars and on-the-fly compression, from a cache of small files
 // that is checked against a fresh stat on every request, so it never serves stale bytes.
 import path from 'node:path'
-import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs'
-import { open, realpath, type FileHandle } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { Readable, pipeline } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -15,8 +15,8 @@ import {
   multipartParts, pickEncoding, planRanges, type ByteRange, type Coding, type RequestHeaders
 } from './http'
 import { addVary, sendError } from './respond'
-import { NotFoundError } from './errors'
 import { compressBuffer, compressor } from './coding'
+import { openVerified, proveSync } from './proof'
 
 export interface FileOptions {
   /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
@@ -286,65 +286,6 @@ export class FileResponder {
     // pipeline() destroys both ends on an error in either; Fastify sees it on the coder
     return reply.send(pipeline(source, compressor(coding), () => {}))
   }
-}
-
-/**
- * Opens `file` and proves the open file is the one vetted: the same inode as the stat that
- * lookup() checked, a regular file, and (unless links are followed) at exactly that real path.
- * This closes the window between checking a path and opening it, in which a writer of the folder
- * could swap in a link to outside the root, or a FIFO (opened non-blocking, so it cannot hang us).
- * Used for served files and for every file put in an archive.
- */
-export async function openVerified (file: string, expected: { dev: number, ino: number }, verifyPath: boolean): Promise<FileHandle> {
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (verifyPath ? constants.O_NOFOLLOW : 0)
-  const fh = await open(file, flags)
-  try {
-    const stat = await fh.stat()
-    if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (verifyPath && await openedPath(fh, file) !== file)) {
-      throw new NotFoundError()
-    }
-    return fh
-  } catch (err) {
-    await fh.close()
-    throw err
-  }
-}
-
-/**
- * {@link openVerified}'s proof without a read to follow: open, check, close, in this thread (four
- * system calls on a local file; through the thread pool a 304 cost three times as much).
- */
-function proveSync (file: string, expected: { dev: number, ino: number }, verifyPath: boolean): void {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (verifyPath ? constants.O_NOFOLLOW : 0))
-  try {
-    const stat = fstatSync(fd)
-    if (!stat.isFile() || stat.ino !== expected.ino || stat.dev !== expected.dev || (verifyPath && openedPathSync(fd, file) !== file)) {
-      throw new NotFoundError()
-    }
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function openedPathSync (fd: number, file: string): string {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`)
-  /* c8 ignore start */ // no /proc (macOS, BSD): a narrower window, not none
-  } catch {
-    return realpathSync(file)
-  }
-  /* c8 ignore stop */
-}
-
-/** Where the kernel says an open file is: exact on Linux (`/proc/self/fd`); elsewhere the real path of `file` now. */
-async function openedPath (fh: FileHandle, file: string): Promise<string> {
-  try {
-    return readlinkSync(`/proc/self/fd/${fh.fd}`)
-  /* c8 ignore start */ // no /proc (macOS, BSD): a narrower window, not none
-  } catch {
-    return await realpath(file)
-  }
-  /* c8 ignore stop */
 }
 
 /**

@@ -250,7 +250,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         }
         // parsed only when it may hold the name, spelled out or escaped (`downloa%64`)
         const download = search.includes('download') || search.includes('%') ? new URLSearchParams(search).getAll('download') : []
-        if (download.length > 0) return sendArchive(req, reply, found.path, segments, download)
+        if (download.length > 0) return sendArchive(req, reply, found.path, found.stat, segments, download)
         for (const name of settings.index) {
           const file = lookup(realRoot, found.path, [name], symlinks, hide)
           if (file?.stat.isFile() === true) return files.send(req, reply, file.path, file.stat)
@@ -278,13 +278,13 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     }
 
     /** `?download=zip|tar.gz`: the folder as one archive, streamed. */
-    async function sendArchive (req: FastifyRequest, reply: FastifyReply, dir: string, segments: string[], asked: string[]): Promise<FastifyReply> {
+    async function sendArchive (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], asked: string[]): Promise<FastifyReply> {
       if (settings.archives === false) throw new ArchivesOffError()
       if (asked.length > 1 || !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
       const format = asked[0] as ArchiveFormat
       const abort = new AbortController()
       reply.raw.once('close', () => abort.abort())
-      const walked = await lister.walk(dir, settings.archives, () => abort.signal.aborted)
+      const walked = await lister.walk(dir, dirStat, settings.archives, () => abort.signal.aborted)
       if ('over' in walked) throw new ArchiveTooLargeError(walked.over === 'bytes' ? `more than ${settings.archives.maxBytes} bytes` : `more than ${settings.archives.maxEntries} entries`)
       /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
       const name = (segments[segments.length - 1] ?? (mount[mount.length - 1] ?? path.basename(realRoot))) || 'files'
