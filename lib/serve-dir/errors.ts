@@ -62,3 +62,20 @@ export const ArchiveTooLargeError = createError<[string]>(
   'Folder too large to download as one archive: %s',
   403
 )
+
+/**
+ * The client went away while its answer was being made: the work stops. Never seen by anyone;
+ * the request's log line says 499, as nginx's does.
+ */
+export const ClientGoneError = createError(
+  'FST_SERVE_DIR_CLIENT_GONE',
+  'The client closed the request',
+  499
+)
+
+/** Too many big listings or archives are being made: 503 with `Retry-After`. */
+export const TooBusyError = createError<[string]>(
+  'FST_SERVE_DIR_TOO_BUSY',
+  'Too many %s in progress; try again shortly',
+  503
+)

@@ -101,7 +101,7 @@ export interface View {
 export interface Tally { folders: number, files: number, bytes: number }
 
 /** Adds one entry to the sums. */
-export function count (into: Tally, e: Entry): void {
+export function count (into: Tally, e: Pick<Entry, 'type' | 'size'>): void {
   if (e.type === 'directory') into.folders++
   else {
     into.files++

@@ -5,7 +5,7 @@ import { METHODS, validateHeaderName, validateHeaderValue } from 'node:http'
 import { create as createDisposition } from 'content-disposition'
 import type { Stats } from 'node:fs'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { ArchiveTooLargeError, ArchivesOffError, BadPathError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
+import { ArchiveTooLargeError, ArchivesOffError, BadPathError, ClientGoneError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
 import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegments } from './resolve'
 import { lookup, type SymlinkPolicy } from './lookup'
 import { FileResponder } from './file'
@@ -282,9 +282,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
       if (settings.archives === false) throw new ArchivesOffError()
       if (asked.length > 1 || !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
       const format = asked[0] as ArchiveFormat
-      const abort = new AbortController()
-      reply.raw.once('close', () => abort.abort())
-      const walked = await lister.walk(dir, dirStat, settings.archives, () => abort.signal.aborted)
+      const signal = untilClientGone(reply)
+      const walked = await lister.walk(dir, dirStat, settings.archives, () => signal.aborted)
       if ('over' in walked) throw new ArchiveTooLargeError(walked.over === 'bytes' ? `more than ${settings.archives.maxBytes} bytes` : `more than ${settings.archives.maxEntries} entries`)
       /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
       const name = (segments[segments.length - 1] ?? (mount[mount.length - 1] ?? path.basename(realRoot))) || 'files'
@@ -294,7 +293,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         'x-content-type-options': 'nosniff'
       })
       if (req.method === 'HEAD') return reply.send()
-      const { stream, leftOut } = archive(format, walked.items, symlinks !== 'follow', abort.signal)
+      const { stream, leftOut } = archive(format, walked.items, symlinks !== 'follow', signal)
       req.log.info({ entries: walked.items.length - leftOut, bytes: walked.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
       return reply.send(stream)
     }
@@ -319,14 +318,18 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         q: query.get('q') ?? '',
         dirsFirst: settings.dirsFirst,
         downloads: settings.archives !== false
-      }, dirStat)
+      }, dirStat, untilClientGone(reply))
       /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
       if (listing === null) throw new NotFoundError()
       reply.type(LISTING_TYPES[format]).header('cache-control', listingCacheControl).headers(LISTING_HEADERS)
       const coding = settings.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
       addVary(reply, settings.compress ? 'Accept, Accept-Encoding' : 'Accept')
       if ('stream' in listing) {
-        if (req.method === 'HEAD') return reply.send()
+        if (req.method === 'HEAD') {
+          // never read: destroyed, so that its turn is given back
+          listing.stream.destroy()
+          return reply.send()
+        }
         if (coding === undefined) return reply.send(listing.stream)
         return reply.header('content-encoding', coding).send(pipeline(listing.stream, compressor(coding), () => {}))
       }
@@ -438,6 +441,21 @@ function whole (value: string | null, name: string, fallback: number): number {
   if (value === null) return fallback
   if (!/^\d{1,15}$/.test(value)) throw new BadQueryError(name, 'must be a whole number')
   return Number(value)
+}
+
+/**
+ * A signal that aborts (with `ClientGoneError`) when the client goes away before its answer has
+ * been sent whole, including before the handler began (a request sent, then the connection closed).
+ */
+function untilClientGone (reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  // Node's HTTP/2 compatibility response has no `destroyed`: its stream does
+  const res = reply.raw as FastifyReply['raw'] & { stream?: { destroyed: boolean } }
+  // closed before the answer was ended (`writableFinished` is true for a reset HTTP/2 stream)
+  const gone = (): void => { if (!res.writableEnded) controller.abort(new ClientGoneError()) }
+  if (res.destroyed === true || res.stream?.destroyed === true) gone()
+  else res.once('close', gone)
+  return controller.signal
 }
 
 async function refuseMethod (req: FastifyRequest, reply: FastifyReply): Promise<never> {

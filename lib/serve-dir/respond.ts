@@ -90,6 +90,11 @@ export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequ
     return sendError(req, reply, fsError[0], fsError[1], err.code, fsError[0] === 503 ? { 'retry-after': '1' } : {})
   }
   const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  if (err.code === 'FST_SERVE_DIR_TOO_BUSY') {
+    // heavy work turned away, on purpose: a moment later a turn will be free
+    req.log.warn(err.message)
+    return sendError(req, reply, statusCode, err.message, err.code, { 'retry-after': '1' })
+  }
   if (statusCode >= 500) {
     req.log.error({ err }, 'request failed')
     return sendError(req, reply, statusCode, STATUS_CODES[statusCode] as string)

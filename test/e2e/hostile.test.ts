@@ -1,0 +1,147 @@
+// Hostile clients against the built command: a burst of requests for a big sorted listing whose
+// clients leave at once (over HTTP/1.1 and as an HTTP/2 rapid reset), and slow readers of it.
+// The server's CPU, memory and descriptors are measured before, during and after; a small file
+// must be answered meanwhile. Bounded: fixed counts, every wait bounded (`PATIENCE`); the bigger
+// numbers are `npm run attack`'s.
+import t from 'tap'
+import path from 'node:path'
+import net from 'node:net'
+import http2 from 'node:http2'
+import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, readdirSync } from 'node:fs'
+import { PATIENCE, rawRequest, startCommand, waitFor } from '../helper'
+
+const FILES = 20_000
+const rss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length
+/** CPU seconds the process has used, user and system. */
+const cpu = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
+const many: Record<string, string> = {}
+for (let i = 0; i < FILES; i++) many[`file-${String(i).padStart(5, '0')}.txt`] = String(i % 97)
+/** One folder for every test here (each starts its own server): 20,000 files take seconds to make. */
+const root = t.testdir({ many, 'small.txt': 'small\n', tls: {} })
+
+/** Waits until the process has used no CPU for half a second: the work the attack caused is over. */
+async function quiet (pid: number): Promise<void> {
+  let last = cpu(pid)
+  let still = 0
+  await waitFor('the server to go quiet', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const now = cpu(pid)
+    still = now - last < 0.02 ? still + 1 : 0
+    last = now
+    return still >= 5
+  })
+}
+
+/** The slowest of small-file requests made one after another (100 ms apart) while `during` runs. */
+async function smallFileWhile (port: number, during: Promise<unknown>): Promise<number> {
+  const state = { done: false }
+  const finished = during.finally(() => { state.done = true })
+  let slowest = 0
+  do {
+    const began = Date.now()
+    const res = await rawRequest(port, '/small.txt')
+    if (res.statusCode !== 200) throw new Error(`small file: ${res.statusCode}`)
+    slowest = Math.max(slowest, Date.now() - began)
+    // a pause between them, so that the server's own quiet can be told
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  } while (!state.done)
+  await finished
+  return slowest
+}
+
+t.test('a hundred clients that ask for a big sorted listing and leave at once cost the server almost nothing', async (t) => {
+  const { child, port } = await startCommand(t, ['0', '-d', root, '-l', 'warn'])
+  const pid = child.pid as number
+  await rawRequest(port, '/small.txt')
+  const before = { cpu: cpu(pid), rss: rss(pid), fds: fds(pid) }
+  const attack = (async () => {
+    await Promise.all(Array.from({ length: 100 }, async () => {
+      const s = net.connect(port, '127.0.0.1')
+      await once(s, 'connect')
+      s.end('GET /many/?sort=size HTTP/1.1\r\nHost: x\r\n\r\n')
+      s.destroy()
+    }))
+    await quiet(pid)
+  })()
+  const slowest = await smallFileWhile(port, attack)
+  const used = cpu(pid) - before.cpu
+  // each listing, made whole, costs ~0.2 s of CPU here: 100 of them, 20 s
+  t.ok(used < 5, `CPU used: ${used.toFixed(2)} s`)
+  t.ok(slowest < 1000, `a small file meanwhile: slowest ${slowest} ms`)
+  t.ok(rss(pid) < before.rss + 32, `RSS ${before.rss.toFixed(0)} -> ${rss(pid).toFixed(0)} MiB`)
+  await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
+})
+
+t.test('twenty clients reading a big sorted listing slowly hold a bounded amount of memory, returned when they go', async (t) => {
+  const { child, port } = await startCommand(t, ['0', '-d', root, '-l', 'warn'])
+  const pid = child.pid as number
+  await rawRequest(port, '/small.txt')
+  const before = { rss: rss(pid), fds: fds(pid) }
+  let peak = before.rss
+  const sockets = await Promise.all(Array.from({ length: 20 }, async () => {
+    const s = net.connect(port, '127.0.0.1')
+    await once(s, 'connect')
+    s.pause()
+    s.write('GET /many/?sort=size HTTP/1.1\r\nHost: x\r\n\r\n')
+    return s
+  }))
+  // the four that have a turn have made their listing and wait for their clients; the rest wait for a turn
+  const slowest = await smallFileWhile(port, quiet(pid).then(() => { peak = Math.max(peak, rss(pid)) }))
+  t.ok(peak < before.rss + 64, `RSS ${before.rss.toFixed(0)} -> ${peak.toFixed(0)} MiB while they read`)
+  t.ok(slowest < 1000, `a small file meanwhile: slowest ${slowest} ms`)
+  for (const s of sockets) s.destroy()
+  await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
+  await quiet(pid)
+  t.ok(rss(pid) < before.rss + 64, `RSS after they left: ${rss(pid).toFixed(0)} MiB`)
+  const res = await rawRequest(port, '/many/?sort=size&limit=1&format=json')
+  t.equal(res.statusCode, 200, 'and a listing is made again at once')
+})
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+t.test('an HTTP/2 rapid reset of requests for a big sorted listing costs the server almost nothing', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const key = path.join(root, 'tls', 'key.pem')
+  const cert = path.join(root, 'tls', 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' })
+  const { child, port } = await startCommand(t, ['0', '-d', root, '-l', 'warn', '--tls-cert', cert, '--tls-key', key, '--http2'])
+  const pid = child.pid as number
+  const session = http2.connect(`https://localhost:${port}`, { rejectUnauthorized: false })
+  t.teardown(() => session.destroy())
+  session.on('error', () => {})
+  await once(session, 'connect')
+  const get = async (p: string): Promise<number> => {
+    const stream = session.request({ ':path': p })
+    stream.resume()
+    const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
+    await once(stream, 'end')
+    return Number(headers[':status'])
+  }
+  t.equal(await get('/small.txt'), 200)
+  const before = { cpu: cpu(pid), fds: fds(pid) }
+  for (let i = 0; i < 100; i++) {
+    const stream = session.request({ ':path': '/many/?sort=size' })
+    stream.on('error', () => {})
+    stream.close(http2.constants.NGHTTP2_CANCEL)
+  }
+  await quiet(pid)
+  const used = cpu(pid) - before.cpu
+  t.ok(used < 5, `CPU used: ${used.toFixed(2)} s`)
+  const began = Date.now()
+  t.equal(await get('/small.txt'), 200)
+  t.ok(Date.now() - began < PATIENCE)
+  await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
+})
