@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import zlib from 'node:zlib'
 import type { WalkItem } from './directory'
-import { isCompressible, readRange, typeOf } from './file'
+import { closingWith, isCompressible, readRange, typeOf } from './file'
 import { openVerified } from './proof'
 
 export type ArchiveFormat = 'zip' | 'tar.gz'
@@ -17,11 +17,11 @@ type Sink = EventEmitter & { write: (b: Buffer) => boolean, end: () => void }
 export const ARCHIVE_TYPES: Record<ArchiveFormat, string> = { zip: 'application/zip', 'tar.gz': 'application/gzip' }
 
 /** Opens one vetted file and reads exactly its `size` bytes; a file that changed meanwhile fails the archive. */
-async function contents (item: WalkItem, verifyPath: boolean): Promise<AsyncGenerator<Buffer>> {
+async function contents (item: WalkItem, verifyPath: boolean): Promise<Readable> {
   const fh = await openVerified(item.path, item.stat, verifyPath)
   // small reads: an archive passes each chunk through more hands before the socket, and garbage
   // of big ones would hold a 1 GiB download at idle + 40 MiB (16 KiB: idle + 30 MiB, 160 MiB/s)
-  return readRange(fh, 0, item.stat.size - 1, false, undefined, 16 * 1024)
+  return closingWith(fh, Readable.from(readRange(fh, 0, item.stat.size - 1, false, undefined, 16 * 1024), { objectMode: false }))
 }
 
 /** Deflate what compresses; store the rest (media, archives, unknown binaries): far faster, no bigger. */
@@ -65,7 +65,7 @@ function zip (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSign
     // lazily: a file is opened only when the archive reaches it
     z.addReadStreamLazy(item.rel, { mtime: item.stat.mtime, mode: item.stat.mode, size: item.stat.size, compress: deflates(item.rel) }, (cb) => {
       if (signal.aborted) return cb(new Error('aborted'), undefined as never)
-      contents(item, verifyPath).then((gen) => cb(null, Readable.from(gen, { objectMode: false })), (err: Error) => cb(err, undefined as never))
+      contents(item, verifyPath).then((stream) => cb(null, stream), (err: Error) => cb(err, undefined as never))
     })
   }
   // said where an unzip tool shows it (unzip -l, zipinfo); the request log says it too
@@ -92,7 +92,7 @@ function tarGz (items: readonly WalkItem[], verifyPath: boolean, signal: AbortSi
       await new Promise<void>((resolve, reject) => {
         const entry = tar.entry({ ...header, size: item.stat.size }, (err) => { if (err) reject(err); else resolve() }) as unknown as Sink
         const pump = async (): Promise<void> => {
-          for await (const chunk of source) {
+          for await (const chunk of source as AsyncIterable<Buffer>) {
             // a client gone stops the entry at once, the same way whether it left before or during a wait for drain
             signal.throwIfAborted()
             if (!entry.write(chunk)) await once(entry, 'drain', { signal })

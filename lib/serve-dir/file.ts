@@ -238,7 +238,7 @@ export class FileResponder {
     reply.code(206).type(`multipart/byteranges; boundary=${boundary}`).header('content-length', parts.length)
     if (head) return reply.send()
     const fh = cached === null ? await openVerified(file, meta, this.verifyPath) : null
-    return reply.send(Readable.from(multipart(fh, cached, plan.ranges, parts)))
+    return reply.send(closingWith(fh, Readable.from(multipart(fh, cached, plan.ranges, parts))))
   }
 
   /** 304 keeps the validators and no body; 412 is an error page like any other. */
@@ -253,7 +253,7 @@ export class FileResponder {
     // HTTP/1 only, where the response's queue is its socket's (HTTP/2 multiplexes a session)
     const res = req?.raw.httpVersionMajor === 1 ? reply?.raw : undefined
     const pending = res === undefined ? undefined : () => res.writableLength
-    return Readable.from(readRange(fh, start, end, false, pending), { objectMode: false })
+    return closingWith(fh, Readable.from(readRange(fh, start, end, false, pending), { objectMode: false }))
   }
 
   private async sendSidecar (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, coding: Coding, original: Meta): Promise<FastifyReply> {
@@ -316,6 +316,16 @@ export async function * readRange (fh: FileHandle, start: number, end: number, k
   } finally {
     if (!keepOpen) await fh.close()
   }
+}
+
+/**
+ * `stream`, read from `fh`, which is closed when the stream closes: also when it is destroyed
+ * before it was ever read (a client gone as its answer began), where the generator behind it,
+ * never started, runs no `finally` and the descriptor waited for the garbage collector.
+ */
+export function closingWith (fh: FileHandle | null, stream: Readable): Readable {
+  if (fh !== null) stream.once('close', () => { fh.close().catch(() => {}) })
+  return stream
 }
 
 /** A multipart/byteranges body: each part's head, then its bytes, from memory or from `fh`. */

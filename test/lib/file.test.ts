@@ -2,10 +2,14 @@ import t from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { execFileSync } from 'node:child_process'
-import { appendFileSync, linkSync, mkdirSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
+import { appendFileSync, linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
+import { once } from 'node:events'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
-import { FileResponder } from '../../lib/serve-dir/file'
+import { FileResponder, closingWith, readRange } from '../../lib/serve-dir/file'
+import { open } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { errorHandler } from '../../lib/serve-dir/respond'
 import { rawRequest, serve, setup, waitFor } from '../helper'
 
@@ -354,4 +358,34 @@ t.test('the content cache: bounded in entries and bytes, and a failed read is no
 t.test('listings without compression vary on Accept only', async (t) => {
   const app = await setup(t, { d: {} }, { compress: false })
   t.equal((await app.inject('/d/')).headers.vary, 'Accept')
+})
+
+t.test('a client gone as its file began: the descriptor is closed at once, not when the garbage collector finds it', async (t) => {
+  const root = t.testdir({ 'big.bin': big })
+  const app = await serve(t, root)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const open = (): number => readdirSync('/proc/self/fd').length
+  const before = open()
+  // each request is read, the file opened and verified, and only then is the closed socket seen:
+  // the stream is destroyed before it was ever read
+  for (let i = 0; i < 40; i++) {
+    const s = net.connect(port, '127.0.0.1')
+    await once(s, 'connect')
+    s.end(`GET /big.bin HTTP/1.1\r\nHost: x\r\n${i % 2 === 0 ? 'Range: bytes=0-99,200-299\r\n' : ''}\r\n`)
+    s.destroy()
+    await once(s, 'close')
+  }
+  await waitFor('every descriptor closed', () => open() <= before)
+  t.ok(open() <= before)
+})
+
+t.test('a file stream destroyed before it was ever read closes its descriptor', async (t) => {
+  const root = t.testdir({ 'a.bin': big })
+  const fh = await open(path.join(root, 'a.bin'))
+  const stream = closingWith(fh, Readable.from(readRange(fh, 0, 99), { objectMode: false }))
+  stream.destroy()
+  await once(stream, 'close')
+  await waitFor('the descriptor closed', () => fh.fd === -1)
+  t.equal(fh.fd, -1, 'closed (a generator that never began runs no finally)')
 })
