@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import createError from '@fastify/error'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import { LIMITS, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
+import { LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
@@ -60,18 +60,19 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
     to.setTimeout(LIMITS.keepAliveTimeout, () => { to.destroy() })
     endPlain(to, 405, 'Allow: GET, HEAD\r\n')
   })
-  // HTTP/2 allows any token as a method (FOO, or get in lower case): the router knows none of
-  // them, and Fastify's fallback answered a bare 404 and logged its whole route table each time.
-  // They get the 405 every other method we do not serve gets, before routing.
-  if (fastify.initialConfig.http2 === true) {
-    const [route] = fastify.server.listeners('request') as Array<(req: Http2ServerRequest, res: Http2ServerResponse) => void>
-    fastify.server.removeListener('request', route)
-    fastify.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (fastify.supportedMethods.includes(req.method)) return route(req, res)
-      fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'unknown method refused')
-      refuse(res)
-    })
-  }
+  // Fastify's own listener, wrapped: HTTP/1.1 pipelined requests are answered one at a time
+  // (lib/server.ts, answerInOrder); HTTP/2 allows any token as a method (FOO, or get in lower
+  // case): the router knows none of them, and Fastify's fallback answered a bare 404 and logged
+  // its whole route table each time. They get the 405 every other method we do not serve gets.
+  const [route] = fastify.server.listeners('request') as Array<(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void>
+  fastify.server.removeListener('request', route)
+  const inOrder = answerInOrder(route as unknown as Parameters<typeof answerInOrder>[0])
+  fastify.server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (req.httpVersionMajor === 1) return inOrder(req, res)
+    if (fastify.supportedMethods.includes(req.method as string)) return route(req, res)
+    fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'unknown method refused')
+    refuse(res as Http2ServerResponse)
+  })
   fastify.addHook('onRequest', async (req) => {
     if ((req.raw.url as string).length > maxUrlLength) throw new UriTooLongError(maxUrlLength)
     // HTTP/2 names the host in :authority
