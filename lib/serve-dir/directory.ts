@@ -50,6 +50,16 @@ export interface ListRequest extends View {
 /** A file or folder to put in an archive: its name inside it (`a/b/` for a folder), its path, its stat. */
 export interface WalkItem { rel: string, path: string, stat: Stats }
 
+/** What one archive may hold. */
+export interface ArchiveLimits { maxBytes: number, maxEntries: number }
+
+/** A walk passed one of its limits. */
+export class ArchiveLimitError extends Error {
+  constructor (readonly limit: 'bytes' | 'entries') {
+    super(`the folder holds more ${limit} than one archive may`)
+  }
+}
+
 /** A listing ready to send: a whole body with its strong ETag, or a stream without one. */
 export type Listing = Rendered | { stream: Readable }
 
@@ -570,55 +580,73 @@ export class Lister {
   }
 
   /**
-   * Every visible file and folder below `dir`, depth first in name order, under the same policies
-   * as listings (hidden names, links, special files left out; a folder reached twice through links
-   * is entered once). Stops as soon as a limit is passed: `over` says which.
+   * Every visible file and folder below `dir` (whose stat is `top`), depth first in name order,
+   * under the same policies as listings (hidden names, links, special files left out; a folder
+   * reached twice through links is entered once), one at a time: an archive of 100,000 files holds
+   * one item, and the open folders above it. A folder that has grown past `limits` since it was
+   * counted ({@link count}) fails the walk.
    */
-  async walk (dir: string, top: Stats, limits: { maxBytes: number, maxEntries: number }, aborted: () => boolean = () => false): Promise<{ items: WalkItem[], bytes: number } | { over: 'bytes' | 'entries' }> {
-    const items: WalkItem[] = []
+  async * items (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false): AsyncGenerator<WalkItem> {
+    let entries = 0
     let bytes = 0
     // the folders from the top down to the one being walked: a link back to one of them is a loop
-    const ancestors = new Set<string>()
-    const visit = async (real: string, expected: Identity, rel: string): Promise<'bytes' | 'entries' | undefined> => {
-      const folder = this.open(real, expected)
-      try {
-        return await visitOpen(folder, real, rel)
-      } finally {
-        folder?.close()
-      }
-    }
-    const visitOpen = async (folder: Folder | null, real: string, rel: string): Promise<'bytes' | 'entries' | undefined> => {
+    const ancestors = new Set<string>([`${top.dev}:${top.ino}`])
+    const lister = this
+    async function * visit (real: string, expected: Identity, rel: string): AsyncGenerator<WalkItem> {
+      const folder = lister.open(real, expected)
       /* c8 ignore next */ // a folder removed (or swapped) while the walk reaches it: a race no test can time
-      for (const name of (folder === null ? null : await this.names(folder.base)) ?? []) {
-        if (aborted()) return undefined
-        if (items.length % STAT_BATCH === 0) await nextTurn()
-        const found = this.resolve((folder as Folder).base, real, name)
-        if (found === null) continue
-        const itemRel = rel + name
-        if (items.length >= limits.maxEntries) return 'entries'
-        if (found.stat.isDirectory()) {
-          // a link back to a folder it is in (a loop) is left out; a link to another folder is
-          // archived under its own name too, as the listing shows it
-          const id = `${found.stat.dev}:${found.stat.ino}`
-          if (ancestors.has(id)) continue
-          items.push({ rel: itemRel + '/', path: found.path, stat: found.stat })
-          ancestors.add(id)
-          const over = await visit(found.path, found.stat, itemRel + '/')
-          ancestors.delete(id)
-          if (over !== undefined) return over
-        } else {
-          bytes += found.stat.size
-          if (bytes > limits.maxBytes) return 'bytes'
-          items.push({ rel: itemRel, path: found.path, stat: found.stat })
+      if (folder === null) return
+      try {
+        for (const name of await lister.names(folder.base) ?? []) {
+          if (aborted()) return
+          if (entries % STAT_BATCH === 0) await nextTurn()
+          const found = lister.resolve(folder.base, real, name)
+          if (found === null) continue
+          const itemRel = rel + name
+          if (found.stat.isDirectory()) {
+            // a link back to a folder it is in (a loop) is left out; a link to another folder is
+            // archived under its own name too, as the listing shows it
+            const id = `${found.stat.dev}:${found.stat.ino}`
+            if (ancestors.has(id)) continue
+            if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
+            yield { rel: itemRel + '/', path: found.path, stat: found.stat }
+            ancestors.add(id)
+            yield * visit(found.path, found.stat, itemRel + '/')
+            ancestors.delete(id)
+          } else {
+            bytes += found.stat.size
+            if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
+            if (bytes > limits.maxBytes) throw new ArchiveLimitError('bytes')
+            yield { rel: itemRel, path: found.path, stat: found.stat }
+          }
         }
+      } finally {
+        folder.close()
       }
-      return undefined
     }
     // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
     accessSync(dir, fsc.R_OK | fsc.X_OK)
-    ancestors.add(`${top.dev}:${top.ino}`)
-    const over = await visit(dir, top, '')
-    return over === undefined ? { items, bytes } : { over }
+    yield * visit(dir, top, '')
+  }
+
+  /**
+   * What {@link items} would give, counted without keeping any (an archive's limits are decided
+   * before its first byte): `over` says which limit is passed. `each` sees every item.
+   */
+  async count (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false, each: (item: WalkItem) => void = () => {}): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' }> {
+    let entries = 0
+    let bytes = 0
+    try {
+      for await (const item of this.items(dir, top, limits, aborted)) {
+        entries++
+        if (!item.rel.endsWith('/')) bytes += item.stat.size
+        each(item)
+      }
+    } catch (err) {
+      if (err instanceof ArchiveLimitError) return { over: err.limit }
+      throw err
+    }
+    return { entries, bytes }
   }
 
   /**

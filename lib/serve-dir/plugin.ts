@@ -14,7 +14,8 @@ import { LISTING_CSP, breadcrumbs, renderHtml } from './listing'
 import { ASSETS, ASSET_DIR } from './assets'
 import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
 import { compressBuffer, compressor } from './coding'
-import { ARCHIVE_TYPES, archive, type ArchiveFormat } from './archive'
+import { ARCHIVE_TYPES, archive, zipSafe, type ArchiveFormat } from './archive'
+import { Slots } from './slots'
 import { addVary, errorHandler, preferredListing, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
@@ -226,6 +227,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     downloadHtml: settings.downloadHtml
   }, (dir, name) => lookup(realRoot, dir, [name], symlinks, hide), symlinks !== 'follow')
   const lister = new Lister(realRoot, symlinks, settings.showHidden)
+  /** Folder downloads made at once (2), and how many may wait for a turn (8); more are 503. */
+  const archiveTurns = new Slots('folder downloads', 2, 8)
   const listingCacheControl = cacheControl({ maxAge: 0, immutable: false })
   fastify.addHook('onClose', async () => lister.close())
 
@@ -283,8 +286,22 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
       if (asked.length > 1 || !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
       const format = asked[0] as ArchiveFormat
       const signal = untilClientGone(reply)
-      const walked = await lister.walk(dir, dirStat, settings.archives, () => signal.aborted)
-      if ('over' in walked) throw new ArchiveTooLargeError(walked.over === 'bytes' ? `more than ${settings.archives.maxBytes} bytes` : `more than ${settings.archives.maxEntries} entries`)
+      // a few at once: each walks a whole tree and keeps a connection busy for long
+      const release = await archiveTurns.take(signal)
+      try {
+        return await sendArchiveInTurn(req, reply, dir, dirStat, segments, format, signal, release)
+      } catch (err) {
+        release()
+        throw err
+      }
+    }
+
+    async function sendArchiveInTurn (req: FastifyRequest, reply: FastifyReply, dir: string, dirStat: Stats, segments: string[], format: ArchiveFormat, signal: AbortSignal, release: () => void): Promise<FastifyReply> {
+      const limits = settings.archives as { maxBytes: number, maxEntries: number }
+      let leftOut = 0
+      // counted first, keeping nothing: the limits are decided before the first byte
+      const counted = await lister.count(dir, dirStat, limits, () => signal.aborted, (item) => { if (format === 'zip' && !zipSafe(item.rel)) leftOut++ })
+      if ('over' in counted) throw new ArchiveTooLargeError(counted.over === 'bytes' ? `more than ${limits.maxBytes} bytes` : `more than ${limits.maxEntries} entries`)
       /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
       const name = (segments[segments.length - 1] ?? (mount[mount.length - 1] ?? path.basename(realRoot))) || 'files'
       reply.type(ARCHIVE_TYPES[format]).headers({
@@ -292,9 +309,14 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff'
       })
-      if (req.method === 'HEAD') return reply.send()
-      const { stream, leftOut } = archive(format, walked.items, symlinks !== 'follow', signal)
-      req.log.info({ entries: walked.items.length - leftOut, bytes: walked.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
+      if (req.method === 'HEAD') {
+        release()
+        return reply.send()
+      }
+      // walked again as it is written: one item at a time
+      const stream = archive(format, lister.items(dir, dirStat, limits, () => signal.aborted), symlinks !== 'follow', signal)
+      stream.once('close', release)
+      req.log.info({ entries: counted.entries - leftOut, bytes: counted.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
       return reply.send(stream)
     }
 

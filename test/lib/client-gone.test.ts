@@ -5,15 +5,16 @@ import net, { type AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { answerInOrder } from '../../lib/server'
+import { Lister } from '../../lib/serve-dir/directory'
 import { capture, waitFor } from '../helper'
 
 const many: Record<string, string> = {}
 for (let i = 0; i < 6000; i++) many[`f${i}.txt`] = String(i % 10)
-const root = t.testdir({ many, 'a.txt': 'a', tls: {} })
+const root = t.testdir({ many, 'a.txt': 'a', tls: {}, few: { 'x.txt': 'x', d: { 'y.txt': 'y' } } })
 
 /** The plugin on a bare Fastify whose every request finds its client already gone when it reaches the route. */
 async function goneBeforeTheRoute (t: Test, opts: { http2?: boolean } = {}): Promise<{ app: FastifyInstance, log: () => string }> {
@@ -109,4 +110,35 @@ t.test('pipelined requests reach the route one at a time, in order; too many wai
   t.equal(most, 1, 'one at a time')
   const five = await send(5)
   t.notMatch(five, 'HTTP/1.1 200 OK\r\n[^]*/4', 'four waiting behind one: the connection is closed')
+})
+
+t.test('more folder downloads at once than there are turns and places in line: 503 with Retry-After', async (t) => {
+  const app = Fastify()
+  await app.register(serveDir, { root })
+  t.teardown(() => app.close())
+  const answers = await Promise.all(Array.from({ length: 12 }, async () => await app.inject('/few/?download=tar.gz')))
+  t.equal(answers.filter((a) => a.statusCode === 200).length, 10, 'two at work and eight waiting are answered')
+  const busy = answers.filter((a) => a.statusCode === 503)
+  t.equal(busy.length, 2)
+  t.equal(busy[0].headers['retry-after'], '1')
+  t.match(busy[0].body, 'Too many folder downloads in progress')
+  t.equal((await app.inject('/few/?download=zip')).statusCode, 200, 'turns given back')
+})
+
+t.test('an archive walks the folder as it is written, not ahead of it', async (t) => {
+  const dir = t.testdir({ a: { 'x.txt': 'x' }, b: { 'y.txt': 'y' } })
+  const lister = new Lister(dir, 'inside', false)
+  const walk = lister.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 })
+  t.match((await walk.next()).value, { rel: 'a/' })
+  // a folder gone before the walk reaches it is not in the archive: nothing was read ahead
+  rmSync(path.join(dir, 'b'), { recursive: true })
+  const rest: string[] = []
+  for await (const item of walk) rest.push(item.rel)
+  t.same(rest, ['a/x.txt'])
+  // and one that grows past the limits after it was counted fails the walk
+  const counted = await lister.count(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2 })
+  t.same(counted, { entries: 2, bytes: 1 })
+  writeFileSync(path.join(dir, 'a', 'z.txt'), 'zz')
+  await t.rejects(async () => { for await (const item of lister.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2 })) t.ok(item) }, { message: /more entries than one archive may/ })
+  await t.rejects(async () => { for await (const item of lister.items(dir, statSync(dir), { maxBytes: 2, maxEntries: 10 })) t.ok(item) }, { message: /more bytes than one archive may/ })
 })
