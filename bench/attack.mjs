@@ -7,7 +7,7 @@
 //   npm run attack                          # every attack, default sizes
 //   npm run attack -- --only pipelining     # one (h1-reset, h2-reset, slow-listing, archives, pipelining, h2-streams)
 //   npm run attack -- --files 100000 --clients 300
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
@@ -15,10 +15,9 @@ import https from 'node:https'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { fds, rss, startServer } from './process.mjs'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
@@ -50,20 +49,6 @@ if (!existsSync(cert)) {
 }
 
 // ------------------------------------------------------------------ server and probes
-async function startServer (extra = []) {
-  const child = spawn(process.execPath, [...(process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(here, '..', 'dist', 'bin', 'serve-dir.js'), '0', '-d', root, '-l', 'error', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (d) => { out += d })
-  const deadline = Date.now() + 20000
-  while (!out.includes('\n')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('serve-dir did not start (npm run build:ts first)')
-    await sleep(20)
-  }
-  return { child, port: Number(/ port (\d+) /.exec(out)[1]) }
-}
-
-const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
-const fds = (pid) => readdirSync(`/proc/${pid}/fd`).length
 /** CPU seconds the process has used (user + system). */
 const cpu = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -117,7 +102,7 @@ async function settle (pid, before) {
 }
 
 async function measure (name, attack, { tls = false } = {}) {
-  const { child, port } = await startServer(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])
+  const { child, port } = await startServer(['-d', root, '-l', 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])], (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean))
   try {
     await sleep(300)
     const before = { rss: rss(child.pid), fds: fds(child.pid), cpu: cpu(child.pid) }

@@ -5,16 +5,14 @@
 //
 //   npm run soak                       # 300,000 requests
 //   npm run soak -- --requests 50000   # fewer
-import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { fds, rss, startServer } from './process.mjs'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
 const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '300000' }, connections: { type: 'string', default: '32' } } })
 const REQUESTS = Number(args.requests)
 const HOST = '127.0.0.1'
@@ -29,25 +27,10 @@ writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7))
 for (let i = 0; i < 300; i++) writeFileSync(path.join(root, 'dir', `f${i}.txt`), `file ${i}\n`)
 
 // ------------------------------------------------------------------ server
-/** Our command on port 0: its first line, Python's "Serving HTTP on ... port N", says which port it got. */
-async function startServer () {
-  const child = spawn(process.execPath, [path.join(here, '..', 'dist', 'bin', 'serve-dir.js'), '0', '-d', root, '-l', 'warn', '--grace', '10'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (d) => { out += d })
-  const deadline = Date.now() + 20000
-  while (!out.includes('\n')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('serve-dir did not start (npm run build:ts first)')
-    await sleep(20)
-  }
-  return { child, port: Number(/ port (\d+) /.exec(out)[1]) }
-}
-
-const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
-const fds = (pid) => readdirSync(`/proc/${pid}/fd`).length
 const state = (pid) => `RSS ${rss(pid).toFixed(1)} MiB, ${fds(pid)} open fds`
 
 // ------------------------------------------------------------------ soak
-const { child, port } = await startServer()
+const { child, port } = await startServer(['-d', root, '-l', 'warn', '--grace', '10'])
 const requests = [
   { path: '/' },
   { path: '/app.js' },
