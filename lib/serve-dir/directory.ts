@@ -469,15 +469,16 @@ export class Lister {
     if (!fresh(kept)) return undefined
     const same = await this.unchanged(dir, kept)
     const now = this.kept.get(dir)
-    if (now !== kept) {
-      /* c8 ignore next */ // replaced, and the new one changed too, within one check: a race no test can time
-      if (!fresh(now)) return undefined
-      kept = now
-    } else if (!same) {
+    if (now === kept && !same) {
       unwatch(kept)
       this.kept.delete(dir)
       return undefined
     }
+    // the same record, or one that replaced it meanwhile (a concurrent first listing, read since
+    // this request came), unless a change came within the check
+    /* c8 ignore next */ // a change within the check: a race no test can time
+    if (!fresh(now)) return undefined
+    kept = now
     // most recently used goes last
     this.kept.delete(dir)
     this.kept.set(dir, kept)
