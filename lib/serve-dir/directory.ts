@@ -162,9 +162,9 @@ export class Lister {
       // a name that is not valid UTF-8 reads with U+FFFD in its place: it can be neither served nor
       // told from a name really written so; it is left out (only folders with a U+FFFD read twice)
       if (names.some((n) => n.includes('\uFFFD'))) names = (await readdir(dir, { encoding: 'buffer' })).filter((b) => isUtf8(b)).map(String)
+    /* c8 ignore start */ // read through a descriptor opened just before: only a folder removed in between, a race
+    // no test can time, or EACCES, which root never gets (test/e2e/unreadable.test.ts runs unprivileged)
     } catch (err) {
-      /* c8 ignore start */ // read through a descriptor opened just before: only a folder removed in between, a race
-      // no test can time, or EACCES, which root never gets (test/e2e/unreadable.test.ts runs unprivileged)
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return null
       throw err
