@@ -10,7 +10,7 @@ import http2 from 'node:http2'
 import { once } from 'node:events'
 import { execFileSync } from 'node:child_process'
 import { PATIENCE, rawRequest, startCommand, waitFor } from '../helper'
-import { cpu, fds, quiet, rss, smallFileWhile } from './measure'
+import { SMALL_FILE_MS, cpu, fds, quiet, rss, smallFileWhile } from './measure'
 
 const FILES = 12_000
 const many: Record<string, string> = {}
@@ -36,18 +36,19 @@ t.test('a hundred clients that ask for a big sorted listing and leave at once co
   const used = cpu(pid) - before.cpu
   // each listing, made whole, costs ~0.12 s of CPU here: 100 of them, 12 s
   t.ok(used < 5, `CPU used: ${used.toFixed(2)} s`)
-  t.ok(slowest < 1000, `a small file meanwhile: slowest ${slowest} ms`)
+  t.ok(slowest < SMALL_FILE_MS, `a small file meanwhile: slowest ${slowest} ms`)
   t.ok(rss(pid) < before.rss + 32, `RSS ${before.rss.toFixed(0)} -> ${rss(pid).toFixed(0)} MiB`)
   await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
 })
 
-t.test('twenty clients reading a big sorted listing slowly hold a bounded amount of memory, returned when they go', async (t) => {
+t.test('forty clients reading a big sorted listing slowly hold a bounded amount of memory, returned when they go', async (t) => {
   const { child, port } = await startCommand(t, ['0', '-d', root, '-l', 'warn'])
   const pid = child.pid as number
   await rawRequest(port, '/small.txt')
   const before = { rss: rss(pid), fds: fds(pid) }
   let peak = before.rss
-  const sockets = await Promise.all(Array.from({ length: 20 }, async () => {
+  // (before turns, each made its whole listing at once: +180 MiB for 20 of them)
+  const sockets = await Promise.all(Array.from({ length: 40 }, async () => {
     const s = net.connect(port, '127.0.0.1')
     await once(s, 'connect')
     s.pause()
@@ -56,12 +57,13 @@ t.test('twenty clients reading a big sorted listing slowly hold a bounded amount
   }))
   // the four that have a turn have made their listing and wait for their clients; the rest wait for a turn
   const slowest = await smallFileWhile(port, quiet(pid).then(() => { peak = Math.max(peak, rss(pid)) }))
-  t.ok(peak < before.rss + 64, `RSS ${before.rss.toFixed(0)} -> ${peak.toFixed(0)} MiB while they read`)
-  t.ok(slowest < 1000, `a small file meanwhile: slowest ${slowest} ms`)
+  // the bound leaves room for V8's young generation, which Node 24 grows further than Node 20
+  t.ok(peak < before.rss + 96, `RSS ${before.rss.toFixed(0)} -> ${peak.toFixed(0)} MiB while they read`)
+  t.ok(slowest < SMALL_FILE_MS, `a small file meanwhile: slowest ${slowest} ms`)
   for (const s of sockets) s.destroy()
   await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
   await quiet(pid)
-  t.ok(rss(pid) < before.rss + 64, `RSS after they left: ${rss(pid).toFixed(0)} MiB`)
+  t.ok(rss(pid) < before.rss + 96, `RSS after they left: ${rss(pid).toFixed(0)} MiB`)
   const res = await rawRequest(port, '/many/?sort=size&limit=1&format=json')
   t.equal(res.statusCode, 200, 'and a listing is made again at once')
 })

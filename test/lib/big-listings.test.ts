@@ -1,5 +1,6 @@
 import t from 'tap'
 import path from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { readdirSync, statSync, utimesSync, type Stats } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/directory'
@@ -57,11 +58,13 @@ t.test('a big folder sorted by size or date is listed as sortView orders its ent
   const files: Record<string, string | Record<string, string>> = {}
   for (let i = 0; i < STREAM_ABOVE + 20; i++) files[`f${String(i).padStart(5, '0')}.txt`] = 'x'.repeat(i % 7)
   for (let i = 0; i < 9; i++) files[`d${i}`] = {}
-  const dir = t.testdir(files)
+  // and two names that cannot be listed: a dangling link and a FIFO
+  const dir = t.testdir({ ...files, gone: t.fixture('symlink', 'nowhere') })
+  execFileSync('mkfifo', [path.join(dir, 'pipe')])
   for (let i = 0; i < 40; i++) utimesSync(path.join(dir, `f${String(i * 11).padStart(5, '0')}.txt`), 1e9 + i, 1e9 + (i % 5) * 1000)
   const lister = new Lister(dir, 'inside', false)
   t.teardown(() => lister.close())
-  const entries: Entry[] = readdirSync(dir).map((name) => {
+  const entries: Entry[] = readdirSync(dir).filter((n) => n !== 'gone' && n !== 'pipe').map((name) => {
     const s = statSync(path.join(dir, name))
     return s.isDirectory() ? { name, type: 'directory', size: null, mtime: s.mtime } : { name, type: 'file', size: s.size, mtime: s.mtime }
   })
