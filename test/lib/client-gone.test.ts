@@ -141,4 +141,6 @@ t.test('an archive walks the folder as it is written, not ahead of it', async (t
   writeFileSync(path.join(dir, 'a', 'z.txt'), 'zz')
   await t.rejects(async () => { for await (const item of lister.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2 })) t.ok(item) }, { message: /more entries than one archive may/ })
   await t.rejects(async () => { for await (const item of lister.items(dir, statSync(dir), { maxBytes: 2, maxEntries: 10 })) t.ok(item) }, { message: /more bytes than one archive may/ })
+  // any other failure is the caller's to answer (403 for EACCES, from the error handler)
+  await t.rejects(lister.count(path.join(dir, 'gone'), statSync(dir), { maxBytes: 1e9, maxEntries: 10 }), { code: 'ENOENT' })
 })
