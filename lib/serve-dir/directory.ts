@@ -80,9 +80,9 @@ interface Kept {
   /** When every entry was last stat'ed again (see {@link RECHECK_MS}). */
   checkedAt: number
   /**
-   * Every visible entry, in name order. All are stat'ed again on a hit at most every RECHECK_MS:
-   * the watch cannot see a change inside a sub-folder, nor a write through another hard link or a
-   * bind mount's source.
+   * Every visible entry, in name order. Sub-folders are stat'ed again on every hit (the watch cannot
+   * see a change inside one), and every entry at most every RECHECK_MS (nor a hard link added
+   * since it was kept, or a bind mount: a folder holding a file with two links is never kept).
    */
   entries: Entry[]
   bodies: Map<string, Rendered>
@@ -207,7 +207,10 @@ export class Lister {
   private entryOf (dir: string, name: string, links: { found: boolean }): Entry | null {
     const s = this.statOf(dir, name, links)
     if (s === undefined) return null
-    return s.isDirectory() ? { name, type: 'directory', size: null, mtime: s.mtime } : { name, type: 'file', size: s.size, mtime: s.mtime }
+    if (s.isDirectory()) return { name, type: 'directory', size: null, mtime: s.mtime }
+    // a file with another hard link can change through it, with no event in this folder
+    if (s.nlink > 1) links.found = true
+    return { name, type: 'file', size: s.size, mtime: s.mtime }
   }
 
   /** {@link entryOf}'s stat: of a regular file or a folder, else `undefined`. */
@@ -476,7 +479,8 @@ export class Lister {
     let kept = this.kept.get(dir)
     if (!fresh(kept)) return undefined
     const due = Date.now() - kept.checkedAt >= RECHECK_MS
-    const same = !due || await this.unchanged(dir, kept)
+    // sub-folders on every use (a change inside one reaches only its own watch); every entry once a second
+    const same = await this.unchanged(dir, kept, due)
     if (due) kept.checkedAt = Date.now()
     const now = this.kept.get(dir)
     if (now === kept && !same) {
@@ -496,11 +500,12 @@ export class Lister {
   }
 
   /** Whether every kept entry still shows what it showed: kind, size and date (to the millisecond, as the listing shows it). */
-  private async unchanged (dir: string, kept: Kept): Promise<boolean> {
+  private async unchanged (dir: string, kept: Kept, files: boolean): Promise<boolean> {
     const { entries } = kept
     for (let i = 0; i < entries.length; i++) {
       if (i > 0 && i % STAT_BATCH === 0) await nextTurn()
       const e = entries[i]
+      if (!files && e.type === 'file') continue
       const s = lstatSync(dir + path.sep + e.name, NO_THROW)
       if (s === undefined || s.mtime.getTime() !== e.mtime.getTime() ||
           (e.type === 'file' ? !s.isFile() || s.size !== e.size : !s.isDirectory())) return false
