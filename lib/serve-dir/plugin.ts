@@ -314,7 +314,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         return reply.send()
       }
       // walked again as it is written: one item at a time
-      const stream = archive(format, lister.items(dir, dirStat, limits, () => signal.aborted), symlinks !== 'follow', signal)
+      const stream = await archive(format, lister.items(dir, dirStat, limits, () => signal.aborted), symlinks !== 'follow', signal)
       stream.once('close', release)
       req.log.info({ entries: counted.entries - leftOut, bytes: counted.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
       return reply.send(stream)

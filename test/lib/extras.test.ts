@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { PATIENCE, serve, setup, waitFor } from '../helper'
-import { Lister } from '../../lib/serve-dir/directory'
+import { Lister, type WalkItem } from '../../lib/serve-dir/directory'
 import { archive } from '../../lib/serve-dir/archive'
 import { readTls } from '../../lib/server'
 
@@ -187,6 +187,38 @@ t.test('folder downloads: a client that goes away stops the work, and nothing le
   t.equal(ok.rawPayload.length, 1024 * 1024, 'still serving')
 })
 
+t.test('a zip of many small files comes in pieces of up to 64 KiB, not one for each header, and is whole', async (t) => {
+  const files: Record<string, string> = {}
+  for (let i = 0; i < 3000; i++) files[`f${i}.txt`] = `file ${i}`
+  const root = t.testdir({ many: files })
+  const lister = new Lister(root, 'inside', false)
+  const dir = path.join(root, 'many')
+  const out = await archive('zip', lister.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const chunks: Buffer[] = []
+  for await (const chunk of out) chunks.push(chunk)
+  const zip = Buffer.concat(chunks)
+  // each file is three small writes and a record at the end: 12,000 pieces, were they sent as made
+  t.ok(chunks.length <= Math.ceil(zip.length / 65536) + 1, `${chunks.length} pieces for ${zip.length} bytes`)
+  const names = unzipNames(zip)
+  t.equal(Object.keys(names).length, 3000, 'every file')
+  t.equal(names['f2999.txt'], 'file 2999')
+})
+
+t.test('a file that shrinks while it is zipped fails the zip, and is closed', async (t) => {
+  const root = t.testdir({ 'big.bin': Buffer.alloc(4 * 1024 * 1024, 1) })
+  const lister = new Lister(root, 'inside', false)
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  const out = await archive('zip', lister.items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const failed = new Promise<Error>((resolve) => out.once('error', resolve))
+  await new Promise((resolve) => out.once('data', resolve))
+  out.pause()
+  writeFileSync(path.join(root, 'big.bin'), '')
+  out.resume()
+  t.match((await failed).message, 'file shrank while being sent')
+  await waitFor('the file closed', () => fds() <= before, PATIENCE)
+})
+
 t.test('bad options for the extras fail ready()', async (t) => {
   const root = t.testdir({})
   for (const [opts, what] of [
@@ -219,10 +251,25 @@ t.test('archives: the name of a mount\'s root; deny leaves links out; an aborted
   const before = fds()
   for (const format of ['zip', 'tar.gz'] as const) {
     const signal = AbortSignal.abort()
-    const out = archive(format, lister.items(root, statSync(root), limits), true, signal)
+    const out = await archive(format, lister.items(root, statSync(root), limits), true, signal)
     await new Promise((resolve) => { out.on('error', resolve); out.on('close', resolve); out.resume() })
   }
   t.equal(fds(), before, 'an archive aborted before it began opens no file')
+  // the client goes while a file is being opened (its path is read by the open); a big one, that
+  // no buffer on the way takes whole
+  const bigRoot = t.testdir({ 'big.bin': Buffer.alloc(4 * 1024 * 1024) })
+  const bigLister = new Lister(bigRoot, 'inside', false)
+  for (const format of ['zip', 'tar.gz'] as const) {
+    const ac = new AbortController()
+    let item: WalkItem | undefined
+    for await (const found of bigLister.items(bigRoot, statSync(bigRoot), limits)) item = found
+    if (item === undefined) throw new Error('big.bin is walked')
+    const leaving = { ...item, get path () { ac.abort(); return (item as WalkItem).path } }
+    const out = await archive(format, (async function * () { yield leaving })(), true, ac.signal)
+    await new Promise((resolve) => { out.on('error', resolve); out.on('close', resolve); out.resume() })
+    await waitFor('the file opened as the client went is closed', () => fds() === before, PATIENCE)
+  }
+  t.pass('a file opened as the client went is closed')
 })
 
 t.test('a combined PEM (key in the certificate file) and what is not CORS', async (t) => {
