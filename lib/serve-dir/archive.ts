@@ -206,18 +206,21 @@ async function zip (items: AsyncIterable<WalkItem>, verifyPath: boolean, signal:
 /**
  * The chunks of `source`, the small ones joined up to 64 KiB: a zip of many small files is three
  * or four writes of a few dozen bytes each, and each would be a write to the socket of its own.
+ * A file's 16 KiB reads go on as they are, after what was waiting.
  */
 async function * joinedSmall (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let parts: Buffer[] = []
   let size = 0
   for await (const chunk of source) {
-    parts.push(chunk)
-    size += chunk.length
-    if (size >= 64 * 1024) {
-      yield Buffer.concat(parts, size)
-      parts = []
-      size = 0
+    if (chunk.length < 16 * 1024) {
+      parts.push(chunk)
+      size += chunk.length
+      if (size < 64 * 1024) continue
     }
+    if (size > 0) yield Buffer.concat(parts, size)
+    if (chunk.length >= 16 * 1024) yield chunk
+    parts = []
+    size = 0
   }
   if (size > 0) yield Buffer.concat(parts, size)
 }
