@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import AutoLoad, { type AutoloadPluginOptions } from '@fastify/autoload'
 import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { errorHandler, sendError } from './lib/serve-dir/respond'
+import { METHODS } from 'node:http'
+import { errorHandler, notFoundHandler } from './lib/serve-dir/respond'
 import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
 import { serverOptions, tlsFromEnv } from './lib/server'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
@@ -28,7 +29,11 @@ const options: AppOptions = {
 
 const appPlugin: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   fastify.setErrorHandler(errorHandler)
-  fastify.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND'))
+  fastify.setNotFoundHandler(notFoundHandler)
+  // Node parses every method in http.METHODS; Fastify routes only those it knows. The app owns
+  // the server: it teaches Fastify the rest (WebDAV's PROPFIND, PURGE, ...), so that the folder's
+  // routes answer them 405, not 404 (the plugin's `methodNotAllowed`, on in plugins/serve-dir.ts)
+  for (const m of METHODS) if (m !== 'CONNECT' && !fastify.supportedMethods.includes(m)) fastify.addHttpMethod(m)
 
   // eslint-disable-next-line no-void
   void fastify.register(AutoLoad, { dir: join(__dirname, 'plugins'), options: opts })

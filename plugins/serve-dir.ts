@@ -54,7 +54,9 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     prefix,
     index: index === 'false' || index === false ? false : typeof index === 'string' ? index.split(',') : index,
     dotfiles,
-    symlinks
+    symlinks,
+    // the app is the whole server: every other method on a served path is a 405
+    methodNotAllowed: true
   }
   for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'spa', 'cors', 'archives'] as const) {
     options[key] = fromCli(opts[key])

@@ -73,12 +73,9 @@ export async function build (t: Test, args: string[] = [], serverOptions: Fastif
   return app
 }
 
-/** The plugin alone on a bare Fastify, serving a fresh `t.testdir` tree. */
+/** The plugin on a bare Fastify, with the 404 page and 405s the app sets up, serving a fresh `t.testdir` tree. */
 export async function setup (t: Test, tree: Tree, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  await app.register(serveDir, { root: t.testdir(tree), ...opts })
-  t.teardown(() => app.close())
-  return app
+  return await serve(t, t.testdir(tree), opts)
 }
 
 export interface RawResponse {
@@ -117,7 +114,9 @@ export async function rawRequest (port: number, target: string, { method = 'GET'
 /** The plugin alone on a bare Fastify, serving an existing folder. */
 export async function serve (t: Test, root: string, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
   const app = Fastify()
-  await app.register(serveDir, { root, ...opts })
+  // as the app has it: our 404 page for misses, a 405 for other methods
+  app.setNotFoundHandler(serveDir.notFoundHandler)
+  await app.register(serveDir, { root, methodNotAllowed: true, ...opts })
   t.teardown(() => app.close())
   return app
 }

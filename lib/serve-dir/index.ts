@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import * as api from './plugin'
+import { notFoundHandler } from './respond'
 
 type ServeDirPlugin = FastifyPluginAsync<api.ServeDirOptions>
 
@@ -20,17 +21,19 @@ declare namespace serveDir {
   export type SymlinkPolicy = api.SymlinkPolicy
   export const InvalidOptionError: typeof api.InvalidOptionError
   export const InvalidRootError: typeof api.InvalidRootError
+  /** The 404 page (HTML or JSON, as the client asked), for `app.setNotFoundHandler()`. */
+  export const notFoundHandler: typeof import('./respond').notFoundHandler
   const plugin: ServeDirPlugin
   export { plugin as serveDir, plugin as default }
 }
 
 // fastify-plugin names the plugin and sets `.default` and `.serveDir` (the name in camelCase)
 fp(serveDir, { fastify: '5.x', name: 'serve-dir' })
-Object.assign(serveDir, { InvalidOptionError: api.InvalidOptionError, InvalidRootError: api.InvalidRootError })
+Object.assign(serveDir, { InvalidOptionError: api.InvalidOptionError, InvalidRootError: api.InvalidRootError, notFoundHandler })
 
 export = serveDir
 
 // Node's ES-module loader reads a CommonJS module's export names from its source text
 // (cjs-module-lexer), not from the object: these lines name them for `import { serveDir }`; the
 // values it takes from `module.exports`, the plugin, which carries them (above).
-exports.default = exports.serveDir = exports.InvalidOptionError = exports.InvalidRootError = undefined
+exports.default = exports.serveDir = exports.InvalidOptionError = exports.InvalidRootError = exports.notFoundHandler = undefined

@@ -1,10 +1,10 @@
 import path from 'node:path'
 import { realpath, stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
-import { METHODS, validateHeaderName, validateHeaderValue } from 'node:http'
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { create as createDisposition } from 'content-disposition'
 import type { Stats } from 'node:fs'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ArchiveTooLargeError, ArchivesOffError, BadPathError, ClientGoneError, BadQueryError, InvalidOptionError, InvalidRootError, MethodNotAllowedError, NotFoundError } from './errors'
 import { directoryLocation, displayPath, isHidden, parseRequestUrl, prefixToSegments } from './resolve'
 import { lookup, type SymlinkPolicy } from './lookup'
@@ -16,7 +16,7 @@ import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type Re
 import { compressBuffer, compressor } from './coding'
 import { ARCHIVE_TYPES, archive, zipSafe, type ArchiveFormat } from './archive'
 import { Slots } from './slots'
-import { addVary, errorHandler, preferredListing, sendError } from './respond'
+import { addVary, errorHandler, handOverMiss, isMiss, preferredListing, sendError } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { Entry, JsonListing } from './listing'
@@ -51,6 +51,12 @@ export interface ServeDirOptions {
   downloadHtml?: boolean
   /** List folders before files, whatever the sort. Default `false` (Python's order mixes them). */
   dirsFirst?: boolean
+  /**
+   * Answer 405 (with `Allow`) to every method other than GET, HEAD (and OPTIONS) under the prefix.
+   * Default `false`: the host's other routes and its 404 handler decide them (at prefix `/` that is
+   * every URL of the host). The standalone app turns it on.
+   */
+  methodNotAllowed?: boolean
   /** Headers added to successful responses (2xx, 304), never replacing one the server sets (validators, types). Default none. */
   headers?: Record<string, string>
   /** CORS: `true` lets any origin read (`*`); an origin or a list of origins lets only those. Default `false`. */
@@ -76,6 +82,7 @@ interface Settings {
   cacheBytes: number
   downloadHtml: boolean
   dirsFirst: boolean
+  methodNotAllowed: boolean
   headers: Record<string, string>
   cors: false | true | string | string[]
   /** Segments of the fallback page, or `null` when it is not a single-page app. */
@@ -84,7 +91,7 @@ interface Settings {
 }
 
 const OPTION_NAMES = new Set(['root', 'prefix', 'index', 'listing', 'dotfiles', 'symlinks', 'maxAge', 'immutable', 'compress',
-  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'headers', 'cors', 'spa', 'archives', 'logLevel', 'logSerializers'])
+  'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'methodNotAllowed', 'headers', 'cors', 'spa', 'archives', 'logLevel', 'logSerializers'])
 /** Files up to this size may be kept whole in memory. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
@@ -148,6 +155,7 @@ async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
     cacheBytes: count('cacheBytes', 64 * 1024 * 1024),
     downloadHtml: bool('downloadHtml', false),
     dirsFirst: bool('dirsFirst', false),
+    methodNotAllowed: bool('methodNotAllowed', false),
     headers: headersOf(opts.headers),
     cors: corsOf(opts.cors),
     spa: spaOf(opts.spa),
@@ -232,9 +240,12 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   const listingCacheControl = cacheControl({ maxAge: 0, immutable: false })
   fastify.addHook('onClose', async () => lister.close())
 
-  // A child context keeps our error handler away from the host app.
+  // A child context keeps our error handler away from the host app. A miss is the host's to
+  // answer: its 404 handler (ours in the app, `serveDir.notFoundHandler`) makes the page.
   await fastify.register(async function serveDirRoutes (child: FastifyInstance) {
-    child.setErrorHandler(errorHandler)
+    child.setErrorHandler(function (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+      return isMiss(err) ? handOverMiss(req, reply, err) : errorHandler.call(this, err, req, reply)
+    })
 
     async function handler (req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
       const parsed = parseRequestUrl(req.raw.url as string, mount, windows)
@@ -393,12 +404,13 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         return payload
       })
     }
-    // Node parses every method in http.METHODS; Fastify routes only those it knows. Teach it the
-    // rest (WebDAV's PROPFIND, PURGE, ...) so that they get a 405 here, not a 404.
-    for (const m of METHODS) if (m !== 'CONNECT' && !child.supportedMethods.includes(m)) child.addHttpMethod(m)
     // onRequest, so that a request body is never parsed (or waited for) before the 405
-    // (with CORS on, OPTIONS is @fastify/cors's: its hook answers preflights before any route)
-    const otherMethods = child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false))
+    // (with CORS on, OPTIONS is @fastify/cors's: its hook answers preflights before any route).
+    // The methods are those the server knows when the plugin is registered: the app teaches it
+    // all of Node's (WebDAV's PROPFIND, PURGE, ...); a host's table is the host's own.
+    const otherMethods = settings.methodNotAllowed
+      ? child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false))
+      : []
     // below an enclosing prefix, '/' is that prefix with and without its slash (the slash-less one 301s)
     const routes = prefixSegments.length > 0 ? [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*'] : mount.length > 0 ? ['/', '/*'] : ['/*']
     // the listing's stylesheet and script: immutable, under names that carry their hash
@@ -426,7 +438,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     })
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
-      child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
+      if (otherMethods.length > 0) child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
     }
   })
 }

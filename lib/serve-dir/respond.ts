@@ -79,6 +79,24 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
   return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message, upLink(statusCode, req.raw.url as string)))
 }
 
+/** The 404 page, in the client's format: the app's not-found handler, and the one a host may take. */
+export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND')
+}
+
+/** Whether an error means "nothing is served here": ours, or the file system's (gone since the lookup). */
+export function isMiss (err: FastifyError): boolean {
+  return err.code === 'FST_SERVE_DIR_NOT_FOUND' || FS_ERRORS[err.code]?.[0] === 404
+}
+
+/** A miss, handed to the 404 handler of the scope the plugin is in, without a file's headers set before it. */
+export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: FastifyError): FastifyReply {
+  if (err.code !== 'FST_SERVE_DIR_NOT_FOUND') req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
+  for (const h of FILE_HEADERS) reply.removeHeader(h)
+  reply.callNotFound()
+  return reply
+}
+
 /**
  * An error handler that answers in the client's format. 4xx keep their message (they explain the
  * client's own request); 5xx are logged with their stack and answered without internals.

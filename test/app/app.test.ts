@@ -11,6 +11,16 @@ import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
 import net from 'node:net'
 import { once } from 'node:events'
 
+t.test('the app answers every method Node parses other than GET and HEAD with a 405 on a served path', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a' })
+  const app = await build(t, ['--root', root])
+  for (const method of ['POST', 'PROPFIND', 'PURGE', 'MKCOL', 'LOCK', 'SEARCH', 'TRACE'] as const) {
+    const res = await app.inject({ method: method as 'GET', url: '/a.txt' })
+    t.equal(res.statusCode, 405, method)
+    t.equal(res.headers.allow, 'GET, HEAD', method)
+  }
+})
+
 t.test('--root serves that folder', async (t) => {
   const root = t.testdir({ 'index.html': 'home', sub: { 'a.txt': 'a' } })
   const app = await build(t, ['--root', root])

@@ -121,11 +121,11 @@ t.test('not found, bad paths and other methods', async (t) => {
     t.equal(res.headers.allow, 'GET, HEAD', method)
   }
   t.equal((await app.inject({ method: 'POST', url: '/' })).statusCode, 405)
-  for (const method of ['PROPFIND', 'PURGE', 'MKCOL', 'LOCK', 'SEARCH', 'TRACE'] as const) {
-    const res = await app.inject({ method: method as 'GET', url: '/a.txt' })
-    t.equal(res.statusCode, 405, method)
-    t.equal(res.headers.allow, 'GET, HEAD', method)
-  }
+  const trace = await app.inject({ method: 'TRACE', url: '/a.txt' })
+  t.equal(trace.statusCode, 405, 'TRACE')
+  t.equal(trace.headers.allow, 'GET, HEAD')
+  // the rest of Node's methods are the host's to teach Fastify (the app does: test/app)
+  t.equal((await app.inject({ method: 'PROPFIND' as 'GET', url: '/a.txt' })).statusCode, 404, 'a method Fastify was not taught is its own 404')
 })
 
 t.test('errors are HTML for browsers and JSON for programs', async (t) => {
@@ -316,7 +316,39 @@ t.test('prefix mounts the folder below a URL path', async (t) => {
   t.match((await app.inject('/files/')).body, 'Directory listing for /files/')
   t.match((await app.inject('/files/sub/')).body, 'href="../"')
   t.equal((await app.inject('/FILES/a.txt')).statusCode, 404, 'the router folds case; the mount does not')
-  t.equal((await app.inject({ method: 'POST', url: '/files' })).statusCode, 405)
+  t.equal((await app.inject({ method: 'POST', url: '/files' })).statusCode, 404, 'the host decides other methods')
+  const refusing = Fastify()
+  await refusing.register(serveDir, { root, prefix: '/files/', methodNotAllowed: true })
+  t.teardown(() => refusing.close())
+  t.equal((await refusing.inject({ method: 'POST', url: '/files' })).statusCode, 405, 'unless the plugin is told to refuse them')
+})
+
+t.test('a good citizen in a host app: its 404 handler, its routes and its methods stay its own', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', sub: {} })
+  const warnings: string[] = []
+  const onWarning = (w: Error & { code?: string }): void => { warnings.push(w.code ?? w.message) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const app = Fastify()
+  app.setNotFoundHandler(async (_req, reply) => reply.code(404).send({ host: 'missing' }))
+  app.post('/api/x', async () => ({ ok: true }))
+  await app.register(serveDir, { root })
+  // a method the host teaches Fastify after the plugin, with its route
+  app.addHttpMethod('PROPFIND', { hasBody: true })
+  app.route({ method: 'PROPFIND' as 'GET', url: '/dav', handler: async () => 'dav' })
+  t.teardown(() => app.close())
+  await app.ready()
+  for (const url of ['/missing.txt', '/sub/missing/', '/a.txt/', '/.hidden']) {
+    const res = await app.inject(url)
+    t.same([res.statusCode, res.json()], [404, { host: 'missing' }], `${url}: the host's 404 handler`)
+    t.equal(res.headers.etag, undefined, 'no file headers on it')
+  }
+  t.same((await app.inject({ method: 'POST', url: '/api/x' })).json(), { ok: true })
+  t.same((await app.inject({ method: 'POST', url: '/api/y' })).json(), { host: 'missing' }, 'the host\'s 404, not our 405')
+  t.equal((await app.inject({ method: 'PROPFIND' as 'GET', url: '/dav' })).body, 'dav')
+  t.equal((await app.inject('/a.txt')).body, 'a')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(warnings, [], 'no FSTDEP025: the host\'s method table is its own')
 })
 
 t.test('works beside a host app that registered @fastify/static itself', async (t) => {
