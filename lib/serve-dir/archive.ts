@@ -48,12 +48,12 @@ export async function archive (format: ArchiveFormat, items: AsyncIterable<WalkI
 
 /**
  * Whether a path can go into a zip as it is. Zip names use `/` only: zip-stream turns a `\` (a
- * valid POSIX name character) into `/`, which would merge `a\b.txt` with `a/b.txt`, and a name
- * that starts like a drive (`C:x`) is one an unzip tool on Windows reads as absolute. Those stay
- * out of the zip (tar keeps them).
+ * valid POSIX name character) into `/`, which would merge `a\b.txt` with `a/b.txt`, and it cuts
+ * a leading `word:` (a drive, `C:x`, or anything like it, `note:ok.txt`), which would make it a
+ * second `ok.txt`. Those stay out of the zip (tar keeps them).
  */
 export function zipSafe (rel: string): boolean {
-  return !rel.includes('\\') && !/^[a-zA-Z]:/.test(rel)
+  return !rel.includes('\\') && !/^\w+:/.test(rel)
 }
 
 /** Adds one entry and resolves when its bytes are all in: zip-stream takes entries one at a time. */
@@ -195,7 +195,7 @@ async function zip (items: AsyncIterable<WalkItem>, verifyPath: boolean, signal:
       await addEntry(z, reading, { ...header, store: !deflates(item.rel) })
     }
     // said where an unzip tool shows it (unzip -l, zipinfo), at the zip's end; the request log says it too
-    if (leftOut > 0) z.setComment(`${leftOut} entries are not in this zip: their names hold a backslash or start like a drive letter. The tar.gz has them.`)
+    if (leftOut > 0) z.setComment(`${leftOut} entries are not in this zip: their names hold a backslash or start like a drive (a word and a colon). The tar.gz has them.`)
     z.finalize()
   }
   // a file that failed (gone, changed, aborted) fails the archive: the client sees a cut download

@@ -291,15 +291,16 @@ t.test('a combined PEM (key in the certificate file) and what is not CORS', asyn
 })
 
 t.test('folder downloads: names a zip cannot hold stay out of it, the tar.gz keeps them, nothing crashes', async (t) => {
-  const dir = t.testdir({ 'a\\b.txt': 'backslash', a: { 'b.txt': 'slash' }, 'C:x.txt': 'drive', '\\lead.txt': 'lead', 'ok.txt': 'ok', 'd\\e': { 'f.txt': 'inside' } })
+  const dir = t.testdir({ 'a\\b.txt': 'backslash', a: { 'b.txt': 'slash' }, 'C:x.txt': 'drive', '\\lead.txt': 'lead', 'ok.txt': 'ok', 'd\\e': { 'f.txt': 'inside' }, 'note:ok.txt': 'scheme', 'a:b': { 'c.txt': 'c' }, 'x:': 'colon' })
   const app = await serve(t, dir)
   const zip = await app.inject('/?download=zip')
   t.equal(zip.statusCode, 200)
-  t.same(unzipNames(zip.rawPayload), { 'a/': '', 'a/b.txt': 'slash', 'ok.txt': 'ok' }, 'one a/b.txt, the real one')
+  // zip-stream cuts a leading `word:` from a name: 'note:ok.txt' would be a second ok.txt
+  t.same(unzipNames(zip.rawPayload), { 'a/': '', 'a/b.txt': 'slash', 'ok.txt': 'ok' }, 'one a/b.txt and one ok.txt, the real ones')
   const comment = execFileSync('python3', ['-c', 'import zipfile,sys,io; print(zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())).comment.decode())'], { input: zip.rawPayload, encoding: 'utf8' })
-  t.match(comment, /^5 entries are not in this zip/, 'the zip says what it left out')
+  t.match(comment, /^9 entries are not in this zip/, 'the zip says what it left out')
   t.same(untarNames((await app.inject('/?download=tar.gz')).rawPayload), {
-    'C:x.txt': 'drive', 'a/': '', 'a/b.txt': 'slash', 'a\\b.txt': 'backslash', 'd\\e/': '', 'd\\e/f.txt': 'inside', '\\lead.txt': 'lead', 'ok.txt': 'ok'
+    'C:x.txt': 'drive', 'a/': '', 'a/b.txt': 'slash', 'a\\b.txt': 'backslash', 'd\\e/': '', 'd\\e/f.txt': 'inside', '\\lead.txt': 'lead', 'ok.txt': 'ok', 'note:ok.txt': 'scheme', 'a:b/': '', 'a:b/c.txt': 'c', 'x:': 'colon'
   })
   t.equal((await app.inject('/ok.txt')).body, 'ok', 'still serving')
 })
