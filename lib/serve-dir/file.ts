@@ -37,6 +37,8 @@ export interface FileOptions {
   cacheEntries: number
   /** Send HTML, XHTML and SVG as attachments, so that they never run as pages of this origin. */
   downloadHtml: boolean
+  /** A file changed less than this many milliseconds before it is read is not kept. Default 2,000. */
+  racyMs?: number
 }
 
 /** Types a browser would run as a page (scripts included) of our origin. */
@@ -63,6 +65,13 @@ interface Meta extends Version {
 const STREAM_CHUNK = 512 * 1024
 const CODINGS: readonly Coding[] = ['br', 'gzip']
 const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
+
+/**
+ * A file changed less than this long before it was read is not kept (git's "racily clean"): a
+ * write sets the file's times when it starts, so its version can look final while it is still
+ * under way, and bytes read then would be kept, torn, under the final version for good.
+ */
+const RACY_MS = 2000
 
 function sameVersion (a: Version, b: Version): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
@@ -159,8 +168,15 @@ export class FileResponder {
     meta.body ??= (async () => {
       const fh = await openVerified(file, meta, this.verifyPath)
       try {
+        const started = Date.now()
         const data = await fh.readFile()
         if (data.length !== meta.size) return null
+        // kept only when nothing can have been writing it: the same version after the read, and
+        // not changed just before it; else the bytes answer the requests waiting now, no more
+        if (!sameVersion(meta, await fh.stat()) || started - Math.max(meta.mtimeMs, meta.ctimeMs) < (this.opts.racyMs ?? RACY_MS)) {
+          meta.body = undefined
+          return data
+        }
         this.account(file, meta, data.length)
         return data
       } finally {
@@ -173,6 +189,8 @@ export class FileResponder {
   }
 
   private coded (file: string, meta: Meta, coding: Coding, data: Buffer): Promise<Buffer> {
+    // bytes that were not kept (read too soon after a change) are not kept compressed either
+    if (meta.body === undefined) return compressBuffer(data, coding)
     let done = meta.coded[coding]
     if (done === undefined) {
       done = compressBuffer(data, coding)

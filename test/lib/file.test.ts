@@ -1,7 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { appendFileSync, linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
 import net, { type AddressInfo } from 'node:net'
 import { once } from 'node:events'
@@ -242,6 +242,46 @@ t.test('the caches never serve stale data', async (t) => {
   t.not(bigAgain.headers.etag, bigEtag)
 })
 
+t.test('bytes read just after a change are not kept: a write through a mapping that sets no new time shows', async (t) => {
+  // A writer maps the file and writes through the mapping twice. The first write marks the page
+  // dirty and sets the file's times; the second, to the same dirty page, changes the bytes and
+  // sets nothing: the version stays the one the first left. Bytes kept after the first would be
+  // served for good. (The same as a single slow write, which sets the times when it starts.)
+  const root = t.testdir({ 'm.txt': 'a'.repeat(8192) })
+  const app = await serve(t, root)
+  const writer = spawn('python3', ['-c', [
+    'import mmap, sys',
+    'f = open(sys.argv[1], "r+b"); m = mmap.mmap(f.fileno(), 0)',
+    'm[0:8] = b"11111111"; print("one", flush=True); sys.stdin.readline()',
+    'm[0:8] = b"22222222"; print("two", flush=True); sys.stdin.readline()'
+  ].join('\n'), path.join(root, 'm.txt')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  t.teardown(() => { writer.kill() })
+  const lines = writer.stdout.setEncoding('utf8')
+  const next = async (): Promise<string> => String((await once(lines, 'data'))[0]).trim()
+  t.equal(await next(), 'one')
+  const version = statSync(path.join(root, 'm.txt'))
+  t.equal((await app.inject('/m.txt')).body.slice(0, 8), '11111111')
+  writer.stdin.write('\n')
+  t.equal(await next(), 'two')
+  t.equal(statSync(path.join(root, 'm.txt')).mtimeMs, version.mtimeMs, 'the second write set no new time')
+  t.equal((await app.inject('/m.txt')).body.slice(0, 8), '22222222', 'the new bytes, not kept old ones')
+  writer.stdin.end('\n')
+})
+
+t.test('a kept file\'s compressed forms are kept with it and go with it', async (t) => {
+  const root = t.testdir({ 'a.txt': text })
+  // racyMs 0: the file just made is kept at once (the plugin waits 2 s after a change)
+  const files = new FileResponder({ ...noCache, compress: true, cacheFileBytes: 1 << 20, cacheTotalBytes: 1 << 20, racyMs: 0 }, () => null)
+  const app = Fastify()
+  app.get('/a.txt', (req, reply) => files.send(req, reply, path.join(root, 'a.txt'), statSync(path.join(root, 'a.txt'))))
+  t.teardown(() => app.close())
+  const gz = async (): Promise<string> => zlib.gunzipSync((await app.inject({ url: '/a.txt', headers: { 'accept-encoding': 'gzip' } })).rawPayload).toString()
+  t.equal(await gz(), text)
+  t.equal(await gz(), text, 'from the kept form')
+  writeFileSync(path.join(root, 'a.txt'), text.toUpperCase())
+  t.equal(await gz(), text.toUpperCase(), 'a new version, a new form')
+})
+
 t.test('listing validators', async (t) => {
   const many: Record<string, string> = {}
   for (let i = 0; i < 20; i++) many[`file-with-a-longish-name-${i}.txt`] = 'x'
@@ -337,7 +377,8 @@ t.test('the content cache: bounded in entries and bytes, and a failed read is no
   const tree: Record<string, string> = {}
   for (let i = 0; i < 6; i++) tree[`f${i}.txt`] = String(i).repeat(40)
   const root = t.testdir(tree)
-  const files = new FileResponder({ ...noCache, cacheFileBytes: 100, cacheTotalBytes: 100, cacheEntries: 3 }, () => null)
+  // racyMs 0: files just made are kept (the plugin waits 2 s after a change; see the mmap test)
+  const files = new FileResponder({ ...noCache, cacheFileBytes: 100, cacheTotalBytes: 100, cacheEntries: 3, racyMs: 0 }, () => null)
   const app = Fastify()
   app.setErrorHandler(errorHandler)
   app.get('/:name/:as', (req, reply) => {
