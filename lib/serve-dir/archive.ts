@@ -78,7 +78,6 @@ interface ZipInternals {
   _writeCentralDirectoryEnd: () => void
   _finish: () => void
   write: (b: Buffer | string) => boolean
-  destroyed: boolean
   once: (event: 'drain', listener: () => void) => void
   end: () => void
 }
@@ -163,7 +162,7 @@ async function lowMemoryZip (): Promise<new (options: ZipStreamOptions) => ZipSt
 /**
  * The zip, with each entry added when the one before it is written (zip-stream, from archiver):
  * the walk is read as the client reads, and what is kept per file is its central-directory
- * record (~0.5 KB: 100,000 files, ~45 MiB; the central directory goes at the end of every zip).
+ * record (~100 bytes: the central directory goes at the end of every zip).
  */
 async function zip (items: AsyncIterable<WalkItem>, verifyPath: boolean, signal: AbortSignal): Promise<Readable> {
   // the writers load the first time a folder is downloaded, not when the server starts
