@@ -79,6 +79,11 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
   return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message, upLink(statusCode, req.raw.url as string)))
 }
 
+/** A file the lookup found that the file system then refused (gone, denied, out of descriptors). */
+function logUnopened (req: FastifyRequest, err: FastifyError): void {
+  req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
+}
+
 /** The 404 page, in the client's format: the app's not-found handler, and the one a host may take. */
 export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND')
@@ -91,7 +96,7 @@ export function isMiss (err: FastifyError): boolean {
 
 /** A miss, handed to the 404 handler of the scope the plugin is in, without a file's headers set before it. */
 export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: FastifyError): FastifyReply {
-  if (err.code !== 'FST_SERVE_DIR_NOT_FOUND') req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
+  if (err.code !== 'FST_SERVE_DIR_NOT_FOUND') logUnopened(req, err)
   for (const h of FILE_HEADERS) reply.removeHeader(h)
   reply.callNotFound()
   return reply
@@ -104,7 +109,7 @@ export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: Fas
 export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fsError = FS_ERRORS[err.code]
   if (fsError !== undefined) {
-    req.log.warn({ code: err.code, path: (err as NodeJS.ErrnoException).path }, 'file could not be opened')
+    logUnopened(req, err)
     return sendError(req, reply, fsError[0], fsError[1], err.code, fsError[0] === 503 ? { 'retry-after': '1' } : {})
   }
   const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
