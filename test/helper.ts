@@ -67,8 +67,8 @@ export type Tree = Parameters<Test['testdir']>[0]
  */
 export async function build (t: Test, args: string[] = [], serverOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const argv = [AppPath, '--', ...args]
-  // skipOverride exposes the app's decorators to the test, as the fastify-cli template does
-  const app = await helper.build(argv, { skipOverride: true }, { ...appOptions, ...serverOptions }) as unknown as FastifyInstance
+  // no skipOverride: loaded as `fastify start` loads it (the app is skip-override itself, fastify-plugin)
+  const app = await helper.build(argv, {}, { ...appOptions, ...serverOptions }) as unknown as FastifyInstance
   t.teardown(() => app.close())
   return app
 }
