@@ -6,7 +6,8 @@ import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import zlib from 'node:zlib'
 import type { WalkItem } from './directory'
-import { closingWith, isCompressible, readRange, typeOf } from './file'
+import type { FileHandle } from 'node:fs/promises'
+import { isCompressible, typeOf } from './file'
 import { openVerified } from './proof'
 import type ZipStream from 'zip-stream'
 import type { FileDataInput, ZipStreamOptions } from 'zip-stream'
@@ -26,10 +27,23 @@ async function contents (item: WalkItem, verifyPath: boolean, signal: AbortSigna
   const fh = await openVerified(item.path, item.stat, verifyPath)
   // small reads: an archive passes each chunk through more hands before the socket, and garbage
   // of big ones would hold a 1 GiB download at idle + 40 MiB (16 KiB: idle + 30 MiB, 160 MiB/s)
-  const stream = closingWith(fh, Readable.from(readRange(fh, 0, item.stat.size - 1, false, undefined, 16 * 1024), { objectMode: false }))
+  const stream = Readable.from(readAll(fh, item.stat.size, 16 * 1024), { objectMode: false })
+  // closed with the stream: also when it is destroyed before it was ever read, where the
+  // generator, never started, runs no `finally` and the descriptor waited for the garbage collector
+  stream.once('close', () => { fh.close().catch(() => {}) })
   if (signal.aborted) stream.destroy()
   signal.throwIfAborted()
   return stream
+}
+
+/** Exactly `size` bytes of `fh`, in chunks; a file that shrank meanwhile fails the read. */
+async function * readAll (fh: FileHandle, size: number, chunkSize: number): AsyncGenerator<Buffer> {
+  for (let pos = 0; pos < size;) {
+    const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafeSlow(Math.min(chunkSize, size - pos)), 0, Math.min(chunkSize, size - pos), pos)
+    if (bytesRead === 0) throw new Error(`file shrank while being sent: ended at byte ${pos} of ${size}`)
+    pos += bytesRead
+    yield buffer.subarray(0, bytesRead)
+  }
 }
 
 /** Deflate what compresses; store the rest (media, archives, unknown binaries): far faster, no bigger. */

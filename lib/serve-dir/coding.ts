@@ -3,6 +3,9 @@ import { promisify } from 'node:util'
 import type { Transform } from 'node:stream'
 import type { Coding } from './http'
 
+/** The codings we make or find as sidecars, in the order we prefer them. */
+export const CODINGS: readonly Coding[] = ['br', 'gzip']
+
 const gzip = promisify(zlib.gzip)
 const brotli = promisify(zlib.brotliCompress)
 // quality 5 of 11: most of brotli's gain at a fraction of its top quality's time, as on-the-fly servers use

@@ -1,22 +1,29 @@
-// Sends one regular file with complete HTTP semantics: strong validators, preconditions, single and
-// multiple ranges, precompressed sidecars and on-the-fly compression, from a cache of small files
-// that is checked against a fresh stat on every request, so it never serves stale bytes.
+// One regular file, answered by @fastify/static: `reply.sendFile` hands it to @fastify/send, which
+// does the HTTP (ETag and Last-Modified, 304 and 412, Range with 206, 416 and If-Range, HEAD,
+// Content-Length, the read stream). Around it, each layer adds one thing send lacks:
+//   1. the verified open: send is given `/proc/self/fd/N` of a descriptor we opened and proved, so
+//      it sends exactly the vetted file whatever its name means by then (a link or a FIFO swapped
+//      in after the check), and every name works (it would refuse a backslash by name);
+//   2. the type: ours, from the real name (send would see only a number);
+//   3. codings: sidecars found under our policies (send's would follow a link out of the root),
+//      compression on the fly with a tag per coding (@fastify/compress keeps the identity tag);
+//   4. a file that shrinks while it is sent ends the connection (send's stream ends quietly and
+//      the client waits for bytes that never come);
+//   5. in front, a cache of small files answering unconditional GET and HEAD exactly as send would,
+//      without its two stats and an open per request.
 import path from 'node:path'
-import type { Stats } from 'node:fs'
+import { ReadStream, type Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
-import { Readable, pipeline } from 'node:stream'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Transform, pipeline, type Readable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyStatic, { type SendOptions } from '@fastify/static'
 import mime from 'mime-types'
 import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
-import {
-  cacheControl, contentRange, encodedEtag, evaluatePreconditions, ifRangeHolds, metadataEtag,
-  multipartParts, pickEncoding, planRanges, type ByteRange, type Coding, type RequestHeaders
-} from './http'
-import { addVary, sendError } from './respond'
-import { compressBuffer, compressor } from './coding'
-import { openVerified, proveSync } from './proof'
+import { cacheControl, pickEncoding, type Coding } from './http'
+import { addVary } from './respond'
+import { CODINGS, compressBuffer, compressor } from './coding'
+import { openVerified, proveSync, throughDescriptor } from './proof'
 
 export interface FileOptions {
   /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
@@ -49,11 +56,11 @@ export type SiblingLookup = (dir: string, name: string) => { path: string, stat:
 
 interface Version { dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number }
 
-/** What one version of a file looks like to HTTP, computed once per version. */
+/** One version of a small file as send would describe it, and its bytes once read. */
 interface Meta extends Version {
+  /** send's validators for this stat, so that the cache answers with the very same. */
   etag: string
-  lastModified: number
-  headers: Record<string, string>
+  lastModified: string
   type: string
   compressible: boolean
   body?: Promise<Buffer | null>
@@ -61,9 +68,30 @@ interface Meta extends Version {
   bytes: number
 }
 
-/** Read chunk for streamed files: bigger chunks mean fewer round trips to the thread pool. */
+/** A file on its way out through send: our descriptor, held until send's stream holds its own. */
+interface Sending {
+  fh: FileHandle
+  type: string
+  /** The coding of the body: a sidecar's, or one applied on the fly (`compress`). */
+  coding?: Coding
+  compress: boolean
+  stream?: ReadStream
+  released: boolean
+}
+
+/**
+ * send's read size (its `highWaterMark`): unset, it reads 16 KiB at a time, a third of the speed
+ * of 512 KiB reads on a big file.
+ */
 const STREAM_CHUNK = 512 * 1024
-const CODINGS: readonly Coding[] = ['br', 'gzip']
+/**
+ * The options of every sendFile: the type and Cache-Control are ours (send would see a number
+ * for a name, and say `max-age=0`); `highWaterMark` reaches send, though @fastify/static's types
+ * do not name it.
+ */
+const SEND_OPTIONS = { contentType: false, cacheControl: false, highWaterMark: STREAM_CHUNK } as SendOptions
+/** Bodies compressed on the fly up to this size are compressed whole, so they have a length. */
+const WHOLE_BYTES = 1024 * 1024
 const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
 
 /**
@@ -75,6 +103,29 @@ const RACY_MS = 2000
 
 function sameVersion (a: Version, b: Version): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
+}
+
+/** @fastify/send's entity tag for a stat (send.js, sendFileDirectly): weak, size and modification time in hex. */
+function sendEtag (stat: Stats): string {
+  return 'W/"' + stat.size.toString(16) + '-' + stat.mtime.getTime().toString(16) + '"'
+}
+
+/** The tag of a coded variant: the identity's with the coding, so that no cache takes one for the other. */
+function codedEtag (etag: string, coding: Coding): string {
+  return etag.slice(0, -1) + '-' + coding + '"'
+}
+
+/**
+ * The If-Match / If-None-Match of a request for a coded variant, as send must read it: send
+ * compares the identity's tag, and a coded tag is the identity's with the coding, so the tags
+ * for this coding become the identity's and all others (which can never match) are dropped.
+ * send still makes every decision; it is only told which tags stand for this file's version.
+ */
+function identityTags (header: string, coding: Coding): string {
+  const suffix = `-${coding}"`
+  const tags = (header.match(/\*|(?:W\/)?"[^"]*"/g) ?? []).flatMap((tag) =>
+    tag === '*' ? [tag] : tag.endsWith(suffix) ? [tag.slice(0, -suffix.length) + '"'] : [])
+  return tags.length > 0 ? tags.join(', ') : '""'
 }
 
 /** The Content-Type a file is served with, from its extension. */
@@ -95,17 +146,61 @@ export function isCompressible (type: string): boolean {
   return !type.startsWith('application/octet-stream') && compressible(type) === true
 }
 
+/** A request the cache may answer: GET or HEAD of the whole file, with nothing for send to decide. */
+function unconditional (h: FastifyRequest['headers']): boolean {
+  return h.range === undefined && h['if-none-match'] === undefined && h['if-modified-since'] === undefined &&
+    h['if-match'] === undefined && h['if-unmodified-since'] === undefined
+}
+
+/** The body, passed on as it is, failing (so that the connection ends) if it ends short of `length` bytes. */
+function ofLength (body: Readable, length: number): Readable {
+  let seen = 0
+  const guard = new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      seen += chunk.length
+      done(null, chunk)
+    },
+    flush (done) {
+      done(seen < length ? new Error(`file shrank while being sent: ${seen} of ${length} bytes`) : null)
+    }
+  })
+  // pipeline() destroys both ends on an error in either; Fastify sees it on the guard
+  return pipeline(body, guard, () => {})
+}
+
+async function collect (body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
 export class FileResponder {
   private readonly metas = new Map<string, Meta>()
   private cachedBytes = 0
-  private readonly cacheControl: string
+  private readonly headers: Record<string, string>
+  private readonly sending = new WeakMap<FastifyReply, Sending>()
 
   /**
    * @param verifyPath check that each opened file sits at the very real path looked up (every
    *   policy but `follow`, where links are trusted and the path need not be real)
    */
   constructor (private readonly opts: FileOptions, private readonly sibling: SiblingLookup, private readonly verifyPath = true) {
-    this.cacheControl = cacheControl(opts)
+    // ours, not send's `public, max-age=0`: a dev server must never show a stale file
+    this.headers = { 'cache-control': cacheControl(opts), 'x-content-type-options': 'nosniff' }
+  }
+
+  /**
+   * Registers @fastify/static in `scope` (for `reply.sendFile` there, with no routes of its own)
+   * and the layer that finishes what it sends. `send()` works in that scope only.
+   */
+  async install (scope: FastifyInstance): Promise<void> {
+    await scope.register(fastifyStatic, { serve: false })
+    scope.addHook('onSend', async (req, reply, payload) => {
+      const s = this.sending.get(reply)
+      if (s === undefined) return payload
+      this.sending.delete(reply)
+      return await this.finish(req, reply, payload as Readable, s)
+    })
   }
 
   /** The metadata of this version of `file`, from the cache when the stat still matches. */
@@ -119,26 +214,16 @@ export class FileResponder {
     }
     if (known !== undefined) this.forget(file, known)
     const type = typeOf(file)
-    const etag = metadataEtag(stat)
-    const lastModified = Math.floor(stat.mtimeMs / 1000) * 1000
     const meta: Meta = {
       dev: stat.dev,
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
       ctimeMs: stat.ctimeMs,
-      etag,
-      lastModified,
+      etag: sendEtag(stat),
+      lastModified: stat.mtime.toUTCString(),
       type,
       compressible: isCompressible(type),
-      headers: {
-        'content-type': type,
-        'last-modified': new Date(lastModified).toUTCString(),
-        'cache-control': this.cacheControl,
-        'accept-ranges': 'bytes',
-        'x-content-type-options': 'nosniff',
-        ...(this.opts.downloadHtml && ACTIVE_TYPES.test(type) ? { 'content-disposition': createDisposition(path.basename(file)) } : {})
-      },
       coded: {},
       bytes: 0
     }
@@ -163,7 +248,7 @@ export class FileResponder {
     }
   }
 
-  /** The file's bytes when it is small enough to keep, read once per version; `null` if it changed while read. */
+  /** The file's bytes, read once per version and kept when it is safe to; `null` if it changed while read. */
   private body (file: string, meta: Meta): Promise<Buffer | null> {
     meta.body ??= (async () => {
       const fh = await openVerified(file, meta, this.verifyPath)
@@ -203,164 +288,110 @@ export class FileResponder {
 
   /** Answers GET or HEAD for the regular file at `file` (a path the caller has vetted). */
   async send (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
-    const h = req.headers as RequestHeaders
-    const head = req.method === 'HEAD'
-    // A response that may tell the file's length, date or tag without reading it (HEAD, 304, 412,
-    // 416) first proves, as a read does, that the file at `file` is the one looked up: a writer of
-    // the folder could have swapped a link to outside the root in between.
-    if (head || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined ||
-      h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
-      proveSync(file, stat, this.verifyPath)
-    }
-    const meta = this.meta(file, stat)
-    reply.headers(meta.headers)
+    const h = req.headers
+    const type = typeOf(file)
+    reply.headers(this.headers)
+    if (this.opts.downloadHtml && ACTIVE_TYPES.test(type)) reply.header('content-disposition', createDisposition(path.basename(file)))
 
     // Content coding: never for a Range request, so byte offsets always mean the file's own bytes.
-    const wantsRange = h.range !== undefined
-    const canCompress = this.opts.compress && meta.compressible && meta.size >= this.opts.threshold
+    const canCompress = this.opts.compress && isCompressible(type) && stat.size >= this.opts.threshold
     if (canCompress || this.opts.precompressed) addVary(reply, 'Accept-Encoding')
-    if (!wantsRange && h['accept-encoding'] !== undefined) {
+    if (h.range === undefined && h['accept-encoding'] !== undefined) {
       for (let offered = [...CODINGS]; offered.length > 0;) {
         const coding = pickEncoding(h['accept-encoding'], offered)
         if (coding === undefined) break
         const side = this.opts.precompressed ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding]) : null
-        if (side?.stat.isFile() === true) return await this.sendSidecar(req, reply, side.path, side.stat, coding, meta)
-        if (canCompress) return await this.sendCompressed(req, reply, file, meta, coding)
+        if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, side.path, side.stat, { type, coding, compress: false })
+        if (canCompress) return await this.answer(req, reply, file, stat, { type, coding, compress: true })
         offered = offered.filter((c) => c !== coding)
       }
     }
-
-    reply.header('etag', meta.etag)
-    const pre = evaluatePreconditions(req.method, h, meta)
-    if (pre !== 'proceed') return this.refuse(req, reply, pre)
-
-    const plan = wantsRange && ifRangeHolds(h, meta) ? planRanges(meta.size, h.range) : { kind: 'full' as const }
-    if (plan.kind === 'unsatisfiable') {
-      return sendError(req, reply, 416, `Range not satisfiable: the file has ${meta.size} bytes`, undefined, { 'content-range': contentRange(meta.size) })
-    }
-    const cached = meta.size <= this.opts.cacheFileBytes && !head ? await this.body(file, meta) : null
-
-    if (plan.kind === 'full') {
-      reply.header('content-length', meta.size)
-      if (head) return reply.send()
-      return reply.send(cached ?? await this.stream(file, meta, 0, meta.size - 1, req, reply))
-    }
-    if (plan.ranges.length === 1) {
-      const [r] = plan.ranges
-      reply.code(206).header('content-range', contentRange(meta.size, r)).header('content-length', r.end - r.start + 1)
-      if (head) return reply.send()
-      return reply.send(cached !== null ? cached.subarray(r.start, r.end + 1) : await this.stream(file, meta, r.start, r.end, req, reply))
-    }
-    const boundary = randomBytes(12).toString('hex')
-    const parts = multipartParts(boundary, meta.type, meta.size, plan.ranges)
-    reply.code(206).type(`multipart/byteranges; boundary=${boundary}`).header('content-length', parts.length)
-    if (head) return reply.send()
-    const fh = cached === null ? await openVerified(file, meta, this.verifyPath) : null
-    return reply.send(closingWith(fh, Readable.from(multipart(fh, cached, plan.ranges, parts))))
+    return await this.answer(req, reply, file, stat, { type, compress: false })
   }
 
-  /** 304 keeps the validators and no body; 412 is an error page like any other. */
-  private refuse (req: FastifyRequest, reply: FastifyReply, status: 304 | 412): FastifyReply {
-    if (status === 304) return reply.code(304).send()
-    return sendError(req, reply, 412, 'Precondition failed: the file has changed')
+  /** From memory when the cache may answer (a small file, nothing conditional), else from disk. */
+  private async answer (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, how: Pick<Sending, 'type' | 'coding' | 'compress'>): Promise<FastifyReply> {
+    if (stat.size > this.opts.cacheFileBytes || !unconditional(req.headers)) return await this.fromDisk(req, reply, file, stat, how)
+    const meta = this.meta(file, stat)
+    reply.headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, 'content-type': how.type })
+    const { coding } = how
+    if (req.method === 'HEAD' && coding === undefined) {
+      // nothing is read, so the file at `file` is first proven to be the one looked up
+      proveSync(file, stat, this.verifyPath)
+      return reply.header('etag', meta.etag).header('content-length', meta.size).send()
+    }
+    let data = await this.body(file, meta)
+    // the file shrank between its stat and its read: send answers with the file as it is now
+    if (data === null) return await this.fromDisk(req, reply, file, stat, how)
+    if (coding !== undefined) {
+      data = await this.coded(file, meta, coding, data)
+      reply.header('content-encoding', coding)
+    }
+    reply.header('etag', coding === undefined ? meta.etag : codedEtag(meta.etag, coding)).header('content-length', data.length)
+    return reply.send(req.method === 'HEAD' ? undefined : data)
   }
 
-  /** Bytes `start`..`end` of the file, read from one verified descriptor; a file that shrinks meanwhile ends the response with an error. */
-  private async stream (file: string, stat: Version, start: number, end: number, req?: FastifyRequest, reply?: FastifyReply): Promise<Readable> {
+  /** Layer 1, the verified open: send opens our proven descriptor through `/proc/self/fd/N`. */
+  private async fromDisk (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, how: Pick<Sending, 'type' | 'coding' | 'compress'>): Promise<FastifyReply> {
     const fh = await openVerified(file, stat, this.verifyPath)
-    // HTTP/1 only, where the response's queue is its socket's (HTTP/2 multiplexes a session)
-    const res = req?.raw.httpVersionMajor === 1 ? reply?.raw : undefined
-    const pending = res === undefined ? undefined : () => res.writableLength
-    return closingWith(fh, Readable.from(readRange(fh, start, end, false, pending), { objectMode: false }))
-  }
-
-  private async sendSidecar (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, coding: Coding, original: Meta): Promise<FastifyReply> {
-    const etag = encodedEtag(metadataEtag(stat), coding)
-    const validators = { etag, lastModified: original.lastModified }
-    reply.header('etag', etag).header('content-encoding', coding)
-    const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, validators)
-    if (pre !== 'proceed') return this.refuse(req, reply, pre)
-    reply.header('content-length', stat.size)
-    if (req.method === 'HEAD') return reply.send()
-    return reply.send(await this.stream(file, stat, 0, stat.size - 1, req, reply))
-  }
-
-  private async sendCompressed (req: FastifyRequest, reply: FastifyReply, file: string, meta: Meta, coding: Coding): Promise<FastifyReply> {
-    const etag = encodedEtag(meta.etag, coding)
-    reply.header('etag', etag).header('content-encoding', coding)
-    const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag, lastModified: meta.lastModified })
-    if (pre !== 'proceed') return this.refuse(req, reply, pre)
-    if (meta.size <= this.opts.cacheFileBytes) {
-      const data = await this.body(file, meta)
-      if (data !== null) {
-        const coded = await this.coded(file, meta, coding, data)
-        reply.header('content-length', coded.length)
-        return reply.send(req.method === 'HEAD' ? undefined : coded)
+    const s: Sending = { ...how, fh, released: false }
+    this.sending.set(reply, s)
+    // released as the response closes, at the latest (an error page, a client gone)
+    reply.raw.once('close', () => { this.release(s) })
+    const raw = req.raw.headers
+    if (how.coding !== undefined) {
+      for (const name of ['if-match', 'if-none-match'] as const) {
+        if (raw[name] !== undefined) raw[name] = identityTags(raw[name], how.coding)
       }
     }
-    // big files are compressed as they stream: no length is known up front, for GET or HEAD
-    if (req.method === 'HEAD') return reply.send()
-    const source = await this.stream(file, meta, 0, meta.size - 1)
-    // pipeline() destroys both ends on an error in either; Fastify sees it on the coder
-    return reply.send(pipeline(source, compressor(coding), () => {}))
+    return reply.sendFile(throughDescriptor(fh.fd, file).slice(1), '/', SEND_OPTIONS)
   }
-}
 
-/**
- * Reads `start`..`end` (inclusive) from `fh` in big chunks, then closes it unless `keepOpen`.
- *
- * A fresh buffer per chunk would leave a 100 MiB download's worth of garbage for the GC to find
- * late (RSS grows by tens of MiB). Two buffers take turns instead: when the next chunk is asked
- * for, the last one has been written to the socket (the stream asks only once its own queue is
- * empty), and writes leave in order, so if no more than the last chunk is still queued
- * (`pending()`), the one before it is out and its buffer is free again.
- */
-export async function * readRange (fh: FileHandle, start: number, end: number, keepOpen = false, pending?: () => number, chunkSize = STREAM_CHUNK): AsyncGenerator<Buffer> {
-  let older: Buffer | undefined
-  let last: Buffer | undefined
-  let lastLength = 0
-  try {
-    for (let pos = start; pos <= end;) {
-      const want = Math.min(chunkSize, end - pos + 1)
-      const reuse = older !== undefined && pending !== undefined && pending() <= lastLength ? older : undefined
-      const { bytesRead, buffer } = await fh.read(reuse ?? Buffer.allocUnsafeSlow(chunkSize), 0, want, pos)
-      if (bytesRead === 0) throw new Error(`file shrank while being sent: ended at byte ${pos} of ${end + 1}`)
-      pos += bytesRead
-      older = last
-      last = buffer
-      lastLength = bytesRead
-      yield buffer.subarray(0, bytesRead)
-    }
-  } finally {
-    if (!keepOpen) await fh.close()
+  /** Closes our descriptor once send's stream holds its own (or never will). */
+  private release (s: Sending): void {
+    if (s.released || s.stream?.pending === true) return
+    s.released = true
+    s.fh.close().catch(() => {})
   }
-}
 
-/**
- * `stream`, read from `fh`, which is closed when the stream closes: also when it is destroyed
- * before it was ever read (a client gone as its answer began), where the generator behind it,
- * never started, runs no `finally` and the descriptor waited for the garbage collector.
- */
-export function closingWith (fh: FileHandle | null, stream: Readable): Readable {
-  if (fh !== null) stream.once('close', () => { fh.close().catch(() => {}) })
-  return stream
-}
-
-/** A multipart/byteranges body: each part's head, then its bytes, from memory or from `fh`. */
-async function * multipart (fh: FileHandle | null, cached: Buffer | null, ranges: ByteRange[], parts: { heads: string[], tail: string }): AsyncGenerator<Buffer | string> {
-  try {
-    for (let i = 0; i < ranges.length; i++) {
-      yield parts.heads[i]
-      const { start, end } = ranges[i]
-      if (cached !== null) {
-        yield cached.subarray(start, end + 1)
-      } else {
-        // each range reads through the same descriptor, closed once at the end
-        for await (const chunk of readRange(fh as FileHandle, start, end, true)) yield chunk
-      }
+  /** What send answered, finished by layers 2-4: type, coding, and a body that cannot end short. */
+  private async finish (req: FastifyRequest, reply: FastifyReply, payload: Readable, s: Sending): Promise<unknown> {
+    if (payload instanceof ReadStream) {
+      s.stream = payload
+      payload.once('open', () => { this.release(s) }).once('close', () => { this.release(s) })
     }
-    yield parts.tail
-  } finally {
-    await fh?.close()
+    const status = reply.statusCode
+    if (status !== 200 && status !== 206 && status !== 304) {
+      // an error page (412, 416): ours, made by the error handler
+      this.release(s)
+      return payload
+    }
+    if (s.coding !== undefined) reply.header('etag', codedEtag(String(reply.getHeader('etag')), s.coding))
+    if (status === 304) {
+      // send leaves out the type and coding of a 304; so do we
+      this.release(s)
+      return payload
+    }
+    reply.header('content-type', s.type)
+    if (s.coding !== undefined) reply.header('content-encoding', s.coding)
+    const length = Number(reply.getHeader('content-length'))
+    const head = req.method === 'HEAD'
+    const body = head ? payload : ofLength(payload, length)
+    if (!s.compress) {
+      this.release(s)
+      return body
+    }
+    const coding = s.coding as Coding
+    if (length > WHOLE_BYTES) {
+      // compressed as it streams: no length is known up front, for GET or HEAD
+      reply.removeHeader('content-length')
+      this.release(s)
+      return head ? payload : pipeline(body, compressor(coding), () => {})
+    }
+    // small enough to compress whole, so that it has a length, as from the cache; HEAD reads it too
+    const data = await compressBuffer(head ? await s.fh.readFile() : await collect(body), coding)
+    this.release(s)
+    reply.header('content-length', data.length)
+    return head ? payload : data
   }
 }

@@ -12,11 +12,12 @@ import { FileResponder } from './file'
 import { Lister, type Format, type Rendered } from './directory'
 import { LISTING_CSP, breadcrumbs, renderHtml } from './listing'
 import { ASSETS, ASSET_DIR } from './assets'
-import { cacheControl, evaluatePreconditions, pickEncoding, type Coding, type RequestHeaders } from './http'
-import { compressBuffer, compressor } from './coding'
+import fresh from 'fresh'
+import { cacheControl, pickEncoding, type Coding } from './http'
+import { CODINGS, compressBuffer, compressor } from './coding'
 import { ARCHIVE_TYPES, archive, zipSafe, type ArchiveFormat } from './archive'
 import { Slots } from './slots'
-import { addVary, errorHandler, handOverMiss, isMiss, preferredListing, sendError } from './respond'
+import { addVary, errorHandler, handOverMiss, isMiss, preferredListing } from './respond'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { Entry, JsonListing } from './listing'
@@ -243,6 +244,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   // A child context keeps our error handler away from the host app. A miss is the host's to
   // answer: its 404 handler (ours in the app, `serveDir.notFoundHandler`) makes the page.
   await fastify.register(async function serveDirRoutes (child: FastifyInstance) {
+    // @fastify/static, for `reply.sendFile` here only: the host's replies are left as they are
+    await files.install(child)
     child.setErrorHandler(function (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
       return isMiss(err) ? handOverMiss(req, reply, err) : errorHandler.call(this, err, req, reply)
     })
@@ -372,9 +375,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     async function sendRendered (req: FastifyRequest, reply: FastifyReply, r: Rendered, coding: Coding | undefined): Promise<FastifyReply> {
       const etag = coding === undefined ? r.etag : r.etag.slice(0, -1) + '-' + coding + '"'
       reply.header('etag', etag)
-      const pre = evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag })
-      if (pre === 304) return reply.code(304).send()
-      if (pre === 412) return sendError(req, reply, 412, 'Precondition failed: the listing has changed')
+      if (fresh(req.headers, { etag })) return reply.code(304).send()
       if (coding === undefined) return reply.send(r.body)
       let coded = r.coded.get(coding)
       if (coded === undefined) {
@@ -417,7 +418,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
       child.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
         reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag, 'x-content-type-options': 'nosniff' })
-        if (evaluatePreconditions(req.method, req.headers as RequestHeaders, { etag: asset.etag }) === 304) return reply.code(304).send()
+        if (fresh(req.headers, { etag: asset.etag })) return reply.code(304).send()
         return asset.body
       })
     }
@@ -443,7 +444,6 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   })
 }
 
-const CODINGS: readonly Coding[] = ['br', 'gzip']
 /** When the assets were made: the date their folder's listing shows. */
 const STARTED = new Date()
 const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }

@@ -124,5 +124,6 @@ export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequ
   }
   // the request's own log line carries the status; the why is there for whoever turns on debug
   req.log.debug({ code: err.code, statusCode }, err.message)
-  return sendError(req, reply, statusCode, err.message, err.code)
+  // an error with headers of its own: @fastify/send's 416 carries its Content-Range
+  return sendError(req, reply, statusCode, err.message, err.code, (err as { headers?: Record<string, string> }).headers)
 }
