@@ -106,6 +106,7 @@ t.test('ranges are @fastify/send\'s: one range is 206, several are the whole fil
     t.equal((await app.inject({ url, headers: { range: 'bytes=9-2' } })).statusCode, 416, 'a reversed range: send says 416')
     t.equal((await app.inject({ url, headers: { range: 'bytes=abc' } })).statusCode, 416, 'not a range at all: send says 416 too')
     t.equal((await app.inject({ url, headers: { range: 'items=0-1' } })).statusCode, 200, 'another unit: ignored')
+    t.equal((await app.inject({ url, headers: { range: `bytes=-${size + 1}` } })).statusCode, 416, 'a suffix longer than the file: send says 416')
 
     const { etag, 'last-modified': lastModified } = full.headers as Record<string, string>
     t.equal((await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': etag } })).statusCode, 206, 'If-Range with the tag')
