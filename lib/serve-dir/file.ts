@@ -9,8 +9,8 @@
 //      compression on the fly with a tag per coding (@fastify/compress keeps the identity tag);
 //   4. a file that shrinks while it is sent ends the connection (send's stream ends quietly and
 //      the client waits for bytes that never come);
-//   5. in front, a cache of small files answering unconditional GET and HEAD exactly as send would,
-//      without its two stats and an open per request.
+//   5. in front, a cache of small files answering GET and HEAD (200, 304, one range) exactly as send
+//      would, with send's own helpers, without its two stats and an open per request.
 import path from 'node:path'
 import { ReadStream, type Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -24,6 +24,13 @@ import { cacheControl, pickEncoding, type Coding } from './http'
 import { addVary } from './respond'
 import { CODINGS, compressBuffer, compressor } from './coding'
 import { openVerified, proveSync, throughDescriptor } from './proof'
+
+// @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
+// they are files of its package, not its documented API)
+interface ByteRange { start: number, end: number }
+const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as { parseTokenList: <T>(str: string, cb: (token: string) => T | undefined) => T | undefined }
+const { parseBytesRange } = require('@fastify/send/lib/parseBytesRange') as { parseBytesRange: (size: number, str: string) => ByteRange[] }
+const { contentRange } = require('@fastify/send/lib/contentRange') as { contentRange: (type: string, size: number, range?: ByteRange) => string }
 
 export interface FileOptions {
   /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
@@ -146,11 +153,34 @@ export function isCompressible (type: string): boolean {
   return !type.startsWith('application/octet-stream') && compressible(type) === true
 }
 
-/** A request the cache may answer: GET or HEAD of the whole file, with nothing for send to decide. */
-function unconditional (h: FastifyRequest['headers']): boolean {
-  return h.range === undefined && h['if-none-match'] === undefined && h['if-modified-since'] === undefined &&
-    h['if-match'] === undefined && h['if-unmodified-since'] === undefined
+/** A request the cache leaves to send: one that may be a 412, or a conditional one for a coded variant. */
+function forSend (h: FastifyRequest['headers'], coding: Coding | undefined): boolean {
+  return h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined ||
+    (coding !== undefined && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined))
 }
+
+/** send's `isNotModifiedFailure` (lib/send.js), for a file whose tag and date the cache holds. */
+function notModified (h: FastifyRequest['headers'], etag: string, lastModified: string): boolean {
+  if (h['cache-control']?.includes('no-cache') === true) return false
+  const inm = h['if-none-match']
+  if (inm !== undefined) {
+    return inm === '*' || parseTokenList(inm, (m) => (m === etag || 'W/' + m === etag) ? true : undefined) === true
+  }
+  const ims = h['if-modified-since']
+  return ims !== undefined && Date.parse(lastModified) <= Date.parse(ims)
+}
+
+/** send's `isRangeFresh` (lib/send.js). */
+function rangeFresh (h: FastifyRequest['headers'], etag: string, lastModified: string): boolean {
+  const ifRange = h['if-range'] as string | undefined // a string: Node joins a repeated one with ', '
+  if (ifRange === undefined) return true
+  if (ifRange.includes('"')) return ifRange.includes(etag)
+  const since = Date.parse(ifRange)
+  return !Number.isNaN(since) && Date.parse(lastModified) <= since
+}
+
+/** send's test for a Range header it reads (`BYTES_RANGE_REGEXP`, lib/send.js). */
+const BYTES_RANGE = /^ *bytes=/
 
 /** The body, passed on as it is, failing (so that the connection ends) if it ends short of `length` bytes. */
 function ofLength (body: Readable, length: number): Readable {
@@ -309,23 +339,43 @@ export class FileResponder {
     return await this.answer(req, reply, file, stat, { type, compress: false })
   }
 
-  /** From memory when the cache may answer (a small file, nothing conditional), else from disk. */
+  /** From memory when the cache may answer (a small file; 200, 304 or one range, as send decides), else from disk. */
   private async answer (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, how: Pick<Sending, 'type' | 'coding' | 'compress'>): Promise<FastifyReply> {
-    if (stat.size > this.opts.cacheFileBytes || !unconditional(req.headers)) return await this.fromDisk(req, reply, file, stat, how)
-    const meta = this.meta(file, stat)
-    reply.headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, 'content-type': how.type })
+    const h = req.headers
     const { coding } = how
+    if (stat.size > this.opts.cacheFileBytes || forSend(h, coding)) return await this.fromDisk(req, reply, file, stat, how)
+    const meta = this.meta(file, stat)
+    // send's order: a 304 first, then a range (only of the identity: a coded request has none)
+    let range: ByteRange | undefined
+    if (coding === undefined && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) && notModified(h, meta.etag, meta.lastModified)) {
+      proveSync(file, stat, this.verifyPath)
+      return reply.code(304).headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, etag: meta.etag }).send()
+    }
+    if (h.range !== undefined && BYTES_RANGE.test(h.range) && rangeFresh(h, meta.etag, meta.lastModified)) {
+      const ranges = parseBytesRange(meta.size, h.range)
+      // a 416 is send's to make
+      if (ranges.length === 0) return await this.fromDisk(req, reply, file, stat, how)
+      if (ranges.length === 1) range = ranges[0]
+    }
+    reply.headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, 'content-type': how.type })
+    if (range !== undefined) reply.code(206).header('content-range', contentRange('bytes', meta.size, range))
+    const length = range === undefined ? meta.size : range.end - range.start + 1
     if (req.method === 'HEAD' && coding === undefined) {
       // nothing is read, so the file at `file` is first proven to be the one looked up
       proveSync(file, stat, this.verifyPath)
-      return reply.header('etag', meta.etag).header('content-length', meta.size).send()
+      return reply.header('etag', meta.etag).header('content-length', length).send()
     }
     let data = await this.body(file, meta)
-    // the file shrank between its stat and its read: send answers with the file as it is now
-    if (data === null) return await this.fromDisk(req, reply, file, stat, how)
+    if (data === null) {
+      // the file shrank between its stat and its read: send answers with the file as it is now
+      reply.code(200).removeHeader('content-range')
+      return await this.fromDisk(req, reply, file, stat, how)
+    }
     if (coding !== undefined) {
       data = await this.coded(file, meta, coding, data)
       reply.header('content-encoding', coding)
+    } else if (range !== undefined) {
+      data = data.subarray(range.start, range.end + 1)
     }
     reply.header('etag', coding === undefined ? meta.etag : codedEtag(meta.etag, coding)).header('content-length', data.length)
     return reply.send(req.method === 'HEAD' ? undefined : data)

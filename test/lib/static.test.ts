@@ -13,7 +13,7 @@ const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,50
 const tree = { 'a.txt': text, 'tiny.txt': 'hi', 'a.png': text, 'empty.txt': '', 'page.html': '<p>hi</p>'.repeat(200) }
 
 /** Every request the cache may answer, and some it leaves to send, for every file of `tree`. */
-function table (etags: Record<string, string>): InjectOptions[] {
+function table (etags: Record<string, string>, dates: Record<string, string>): InjectOptions[] {
   const requests: InjectOptions[] = []
   for (const name of Object.keys(tree)) {
     const url = '/' + name
@@ -26,7 +26,21 @@ function table (etags: Record<string, string>): InjectOptions[] {
         { 'accept-encoding': 'identity' },
         { 'if-none-match': etags[name] },
         { 'if-none-match': '"other"' },
-        { range: 'bytes=0-1' }
+        { 'if-none-match': `"x", ${etags[name]}` },
+        { 'if-none-match': etags[name], 'cache-control': 'no-cache' },
+        { 'if-modified-since': dates[name] },
+        { 'if-modified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+        { range: 'bytes=0-1' },
+        { range: 'bytes=-3' },
+        { range: 'bytes=2-' },
+        { range: 'bytes=0-1,3-4' },
+        { range: 'bytes=99999-' },
+        { range: 'bytes=0-1', 'if-range': etags[name] },
+        { range: 'bytes=0-1', 'if-range': '"old"' },
+        { range: 'bytes=0-1', 'if-range': dates[name] },
+        { range: 'bytes=0-1', 'if-range': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+        { range: 'bytes=0-1', 'if-range': 'not a date' },
+        { range: 'bytes=0-1', 'accept-encoding': 'gzip' }
       ]) requests.push({ method, url, headers })
     }
   }
@@ -41,8 +55,13 @@ function seen (res: Awaited<ReturnType<FastifyInstance['inject']>>): unknown {
 
 async function sameAnswers (t: Test, cached: FastifyInstance, disk: FastifyInstance): Promise<void> {
   const etags: Record<string, string> = {}
-  for (const name of Object.keys(tree)) etags[name] = (await disk.inject('/' + name)).headers.etag as string
-  for (const req of table(etags)) {
+  const dates: Record<string, string> = {}
+  for (const name of Object.keys(tree)) {
+    const res = await disk.inject('/' + name)
+    etags[name] = res.headers.etag as string
+    dates[name] = res.headers['last-modified'] as string
+  }
+  for (const req of table(etags, dates)) {
     const [a, b] = [await cached.inject(req), await disk.inject(req)]
     t.same(seen(a), seen(b), `${String(req.method)} ${String(req.url)} ${JSON.stringify(req.headers)}`)
   }
