@@ -225,11 +225,12 @@ export class FileResponder {
    */
   async install (scope: FastifyInstance): Promise<void> {
     await scope.register(fastifyStatic, { serve: false })
-    scope.addHook('onSend', async (req, reply, payload) => {
+    // a callback hook, not an async one: every reply of the scope passes here, most untouched
+    scope.addHook('onSend', (req, reply, payload, done) => {
       const s = this.sending.get(reply)
-      if (s === undefined) return payload
+      if (s === undefined) return done(null, payload)
       this.sending.delete(reply)
-      return await this.finish(req, reply, payload as Readable, s)
+      this.finish(req, reply, payload as Readable, s).then((p) => { done(null, p) }, done)
     })
   }
 
