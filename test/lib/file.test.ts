@@ -322,6 +322,26 @@ t.test('the open file is proven to be the one looked up', async (t) => {
     t.notOk(swapped.headers.etag, `${what}: no tag of the file looked up`)
     t.equal((await app.inject({ url: '/link/a.txt', ...req })).statusCode, 404, `${what}: not at the vetted real path`)
   }
+  // the cache's HEAD and 304, which read nothing, prove the file first as well
+  const cached = new FileResponder({ ...noCache, cacheFileBytes: 1024, cacheTotalBytes: 1024 }, () => null)
+  const withCache = Fastify()
+  await cached.install(withCache)
+  withCache.setErrorHandler(errorHandler)
+  withCache.route({
+    method: ['GET', 'HEAD'],
+    url: '/:name/:as',
+    handler: (req, reply) => {
+      const { name, as } = req.params as Record<string, string>
+      return cached.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
+    }
+  })
+  t.teardown(() => withCache.close())
+  for (const req of [{ method: 'HEAD' as const }, { headers: { 'if-none-match': a.headers.etag as string } }]) {
+    t.equal((await withCache.inject({ url: '/a.txt/a.txt', ...req })).statusCode, 'method' in req ? 200 : 304, 'from the cache: the file itself')
+    const swapped = await withCache.inject({ url: '/b.txt/a.txt', ...req })
+    t.equal(swapped.statusCode, 404, 'from the cache: another inode than the one checked')
+    t.notOk(swapped.headers.etag)
+  }
   // symlinks: 'follow' opens through links: the same inode is proof enough
   const following = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }, () => null, false)
   const follow = Fastify()
