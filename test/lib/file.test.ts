@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { execFileSync, spawn } from 'node:child_process'
 import { appendFileSync, linkSync, mkdirSync, readdirSync, statSync, truncateSync, utimesSync, writeFileSync, type Stats } from 'node:fs'
 import net, { type AddressInfo } from 'node:net'
 import { once } from 'node:events'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { FileResponder } from '../../lib/serve-dir/file'
 import { errorHandler } from '../../lib/serve-dir/respond'
@@ -291,10 +291,8 @@ t.test('listing validators', async (t) => {
   t.not(gz.headers.etag, (await app.inject('/d/')).headers.etag)
 })
 
-t.test('the open file is proven to be the one looked up', async (t) => {
-  const root = t.testdir({ 'a.txt': 'inside', 'b.txt': 'other', link: t.fixture('symlink', 'a.txt') })
-  execFileSync('mkfifo', [path.join(root, 'fifo')])
-  const files = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }, () => null)
+/** An app whose `/name/as` sends the file `name` as if it were the one `as` was looked up as (its stat). */
+async function asIf (t: Test, files: FileResponder, root: string): Promise<FastifyInstance> {
   const app = Fastify()
   await files.install(app)
   app.setErrorHandler(errorHandler)
@@ -303,6 +301,13 @@ t.test('the open file is proven to be the one looked up', async (t) => {
     return files.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
   })
   t.teardown(() => app.close())
+  return app
+}
+
+t.test('the open file is proven to be the one looked up', async (t) => {
+  const root = t.testdir({ 'a.txt': 'inside', 'b.txt': 'other', link: t.fixture('symlink', 'a.txt') })
+  execFileSync('mkfifo', [path.join(root, 'fifo')])
+  const app = await asIf(t, new FileResponder(noCache, () => null), root)
   t.equal((await app.inject('/a.txt/a.txt')).body, 'inside')
   t.equal((await app.inject('/b.txt/a.txt')).statusCode, 404, 'another inode than the one checked')
   t.equal((await app.inject('/fifo/a.txt')).statusCode, 404, 'a FIFO swapped in: refused at once, never read')
@@ -323,19 +328,7 @@ t.test('the open file is proven to be the one looked up', async (t) => {
     t.equal((await app.inject({ url: '/link/a.txt', ...req })).statusCode, 404, `${what}: not at the vetted real path`)
   }
   // the cache's HEAD and 304, which read nothing, prove the file first as well
-  const cached = new FileResponder({ ...noCache, cacheFileBytes: 1024, cacheTotalBytes: 1024 }, () => null)
-  const withCache = Fastify()
-  await cached.install(withCache)
-  withCache.setErrorHandler(errorHandler)
-  withCache.route({
-    method: ['GET', 'HEAD'],
-    url: '/:name/:as',
-    handler: (req, reply) => {
-      const { name, as } = req.params as Record<string, string>
-      return cached.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
-    }
-  })
-  t.teardown(() => withCache.close())
+  const withCache = await asIf(t, new FileResponder({ ...noCache, cacheFileBytes: 1024, cacheTotalBytes: 1024 }, () => null), root)
   for (const req of [{ method: 'HEAD' as const }, { headers: { 'if-none-match': a.headers.etag as string } }]) {
     t.equal((await withCache.inject({ url: '/a.txt/a.txt', ...req })).statusCode, 'method' in req ? 200 : 304, 'from the cache: the file itself')
     const swapped = await withCache.inject({ url: '/b.txt/a.txt', ...req })
@@ -343,19 +336,7 @@ t.test('the open file is proven to be the one looked up', async (t) => {
     t.notOk(swapped.headers.etag)
   }
   // symlinks: 'follow' opens through links: the same inode is proof enough
-  const following = new FileResponder({ maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }, () => null, false)
-  const follow = Fastify()
-  await following.install(follow)
-  follow.setErrorHandler(errorHandler)
-  follow.route({
-    method: ['GET', 'HEAD'],
-    url: '/:name/:as',
-    handler: (req, reply) => {
-      const { name, as } = req.params as Record<string, string>
-      return following.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
-    }
-  })
-  t.teardown(() => follow.close())
+  const follow = await asIf(t, new FileResponder(noCache, () => null, false), root)
   t.equal((await follow.inject({ method: 'HEAD', url: '/link/a.txt' })).statusCode, 200, 'following links: HEAD through one')
   t.equal((await follow.inject({ method: 'HEAD', url: '/b.txt/a.txt' })).statusCode, 404, 'following links: still the same inode')
 })
@@ -406,15 +387,7 @@ t.test('the content cache: bounded in entries and bytes, and a failed read is no
   for (let i = 0; i < 6; i++) tree[`f${i}.txt`] = String(i).repeat(40)
   const root = t.testdir(tree)
   // racyMs 0: files just made are kept (the plugin waits 2 s after a change; see the mmap test)
-  const files = new FileResponder({ ...noCache, cacheFileBytes: 100, cacheTotalBytes: 100, cacheEntries: 3, racyMs: 0 }, () => null)
-  const app = Fastify()
-  await files.install(app)
-  app.setErrorHandler(errorHandler)
-  app.get('/:name/:as', (req, reply) => {
-    const { name, as } = req.params as Record<string, string>
-    return files.send(req, reply, path.join(root, name), statSync(path.join(root, as)))
-  })
-  t.teardown(() => app.close())
+  const app = await asIf(t, new FileResponder({ ...noCache, cacheFileBytes: 100, cacheTotalBytes: 100, cacheEntries: 3, racyMs: 0 }, () => null), root)
   for (let round = 0; round < 2; round++) {
     for (let i = 0; i < 6; i++) t.equal((await app.inject(`/f${i}.txt/f${i}.txt`)).body, String(i).repeat(40))
   }
