@@ -6,26 +6,17 @@ import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { METHODS } from 'node:http'
 import { errorHandler, notFoundHandler } from './lib/serve-dir/respond'
-import { OneLineLogController, logFrameworkErrors } from './lib/request-log'
+import { OneLineLogController } from './lib/request-log'
 import { serverOptions, tlsFromEnv } from './lib/server'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
 import type { LimitsOptions } from './plugins/limits'
 
 export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions, LimitsOptions {}
 
-const logController = new OneLineLogController()
-
-// Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts.
-const options: AppOptions = {
-  // limits and timeouts, and plain answers for requests Node's parser refuses
-  ...serverOptions,
-  // HTTPS and HTTP/2 when SERVE_DIR_TLS_CERT (and _KEY, _PASSWORD_FILE, SERVE_DIR_HTTP2=1) say so
-  ...tlsFromEnv(),
-  // one line per request, with status, bytes and time, instead of Fastify's two
-  logController,
-  // a URL Fastify's router cannot decode is logged and answered in the client's format too
-  frameworkErrors: logFrameworkErrors(logController, errorHandler)
-}
+// Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts:
+// limits, one line per request, and HTTPS and HTTP/2 when SERVE_DIR_TLS_CERT (and _KEY,
+// _PASSWORD_FILE, SERVE_DIR_HTTP2=1) say so. The command builds its own from its flags.
+const options: AppOptions = serverOptions({ ...tlsFromEnv(), logController: new OneLineLogController() })
 
 const appPlugin: FastifyPluginAsync<AppOptions> = async (fastify, opts) => {
   fastify.setErrorHandler(errorHandler)

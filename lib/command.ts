@@ -5,14 +5,13 @@ import { resolve } from 'node:path'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Cluster } from 'node:cluster'
 import { availableParallelism, constants } from 'node:os'
-import Fastify, { type FastifyInstance, type LogController } from 'fastify'
-import app, { options as appOptions } from '../app'
+import Fastify, { type FastifyInstance } from 'fastify'
+import app from '../app'
 import { headerLine } from '../plugins/serve-dir'
-import { LEVELS, PythonLogController, logFrameworkErrors } from './request-log'
-import { errorHandler } from './serve-dir/respond'
+import { LEVELS, OneLineLogController, PythonLogController } from './request-log'
 import type { ServeDirOptions } from './serve-dir'
 import type { LimitsOptions } from '../plugins/limits'
-import { httpsOptions, readTls, refusedWith } from './server'
+import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
 import type { PrettyOptions } from 'pino-pretty'
 
@@ -292,20 +291,16 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
   // python: Python's line per request; warnings and errors (more with -l debug) as dated text;
   // json / pretty: the app's own one line per request, as npm start writes it.
   const python = opts.logFormat === 'python'
-  const requests = python ? new PythonLogController(stderr, opts.logLevel) : appOptions.logController as LogController
-  const https = opts.tls === undefined ? undefined : readTls(opts.tls)
+  const requests = python ? new PythonLogController(stderr, opts.logLevel) : new OneLineLogController()
   const server = Fastify({
-    ...appOptions,
-    // the HTTPS server takes the HTTP limits in the same options object
-    ...(https === undefined ? {} : { https: httpsOptions(https), http2: opts.http2 as false }),
+    // the command's own flags, not app.ts's options (which read npm start's environment)
+    ...serverOptions({ tls: opts.tls === undefined ? undefined : readTls(opts.tls), http2: opts.http2, logController: requests }),
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
       // json: as is; pretty: pino-pretty; python: text too, not JSON among Python's lines
       stream: opts.logFormat === 'json' ? stderr : prettyStream(stderr, python ? PYTHON_TEXT : {})
     },
-    logController: requests,
-    frameworkErrors: logFrameworkErrors(requests, errorHandler),
     // requests the parser refuses never reach the log controller: Python's lines for them too
     ...(python ? { clientErrorHandler: refusedWith((address, status, reason) => (requests as PythonLogController).refused(address, status, reason)) } : {})
   })

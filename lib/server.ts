@@ -3,10 +3,12 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { EventEmitter } from 'node:events'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions, LogController } from 'fastify'
 import { readFileSync } from 'node:fs'
 import { createSecureContext, type TLSSocket } from 'node:tls'
 import { createRequire } from 'node:module'
+import { logFrameworkErrors } from './request-log'
+import { errorHandler } from './serve-dir/respond'
 
 /** Limits and timeouts, all in one place (README: "Running in production"). */
 export const LIMITS = {
@@ -103,7 +105,7 @@ export const lazySchemaCompilers = {
 } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
 
 /** Fastify server options that apply {@link LIMITS} and {@link clientErrorHandler}. */
-export const serverOptions = {
+export const limitOptions = {
   connectionTimeout: LIMITS.connectionTimeout,
   keepAliveTimeout: LIMITS.keepAliveTimeout,
   requestTimeout: LIMITS.requestTimeout,
@@ -158,19 +160,45 @@ function tlsHint (err: NodeJS.ErrnoException, tls: { cert: string, key?: string,
 
 /** Options of an HTTPS (or HTTP/2) server: the TLS material, HTTP/1.1 for clients without h2, and the HTTP limits. */
 export function httpsOptions (tls: ReturnType<typeof readTls>): object {
-  return { ...tls, allowHTTP1: true, settings: { maxConcurrentStreams: LIMITS.http2MaxStreams }, ...serverOptions.http }
+  return { ...tls, allowHTTP1: true, settings: { maxConcurrentStreams: LIMITS.http2MaxStreams }, ...limitOptions.http }
+}
+
+/** The TLS material {@link readTls} returns. */
+export type TlsMaterial = ReturnType<typeof readTls>
+
+/** What tells the app's server from the command's: how it is reached and how it logs. */
+export interface ServerSetup {
+  /** HTTPS with this certificate and key; plain HTTP without. */
+  tls?: TlsMaterial
+  /** HTTP/2 (with `tls`), HTTP/1.1 for clients that do not offer h2. */
+  http2?: boolean
+  /** Writes the one line per request. */
+  logController: LogController
+}
+
+/**
+ * The Fastify server options of the app (`fastify start -o`) and of the command, built from what
+ * each was told and nothing else: limits and timeouts, plain answers for requests Node's parser
+ * refuses, one log line per request (URLs Fastify's router cannot decode included), and TLS.
+ */
+export function serverOptions ({ tls, http2 = false, logController }: ServerSetup): FastifyServerOptions & { logController: LogController } {
+  return {
+    ...limitOptions,
+    ...(tls === undefined ? {} : { https: httpsOptions(tls), http2: http2 as false }),
+    logController,
+    frameworkErrors: logFrameworkErrors(logController, errorHandler)
+  }
 }
 
 /**
  * HTTPS (and HTTP/2) for `npm start`, from the environment: `SERVE_DIR_TLS_CERT`,
  * `SERVE_DIR_TLS_KEY`, `SERVE_DIR_TLS_PASSWORD_FILE`, `SERVE_DIR_HTTP2=1`. fastify-cli creates the
- * server before the app loads, so these are read when app.ts is loaded.
+ * server before the app loads, so app.ts reads these when it is loaded; the command never does.
  */
-export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): { https?: object, http2?: boolean } {
+export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): Pick<ServerSetup, 'tls' | 'http2'> {
   const cert = env.SERVE_DIR_TLS_CERT
   if (cert === undefined || cert === '') return {}
-  const tls = readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE })
-  return { https: httpsOptions(tls), http2: env.SERVE_DIR_HTTP2 === '1' }
+  return { tls: readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE }), http2: env.SERVE_DIR_HTTP2 === '1' }
 }
 
 /**

@@ -2,10 +2,10 @@
 // route that has one is still validated and serialized as Fastify would.
 import t from 'tap'
 import Fastify from 'fastify'
-import { serverOptions } from '../../lib/server'
+import { limitOptions } from '../../lib/server'
 
 t.test('a route with schemas on the app\'s server options: validated and serialized', async (t) => {
-  const app = Fastify({ ...serverOptions })
+  const app = Fastify({ ...limitOptions })
   t.teardown(() => app.close())
   app.post('/sum', {
     schema: {

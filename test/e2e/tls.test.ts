@@ -11,10 +11,11 @@ import { once } from 'node:events'
 import { readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
-import app, { options as appOptions } from '../../app'
-import { readTls, tlsFromEnv } from '../../lib/server'
+import app from '../../app'
+import { readTls, serverOptions, tlsFromEnv } from '../../lib/server'
+import { OneLineLogController } from '../../lib/request-log'
 import { start } from '../../lib/command'
-import { PATIENCE, capture, exitOf, startCommand, waitFor } from '../helper'
+import { PATIENCE, capture, exitOf, rawRequest, startCommand, waitFor } from '../helper'
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
 
@@ -154,13 +155,24 @@ t.test('npm start over HTTPS: SERVE_DIR_TLS_* in the environment', { skip: !hasO
   const tls = tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.encKey, SERVE_DIR_TLS_PASSWORD_FILE: c.passFile, SERVE_DIR_HTTP2: '1' })
   t.equal(tls.http2, true)
   t.same(readTls({ cert: c.cert, key: c.key }).cert, readTls({ cert: c.cert, key: c.key }).cert)
-  const server = Fastify({ ...appOptions, ...tls } as never)
+  const server = Fastify(serverOptions({ ...tls, logController: new OneLineLogController() }))
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
   const session = http2.connect(`https://127.0.0.1:${(server.server.address() as AddressInfo).port}`, { rejectUnauthorized: false })
   t.teardown(() => session.close())
   t.equal((await h2get(session, '/a.txt')).body.toString(), 'from env')
+})
+
+t.test('the command serves what its own flags say: npm start\'s SERVE_DIR_TLS_* leave it plain HTTP', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'plain' })
+  const c = certs()
+  const env = { ...process.env, SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }
+  const { firstLine, port } = await startCommand(t, ['0', '-b', '127.0.0.1', '-d', dir], { env })
+  t.match(firstLine, /^Serving HTTP on 127\.0\.0\.1 port \d+ \(http:\/\/127\.0\.0\.1:\d+\/\) \.\.\.$/)
+  const res = await rawRequest(port, '/a.txt')
+  t.equal(res.statusCode, 200, 'answered over plain HTTP, as the line says')
+  t.equal(res.body, 'plain')
 })
 
 const hasCurlH2 = spawnSync('curl', ['--version'], { encoding: 'utf8' }).stdout?.includes('HTTP2') === true
@@ -173,7 +185,7 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   const c = certs()
   const tls = tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' })
   // a session timeout longer than curl's visit, shorter than Fastify's default 72 s
-  const server = Fastify({ ...appOptions, ...tls, http2SessionTimeout: 1500 } as never)
+  const server = Fastify({ ...serverOptions({ ...tls, logController: new OneLineLogController() }), http2SessionTimeout: 1500 } as never)
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
@@ -197,7 +209,7 @@ t.test('HTTP/2 request log lines: the client\'s address and the body\'s bytes', 
   const c = certs()
   const lines: Array<Record<string, unknown>> = []
   const stream = { write: (l: string) => { lines.push(JSON.parse(l)) } }
-  const server = Fastify({ ...appOptions, ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }), logger: { level: 'info', stream } } as never)
+  const server = Fastify({ ...serverOptions({ ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }), logController: new OneLineLogController() }), logger: { level: 'info', stream } })
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
@@ -218,7 +230,7 @@ t.test('HTTP/2 request log lines: the client\'s address and the body\'s bytes', 
 t.test('CONNECT over HTTP/2 and over the HTTP/1.1 fallback: 405 with Allow', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
   const dir = t.testdir({ 'a.txt': 'a' })
   const c = certs()
-  const server = Fastify({ ...appOptions, ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }) } as never)
+  const server = Fastify(serverOptions({ ...tlsFromEnv({ SERVE_DIR_TLS_CERT: c.cert, SERVE_DIR_TLS_KEY: c.key, SERVE_DIR_HTTP2: '1' }), logController: new OneLineLogController() }))
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
