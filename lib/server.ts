@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createSecureContext, type TLSSocket } from 'node:tls'
 import { createRequire } from 'node:module'
 import { logFrameworkErrors } from './request-log'
-import { errorHandler } from './serve-dir/respond'
+import { errorHandler } from './serve-dir/error-page'
 
 /** Limits and timeouts, all in one place (README: "Running in production"). */
 export const LIMITS = {

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import * as api from './plugin'
-import { notFoundHandler } from './respond'
+import { notFoundHandler } from './error-page'
 
 type ServeDirPlugin = FastifyPluginAsync<api.ServeDirOptions>
 
@@ -22,7 +22,7 @@ declare namespace serveDir {
   export const InvalidOptionError: typeof api.InvalidOptionError
   export const InvalidRootError: typeof api.InvalidRootError
   /** The 404 page (HTML or JSON, as the client asked), for `app.setNotFoundHandler()`. */
-  export const notFoundHandler: typeof import('./respond').notFoundHandler
+  export const notFoundHandler: typeof import('./error-page').notFoundHandler
   const plugin: ServeDirPlugin
   export { plugin as serveDir, plugin as default }
 }

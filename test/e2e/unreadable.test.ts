@@ -1,5 +1,5 @@
 // EACCES cannot happen to root, so the server runs here as an unprivileged user (nobody when the
-// tests run as root) from the built dist/, outside coverage: lib/serve-dir/lookup.ts fences the
+// tests run as root) from the built dist/, outside coverage: lib/serve-dir/fs/lookup.ts fences the
 // branches this test proves.
 import t from 'tap'
 import path from 'node:path'

@@ -3,9 +3,9 @@ import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, statSync, utimesSync, type Stats } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/directory'
+import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/listing/lister'
 import { ClientGoneError } from '../../lib/serve-dir/errors'
-import { sortView, type Entry } from '../../lib/serve-dir/listing'
+import { sortView, type Entry } from '../../lib/serve-dir/listing/render'
 
 // Folders too big to keep: listed from a table of stats, a few at once, and only while the client waits.
 const baseView: Omit<ListRequest, 'dir' | 'dirPath' | 'isTop' | 'format'> = { crumbs: [], assets: '', sort: 'name', order: 'asc', q: '', limit: null, offset: 0, dirsFirst: false }

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { answerInOrder } from '../../lib/server'
-import { Lister } from '../../lib/serve-dir/directory'
+import { Lister } from '../../lib/serve-dir/listing/lister'
 import { capture, waitFor } from '../helper'
 
 const many: Record<string, string> = {}

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { PATIENCE, serve, setup, waitFor } from '../helper'
-import { Lister, type WalkItem } from '../../lib/serve-dir/directory'
-import { archive } from '../../lib/serve-dir/archive'
+import { Lister, type WalkItem } from '../../lib/serve-dir/listing/lister'
+import { archive } from '../../lib/serve-dir/archive/stream'
 import { readTls } from '../../lib/server'
 
 t.test('headers: added to successful answers, never over the server\'s own', async (t) => {

@@ -7,8 +7,8 @@ import net, { type AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir from '../../lib/serve-dir'
-import { FileResponder } from '../../lib/serve-dir/file'
-import { errorHandler } from '../../lib/serve-dir/respond'
+import { FileResponder } from '../../lib/serve-dir/file/responder'
+import { errorHandler } from '../../lib/serve-dir/error-page'
 import { serve, setup, waitFor } from '../helper'
 
 const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes

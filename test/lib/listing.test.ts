@@ -1,5 +1,5 @@
 import t from 'tap'
-import { breadcrumbs, entryHref, humanSize, kindOf, matches, renderHtml, renderJson, sortEntries, sortView, textEntry, viewQuery, type Entry, type View } from '../../lib/serve-dir/listing'
+import { breadcrumbs, entryHref, humanSize, kindOf, matches, renderHtml, renderJson, sortEntries, sortView, textEntry, viewQuery, type Entry, type View } from '../../lib/serve-dir/listing/render'
 
 const mtime = new Date('2026-01-02T03:04:05.678Z')
 const file = (name: string, size = 1): Entry => ({ name, type: 'file', size, mtime })

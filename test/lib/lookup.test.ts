@@ -1,6 +1,6 @@
 import t from 'tap'
 import path from 'node:path'
-import { lookup } from '../../lib/serve-dir/lookup'
+import { lookup } from '../../lib/serve-dir/fs/lookup'
 
 t.test('lookup walks segments and applies the policies', async (t) => {
   const root = t.testdir({ 'a.txt': 'a', sub: { 'b.txt': 'b' }, '.hidden': 'h', env: t.fixture('symlink', '.hidden'), link: t.fixture('symlink', 'sub') })

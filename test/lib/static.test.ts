@@ -6,7 +6,7 @@ import zlib from 'node:zlib'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serveDir from '../../lib/serve-dir'
-import { FileResponder, type FileOptions } from '../../lib/serve-dir/file'
+import { FileResponder, type FileOptions } from '../../lib/serve-dir/file/responder'
 import { serve } from '../helper'
 
 const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes

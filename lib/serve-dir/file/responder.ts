@@ -20,10 +20,10 @@ import fastifyStatic, { type SendOptions } from '@fastify/static'
 import mime from 'mime-types'
 import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
-import { cacheControl, pickEncoding, type Coding } from './http'
-import { addVary } from './respond'
-import { CODINGS, compressBuffer, compressor } from './coding'
-import { openVerified, proveSync, throughDescriptor } from './proof'
+import { cacheControl, pickEncoding, type Coding } from '../http'
+import { addVary } from '../error-page'
+import { CODINGS, compressBuffer, compressor } from '../coding'
+import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
 
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
 // they are files of its package, not its documented API)

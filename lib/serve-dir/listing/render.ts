@@ -1,6 +1,6 @@
 import escapeHtml from 'escape-html'
 import { ASSETS } from './assets'
-import { encodeSegment } from './resolve'
+import { encodeSegment } from '../url'
 
 /** One visible entry of a directory, after the dotfile and symlink policies were applied. */
 export interface Entry {

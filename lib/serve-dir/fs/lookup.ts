@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs'
-import { ForbiddenError } from './errors'
-import { isHidden, isInside } from './resolve'
+import { ForbiddenError } from '../errors'
+import { isHidden, isInside } from '../url'
 
 /** How symbolic links are treated: followed only when they stay under the root, always, or never. */
 export type SymlinkPolicy = 'inside' | 'follow' | 'deny'

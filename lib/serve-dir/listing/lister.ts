@@ -9,14 +9,14 @@ import { readdir } from 'node:fs/promises'
 import { isUtf8 } from 'node:buffer'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { lookup, type SymlinkPolicy } from './lookup'
-import { openVerifiedSync, throughDescriptor, type Identity } from './proof'
-import { NotFoundError } from './errors'
-import { Slots } from './slots'
+import { lookup, type SymlinkPolicy } from '../fs/lookup'
+import { openVerifiedSync, throughDescriptor, type Identity } from '../fs/verified-open'
+import { NotFoundError } from '../errors'
+import { Slots } from '../slots'
 import {
   jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally, count, viewQuery, wholePage,
   textEntry, type Entry, type Page, type Tally, type View
-} from './listing'
+} from './render'
 
 export type Format = 'html' | 'json' | 'text'
 

@@ -3,7 +3,7 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import { appendFileSync, linkSync, statSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/directory'
+import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/listing/lister'
 import { serve, setup, waitFor } from '../helper'
 
 const json = { accept: 'application/json' }

@@ -5,7 +5,7 @@
 // checked. Used for served files, HEAD and 304 answers, listings and archives.
 import { closeSync, constants, existsSync, fstatSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { NotFoundError } from './errors'
+import { NotFoundError } from '../errors'
 
 /** What a lookup vetted: the inode the descriptor must be. */
 export interface Identity { dev: number, ino: number }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
-import { errorHandler, errorHtml } from '../../lib/serve-dir/respond'
+import { errorHandler, errorHtml } from '../../lib/serve-dir/error-page'
 import { setup } from '../helper'
 
 t.test('a 5xx is logged with its stack and answered without internals', async (t) => {

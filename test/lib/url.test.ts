@@ -1,6 +1,6 @@
 import t from 'tap'
 import path from 'node:path'
-import { directoryLocation, displayPath, encodePath, isHidden, isInside, parseRequestUrl, prefixToSegments } from '../../lib/serve-dir/resolve'
+import { directoryLocation, displayPath, encodePath, isHidden, isInside, parseRequestUrl, prefixToSegments } from '../../lib/serve-dir/url'
 
 t.test('parseRequestUrl decodes once and splits into segments', async (t) => {
   const cases: Array<[string, string[], boolean, string]> = [
