@@ -2,39 +2,27 @@ import { resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
 import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve-dir'
+import { OPTIONS } from '../lib/serve-dir/options'
 
-/** The app's options for the folder it serves, as `fastify start dist/app.js -- --root DIR` passes them. */
-export interface ServeDirAppOptions {
+/** The plugin options the app reads as words from the command line (the option table's `cli: 'words'`). */
+type WordOptions = { [K in keyof ServeDirOptions as (typeof OPTIONS)[K]['cli'] extends 'words' ? K : never]?: ServeDirOptions[K] | string }
+
+/**
+ * The app's options for the folder it serves, as `fastify start dist/app.js -- --root DIR` passes
+ * them: numbers and switches may come as strings (`--max-age 3600`, `--compress false`,
+ * `--immutable`), `--cors` alone is any origin, `--spa` alone is index.html.
+ */
+export interface ServeDirAppOptions extends WordOptions {
   /**
    * Folder to serve, relative to the folder `npm start` was typed in (`$INIT_CWD`, which npm sets;
    * else the working directory). Default: `$ROOT`, else that folder.
    */
   root?: string
-  prefix?: string
   /** Index file names: an array, a comma-separated string, or `false`/`'false'` for none. */
   index?: string[] | string | false
-  /** `false`/`'false'` turns listings off. */
-  listing?: boolean | string
-  dotfiles?: ServeDirOptions['dotfiles']
-  symlinks?: ServeDirOptions['symlinks']
-  /** Numbers and switches may come as strings: `--max-age 3600`, `--compress false`, `--immutable`. */
-  maxAge?: number | string
-  immutable?: boolean | string
-  compress?: boolean | string
-  precompressed?: boolean | string
-  compressThreshold?: number | string
-  cacheBytes?: number | string
-  downloadHtml?: boolean | string
-  dirsFirst?: boolean | string
   /** `--header 'Name: value'`, repeatable. */
   header?: string | string[]
   headers?: Record<string, string> | string | string[]
-  /** `--cors` (any origin) or `--cors https://site.example`. */
-  cors?: boolean | string | string[]
-  /** `--spa` (index.html) or `--spa app.html`. */
-  spa?: boolean | string
-  /** `--archives false` turns folder downloads off. */
-  archives?: ServeDirOptions['archives'] | string
 }
 
 /** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
@@ -47,19 +35,17 @@ function fromCli (value: unknown): unknown {
 
 /** Maps command-line strings (`--listing false`, `--index a.html,b.html`) onto typed plugin options. */
 export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
-  const { root, prefix, index, dotfiles, symlinks } = opts
+  const { root, index } = opts
   const options: Record<string, unknown> = {
     // npm runs scripts in the package's folder; INIT_CWD is where the user typed npm start
     root: resolve(process.env.INIT_CWD ?? process.cwd(), root ?? process.env.ROOT ?? '.'),
-    prefix,
     index: index === 'false' || index === false ? false : typeof index === 'string' ? index.split(',') : index,
-    dotfiles,
-    symlinks,
     // the app is the whole server: every other method on a served path is a 405
     methodNotAllowed: true
   }
-  for (const key of ['listing', 'maxAge', 'immutable', 'compress', 'precompressed', 'compressThreshold', 'cacheBytes', 'downloadHtml', 'dirsFirst', 'spa', 'cors', 'archives'] as const) {
-    options[key] = fromCli(opts[key])
+  // the rest as the option table says: words as booleans and numbers
+  for (const [key, spec] of Object.entries(OPTIONS)) {
+    if (spec.cli === 'words') options[key] = fromCli(opts[key as keyof ServeDirAppOptions])
   }
   // --header 'Name: value', once or more; an object when the app is built in code
   const header = opts.header ?? opts.headers

@@ -1,4 +1,5 @@
-import { TooBusyError } from './errors'
+import type { FastifyReply } from 'fastify'
+import { ClientGoneError, TooBusyError } from './errors'
 
 /**
  * At most `size` holders at once, the rest waiting in line (at most `line` of them, each for at
@@ -56,4 +57,20 @@ export class Slots {
       else this.busy--
     }
   }
+}
+
+/**
+ * A signal that aborts (with `ClientGoneError`) when the client goes away before its answer has
+ * been sent whole, including before the handler began (a request sent, then the connection closed):
+ * heavy work for a client that left stops, and gives its slot back.
+ */
+export function untilClientGone (reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  // Node's HTTP/2 compatibility response has no `destroyed`: its stream does
+  const res = reply.raw as FastifyReply['raw'] & { stream?: { destroyed: boolean } }
+  // closed before the answer was ended (`writableFinished` is true for a reset HTTP/2 stream)
+  const gone = (): void => { if (!res.writableEnded) controller.abort(new ClientGoneError()) }
+  if (res.destroyed === true || res.stream?.destroyed === true) gone()
+  else res.once('close', gone)
+  return controller.signal
 }

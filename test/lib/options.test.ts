@@ -1,7 +1,9 @@
 import t from 'tap'
 import path from 'node:path'
+import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import serveDir, { InvalidOptionError, InvalidRootError } from '../../lib/serve-dir'
+import { OPTIONS } from '../../lib/serve-dir/options'
 
 async function register (opts: unknown): Promise<unknown> {
   const app = Fastify()
@@ -63,4 +65,12 @@ t.test('numbers and switches are checked too', async (t) => {
     const err = await register({ root, [name]: 'yes' }) as { code: string, message: string }
     t.match(err?.message, `"${name}": must be a boolean`)
   }
+})
+
+t.test("the README's option table is the option table: every option, in order, with its default", async (t) => {
+  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### Options\n'))
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('|')))
+  const rows = table.split('\n').filter((l) => l.startsWith('| `')).map((l) => l.split(' | ').slice(0, 2).map((c) => c.replace(/^\| /, '')))
+  t.same(rows, Object.entries(OPTIONS).map(([name, spec]) => [`\`${name}\``, spec.shown]))
 })

@@ -20,9 +20,8 @@ import fastifyStatic, { type SendOptions } from '@fastify/static'
 import mime from 'mime-types'
 import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
-import { cacheControl, pickEncoding, type Coding } from '../http'
+import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
 import { addVary } from '../error-page'
-import { CODINGS, compressBuffer, compressor } from '../coding'
 import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
 
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
@@ -115,11 +114,6 @@ function sameVersion (a: Version, b: Version): boolean {
 /** @fastify/send's entity tag for a stat (send.js, sendFileDirectly): weak, size and modification time in hex. */
 function sendEtag (stat: Stats): string {
   return 'W/"' + stat.size.toString(16) + '-' + stat.mtime.getTime().toString(16) + '"'
-}
-
-/** The tag of a coded variant: the identity's with the coding, so that no cache takes one for the other. */
-function codedEtag (etag: string, coding: Coding): string {
-  return etag.slice(0, -1) + '-' + coding + '"'
 }
 
 /**

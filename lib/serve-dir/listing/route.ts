@@ -1,0 +1,143 @@
+// A folder's listing as an answer: its query (`?format`, `sort`, `order`, `q`, `limit`, `offset`)
+// read and checked, the listing made by the Lister (lister.ts) and rendered (render.ts), sent
+// with its type, policy and coding, and 304 when the client has it. Also the routes of the
+// listing's stylesheet and script (assets.ts), and of their folder.
+import { pipeline } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fresh from 'fresh'
+import { BadQueryError, NotFoundError } from '../errors'
+import { displayPath } from '../url'
+import { addVary, preferredListing } from '../error-page'
+import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
+import { untilClientGone } from '../slots'
+import type { Folder } from '../route'
+import { Lister, type Format, type Rendered } from './lister'
+import { LISTING_CSP, breadcrumbs, renderHtml } from './render'
+import { ASSETS, ASSET_DIR } from './assets'
+
+/** What a listing depends on beyond its folder. */
+export interface ListingOptions {
+  compress: boolean
+  compressThreshold: number
+  dirsFirst: boolean
+  /** Whether folder downloads are on (the listing offers them). */
+  downloads: boolean
+}
+
+/** When the assets were made: the date their folder's listing shows. */
+const STARTED = new Date()
+const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
+const LISTING_TYPES: Record<Format, string> = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  text: 'text/plain; charset=utf-8'
+}
+const LISTING_CACHE_CONTROL = cacheControl({ maxAge: 0, immutable: false })
+
+/** `?format=` wins (one of html, json, text); else the Accept header decides. */
+function formatOf (req: FastifyRequest, query: URLSearchParams): Format {
+  if (!query.has('format')) return preferredListing(req)
+  return oneOfQuery(query, 'format', ['html', 'json', 'text'], 'html')
+}
+
+/** A query parameter that must be one of a few words (once). */
+function oneOfQuery<T extends string> (query: URLSearchParams, name: string, allowed: readonly T[], fallback: T): T {
+  const asked = query.getAll(name)
+  if (asked.length === 0) return fallback
+  if (asked.length > 1 || !(allowed as readonly string[]).includes(asked[0])) {
+    throw new BadQueryError(name, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`)
+  }
+  return asked[0] as T
+}
+
+/** A query parameter that must be a whole number. */
+function whole (value: string | null, name: string, fallback: number): number {
+  if (value === null) return fallback
+  if (!/^\d{1,15}$/.test(value)) throw new BadQueryError(name, 'must be a whole number')
+  return Number(value)
+}
+
+export class ListingRoute {
+  constructor (private readonly lister: Lister, private readonly mount: readonly string[], private readonly opts: ListingOptions) {}
+
+  /** Answers GET or HEAD for the listing of `folder`. */
+  async send (req: FastifyRequest, reply: FastifyReply, { dir, stat, segments, search }: Folder): Promise<FastifyReply> {
+    const { mount, opts } = this
+    const query = new URLSearchParams(search)
+    const format = formatOf(req, query)
+    const limit = query.has('limit') ? whole(query.get('limit'), 'limit', 0) : null
+    if (limit === 0) throw new BadQueryError('limit', 'must be 1 or more')
+    if (limit === null && query.has('offset')) throw new BadQueryError('offset', 'needs a limit')
+    const listing = await this.lister.list({
+      dir,
+      dirPath: displayPath([...mount, ...segments]),
+      isTop: segments.length === 0,
+      crumbs: breadcrumbs(mount, segments),
+      assets: '../'.repeat(segments.length) + ASSET_DIR + '/',
+      format,
+      offset: whole(query.get('offset'), 'offset', 0),
+      limit,
+      sort: oneOfQuery(query, 'sort', ['name', 'size', 'mtime'], 'name'),
+      order: oneOfQuery(query, 'order', ['asc', 'desc'], 'asc'),
+      q: query.get('q') ?? '',
+      dirsFirst: opts.dirsFirst,
+      downloads: opts.downloads
+    }, stat, untilClientGone(reply))
+    /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
+    if (listing === null) throw new NotFoundError()
+    reply.type(LISTING_TYPES[format]).header('cache-control', LISTING_CACHE_CONTROL).headers(LISTING_HEADERS)
+    const coding = opts.compress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+    addVary(reply, opts.compress ? 'Accept, Accept-Encoding' : 'Accept')
+    if ('stream' in listing) {
+      if (req.method === 'HEAD') {
+        // never read: destroyed, so that its turn is given back
+        listing.stream.destroy()
+        return reply.send()
+      }
+      if (coding === undefined) return reply.send(listing.stream)
+      return reply.header('content-encoding', coding).send(pipeline(listing.stream, compressor(coding), () => {}))
+    }
+    return await this.sendRendered(req, reply, listing, listing.body.length >= opts.compressThreshold ? coding : undefined)
+  }
+
+  private async sendRendered (req: FastifyRequest, reply: FastifyReply, r: Rendered, coding: Coding | undefined): Promise<FastifyReply> {
+    const etag = coding === undefined ? r.etag : codedEtag(r.etag, coding)
+    reply.header('etag', etag)
+    if (fresh(req.headers, { etag })) return reply.code(304).send()
+    if (coding === undefined) return reply.send(r.body)
+    let coded = r.coded.get(coding)
+    if (coded === undefined) {
+      coded = compressBuffer(r.body, coding)
+      r.coded.set(coding, coded)
+    }
+    return reply.header('content-encoding', coding).send(await coded)
+  }
+
+  /**
+   * The listing's stylesheet and script, immutable under names that carry their hash, and their
+   * folder, listed: a client that follows every href (lftp mirror) takes the folder a listing links
+   * its stylesheet from for one to mirror, and fails on a 404 there.
+   */
+  static installAssets (scope: FastifyInstance, prefixSegments: readonly string[], mount: readonly string[]): void {
+    for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
+      scope.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
+        reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag, 'x-content-type-options': 'nosniff' })
+        if (fresh(req.headers, { etag: asset.etag })) return reply.code(304).send()
+        return asset.body
+      })
+    }
+    const assetList = renderHtml({
+      dirPath: displayPath([...mount, ASSET_DIR]),
+      isTop: false,
+      crumbs: breadcrumbs(mount, [ASSET_DIR]),
+      assets: './',
+      sort: 'name',
+      order: 'asc',
+      q: '',
+      limit: null
+    }, [ASSETS.css, ASSETS.js].map((a) => ({ name: a.name, type: 'file' as const, size: a.body.length, mtime: STARTED })))
+    scope.get(displayPath([...prefixSegments, ASSET_DIR]), async (_req, reply) => {
+      return reply.type(LISTING_TYPES.html).header('cache-control', 'no-cache').headers(LISTING_HEADERS).send(assetList)
+    })
+  }
+}

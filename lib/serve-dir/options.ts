@@ -1,0 +1,207 @@
+// The plugin's options, declared once. `ServeDirOptions` is their type; `OPTIONS` is their table:
+// for each, the default as the README shows it, the check that turns a given value into the
+// setting the plugin uses (with its default), and how the app reads it from the command line.
+// Validation, defaults, the app's adapter (plugins/serve-dir.ts) and the README's option table
+// (checked by test/lib/options.test.ts) all come from the table, and the compiler holds the table
+// to the type: an option missing from either is an error.
+import path from 'node:path'
+import { realpath, stat } from 'node:fs/promises'
+import { validateHeaderName, validateHeaderValue } from 'node:http'
+import { InvalidOptionError, InvalidRootError } from './errors'
+import { prefixToSegments } from './url'
+import type { SymlinkPolicy } from './fs/lookup'
+
+export interface ServeDirOptions {
+  /** Absolute path of the folder to serve. Required; a relative path is an error, not a guess. */
+  root: string
+  /** URL path the folder is mounted at. Default `'/'`. */
+  prefix?: string
+  /** File names that stand for their folder, tried in order; `false` turns index files off. Default `['index.html', 'index.htm']`. */
+  index?: string[] | false
+  /** List a folder that has no index file; `false` answers 404 instead. Default `true`. */
+  listing?: boolean
+  /** `'ignore'`: names starting with `.` are left out of listings and answered 404; `'allow'`: served like any other. Default `'ignore'`. */
+  dotfiles?: 'ignore' | 'allow'
+  /** `'inside'`: follow a link only when its real path stays under the real root, else 404; `'follow'`: always; `'deny'`: never. Default `'inside'`. */
+  symlinks?: SymlinkPolicy
+  /** Seconds a browser may reuse a response without asking; `0` sends `Cache-Control: no-cache` (always revalidate). Default `0`. */
+  maxAge?: number
+  /** Add `immutable` to `Cache-Control` (only with `maxAge`), for fingerprinted assets. Default `false`. */
+  immutable?: boolean
+  /** Compress text-like responses (files and listings) with brotli or gzip for clients that accept it. Default `true`. */
+  compress?: boolean
+  /** Serve `name.br` / `name.gz` beside `name` to clients that accept them. Default `true`. */
+  precompressed?: boolean
+  /** Smallest response, in bytes, compressed on the fly. Default `1024`. */
+  compressThreshold?: number
+  /** Bytes of small files kept in memory (each checked with a fresh stat on every request); `0` turns it off. Default 64 MiB. */
+  cacheBytes?: number
+  /** Send HTML, XHTML and SVG files as downloads (`Content-Disposition: attachment`), for folders whose pages must not run on this origin. Default `false`. */
+  downloadHtml?: boolean
+  /** List folders before files, whatever the sort. Default `false` (Python's order mixes them). */
+  dirsFirst?: boolean
+  /**
+   * Answer 405 (with `Allow`) to every method other than GET, HEAD (and OPTIONS) under the prefix.
+   * Default `false`: the host's other routes and its 404 handler decide them (at prefix `/` that is
+   * every URL of the host). The standalone app turns it on.
+   */
+  methodNotAllowed?: boolean
+  /** Headers added to successful responses (2xx, 304), never replacing one the server sets (validators, types). Default none. */
+  headers?: Record<string, string>
+  /** CORS: `true` lets any origin read (`*`); an origin or a list of origins lets only those. Default `false`. */
+  cors?: boolean | string | string[]
+  /** Single-page app: paths that look like its routes (no extension, a browser asking for HTML) get this file, relative to `root`; `true` means `'index.html'`. Listings are off. Default `false`. */
+  spa?: boolean | string
+  /** Folder downloads (`?download=zip` or `tar.gz`): `false` turns them off; otherwise limits on what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`. */
+  archives?: boolean | { maxBytes?: number, maxEntries?: number }
+}
+
+/** One option: its default as the README shows it, its check, and how the app reads it from the command line. */
+interface OptionSpec<T> {
+  shown: string
+  /** The setting for a given value (`undefined`: not given, so the default); throws {@link InvalidOptionError}. */
+  check: (value: unknown, name: string) => T
+  /**
+   * `'words'`: the app turns `'true'`/`'false'` into booleans and whole-number strings into numbers
+   * (`--max-age 3600`, `--compress false`); `'own'`: the app reads it in a way of its own (a path, a
+   * list, header lines); `'app'`: the app decides it, it is not a command-line option.
+   */
+  cli: 'words' | 'own' | 'app'
+}
+
+const bool = (fallback: boolean): OptionSpec<boolean>['check'] => (value, name) => {
+  const v = value ?? fallback
+  if (typeof v !== 'boolean') throw new InvalidOptionError(name, 'must be a boolean')
+  return v
+}
+
+const count = (fallback: number): OptionSpec<number>['check'] => (value, name) => {
+  const v = value ?? fallback
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
+  return v
+}
+
+function oneOf<T extends string> (allowed: readonly T[]): OptionSpec<T>['check'] {
+  return (value, name) => {
+    if (value === undefined) return allowed[0]
+    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
+    throw new InvalidOptionError(name, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`)
+  }
+}
+
+function isPlainName (s: unknown): s is string {
+  return typeof s === 'string' && s !== '' && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\0')
+}
+
+function rootOf (root: unknown): string {
+  if (typeof root !== 'string' || root === '') throw new InvalidOptionError('root', 'is required: the absolute path of the folder to serve')
+  if (!path.isAbsolute(root)) throw new InvalidOptionError('root', `must be an absolute path, got ${JSON.stringify(root)} (resolve it against process.cwd() first)`)
+  return root
+}
+
+/** The prefix as its segments. */
+function prefixOf (prefix: unknown = '/'): string[] {
+  if (typeof prefix !== 'string' || !/^\/[\w.~/-]*$/.test(prefix) || prefixToSegments(prefix).some((s) => s === '.' || s === '..')) {
+    throw new InvalidOptionError('prefix', `must be a URL path such as '/' or '/files', got ${JSON.stringify(prefix)}`)
+  }
+  return prefixToSegments(prefix)
+}
+
+function indexOf (index: unknown = ['index.html', 'index.htm']): string[] {
+  if (index === false) return []
+  if (!(Array.isArray(index) && index.every(isPlainName))) throw new InvalidOptionError('index', 'must be false or an array of file names')
+  return index
+}
+
+function headersOf (value: unknown): Record<string, string> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('headers', 'must be an object of header names and values')
+  for (const [k, v] of Object.entries(value)) {
+    try {
+      validateHeaderName(k)
+      validateHeaderValue(k, v)
+    } catch (err) {
+      throw new InvalidOptionError('headers', (err as Error).message)
+    }
+    if (typeof v !== 'string') throw new InvalidOptionError('headers', `the value of ${k} must be a string`)
+  }
+  return value as Record<string, string>
+}
+
+function corsOf (value: unknown): false | true | string | string[] {
+  if (value === undefined || value === false) return false
+  if (value === true || (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0 && value.every((o) => typeof o === 'string'))) {
+    return value as true | string | string[]
+  }
+  throw new InvalidOptionError('cors', 'must be true, an origin, or a list of origins')
+}
+
+/** The segments of the single-page app's page, or `null` when it is not one. */
+function spaOf (value: unknown): string[] | null {
+  if (value === undefined || value === false) return null
+  const file = value === true ? 'index.html' : value
+  if (typeof file !== 'string' || file === '' || file.split('/').some((s) => s === '..' || s === '.') || path.isAbsolute(file)) {
+    throw new InvalidOptionError('spa', 'must be true or a file name inside root, such as "index.html"')
+  }
+  return file.split('/').filter(Boolean)
+}
+
+function archivesOf (value: unknown): false | { maxBytes: number, maxEntries: number } {
+  const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 100_000 }
+  if (value === undefined || value === true) return limits
+  if (value === false) return false
+  const bad = new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries }')
+  // checked before taking it apart: null cannot be destructured
+  if (typeof value !== 'object' || value === null) throw bad
+  const { maxBytes = limits.maxBytes, maxEntries = limits.maxEntries, ...rest } = value as Record<string, unknown>
+  if (Object.keys(rest).length > 0 ||
+      typeof maxBytes !== 'number' || typeof maxEntries !== 'number' || !(maxBytes >= 0) || !(maxEntries >= 0)) {
+    throw bad
+  }
+  return { maxBytes, maxEntries }
+}
+
+/** Every option, in the README's order. */
+export const OPTIONS = {
+  root: { shown: '(required)', check: rootOf, cli: 'own' },
+  prefix: { shown: "`'/'`", check: prefixOf, cli: 'words' },
+  index: { shown: "`['index.html', 'index.htm']`", check: indexOf, cli: 'own' },
+  listing: { shown: '`true`', check: bool(true), cli: 'words' },
+  dotfiles: { shown: "`'ignore'`", check: oneOf(['ignore', 'allow']), cli: 'words' },
+  symlinks: { shown: "`'inside'`", check: oneOf<SymlinkPolicy>(['inside', 'follow', 'deny']), cli: 'words' },
+  maxAge: { shown: '`0`', check: count(0), cli: 'words' },
+  immutable: { shown: '`false`', check: bool(false), cli: 'words' },
+  compress: { shown: '`true`', check: bool(true), cli: 'words' },
+  precompressed: { shown: '`true`', check: bool(true), cli: 'words' },
+  compressThreshold: { shown: '`1024`', check: count(1024), cli: 'words' },
+  cacheBytes: { shown: '64 MiB', check: count(64 * 1024 * 1024), cli: 'words' },
+  downloadHtml: { shown: '`false`', check: bool(false), cli: 'words' },
+  dirsFirst: { shown: '`false`', check: bool(false), cli: 'words' },
+  methodNotAllowed: { shown: '`false`', check: bool(false), cli: 'app' },
+  headers: { shown: '`{}`', check: headersOf, cli: 'own' },
+  cors: { shown: '`false`', check: corsOf, cli: 'words' },
+  spa: { shown: '`false`', check: spaOf, cli: 'words' },
+  archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' }
+} as const satisfies { [K in keyof ServeDirOptions]-?: OptionSpec<unknown> }
+
+/** Options Fastify's `register` itself takes, passed on to the plugin with ours. */
+const REGISTER_OPTIONS = new Set(['logLevel', 'logSerializers'])
+
+/** The options as the plugin uses them: each option's setting, and the root's real path. */
+export type Settings = { [K in keyof typeof OPTIONS]: ReturnType<typeof OPTIONS[K]['check']> } & { realRoot: string }
+
+/** Checks every option, gives each its default, and finds the root: fails with a named error. */
+export async function settingsOf (opts: Record<string, unknown>): Promise<Settings> {
+  for (const key of Object.keys(opts)) {
+    if (!Object.hasOwn(OPTIONS, key) && !REGISTER_OPTIONS.has(key)) throw new InvalidOptionError(key, 'unknown option')
+  }
+  const settings = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, spec.check(opts[name], name)])) as Omit<Settings, 'realRoot'>
+  let realRoot: string
+  try {
+    realRoot = await realpath(settings.root)
+  } catch (err) {
+    throw new InvalidRootError(settings.root, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message)
+  }
+  if (!(await stat(realRoot)).isDirectory()) throw new InvalidRootError(settings.root, 'not a directory')
+  return { ...settings, realRoot }
+}
