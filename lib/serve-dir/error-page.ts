@@ -3,23 +3,10 @@ import escapeHtml from 'escape-html'
 import Negotiator from 'negotiator'
 import vary from 'vary'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { answerTo, isGone } from './fs/errno'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
 const FILE_HEADERS = ['etag', 'last-modified', 'accept-ranges', 'content-range', 'content-length', 'content-encoding', 'cache-control', 'content-disposition']
-
-/** File-system errors that reach the error handler (a file that changed between stat and open) and what they mean to a client. */
-const FS_ERRORS: Record<string, [number, string]> = {
-  EACCES: [403, 'Permission denied'],
-  EPERM: [403, 'Permission denied'],
-  ENOENT: [404, 'Not found'],
-  ENOTDIR: [404, 'Not found'],
-  EISDIR: [404, 'Not found'],
-  ELOOP: [404, 'Not found'],
-  ENAMETOOLONG: [404, 'Not found'],
-  // out of file descriptors: a moment later, when other downloads have finished, it will work
-  EMFILE: [503, 'Too many open files; try again shortly'],
-  ENFILE: [503, 'Too many open files; try again shortly']
-}
 
 /** Adds fields to `Vary` without dropping those already there (CORS adds Origin first). */
 export function addVary (reply: FastifyReply, fields: string): FastifyReply {
@@ -91,7 +78,7 @@ export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): Fast
 
 /** Whether an error means "nothing is served here": ours, or the file system's (gone since the lookup). */
 export function isMiss (err: FastifyError): boolean {
-  return err.code === 'FST_SERVE_DIR_NOT_FOUND' || FS_ERRORS[err.code]?.[0] === 404
+  return err.code === 'FST_SERVE_DIR_NOT_FOUND' || isGone(err)
 }
 
 /** A miss, handed to the 404 handler of the scope the plugin is in, without a file's headers set before it. */
@@ -107,7 +94,8 @@ export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: Fas
  * client's own request); 5xx are logged with their stack and answered without internals.
  */
 export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const fsError = FS_ERRORS[err.code]
+  // a file the lookup found that the file system then refused (gone, denied, out of descriptors)
+  const fsError = answerTo(err)
   if (fsError !== undefined) {
     logUnopened(req, err)
     return sendError(req, reply, fsError[0], fsError[1], err.code, fsError[0] === 503 ? { 'retry-after': '1' } : {})

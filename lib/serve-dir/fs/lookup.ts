@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { ForbiddenError } from '../errors'
+import { answerTo } from './errno'
 import { isHidden, isInside } from '../url'
 
 /** How symbolic links are treated: followed only when they stay under the root, always, or never. */
@@ -14,13 +15,11 @@ export interface Found {
 
 const NO_THROW = { throwIfNoEntry: false } as const
 
-/** Errors that mean "there is nothing servable here" rather than a fault of ours. */
-const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'])
-
 function mapFsError (err: NodeJS.ErrnoException): null {
-  if (err.code !== undefined && MISSING.has(err.code)) return null
+  const status = answerTo(err)?.[0]
+  if (status === 404) return null
   /* c8 ignore start */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs the server as an unprivileged user
-  if (err.code === 'EACCES' || err.code === 'EPERM') throw new ForbiddenError()
+  if (status === 403) throw new ForbiddenError()
   throw err
 }
 /* c8 ignore stop */

@@ -12,6 +12,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from '../fs/lookup'
 import { openVerifiedSync, throughDescriptor, type Identity } from '../fs/verified-open'
 import { NotFoundError } from '../errors'
+import { isGone } from '../fs/errno'
 import { Slots } from '../slots'
 import {
   jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally, count, viewQuery, wholePage,
@@ -93,8 +94,6 @@ function versionOf (s: Stats): string {
 }
 
 const NO_THROW = { throwIfNoEntry: false } as const
-/** A folder that is not there (any more), or not as a folder: nothing to list. */
-const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP'])
 
 /**
  * A folder opened and proven to be the one a lookup vetted: its names are read, and its entries
@@ -154,7 +153,7 @@ export class Lister {
     try {
       fd = openVerifiedSync(dir, expected, this.verifyPath, true)
     } catch (err) {
-      if (err instanceof NotFoundError || GONE.has((err as NodeJS.ErrnoException).code as string)) return null
+      if (err instanceof NotFoundError || isGone(err)) return null
       /* c8 ignore next 2 */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
       throw err
     }
@@ -173,8 +172,7 @@ export class Lister {
     /* c8 ignore start */ // read through a descriptor opened just before: only a folder removed in between, a race
     // no test can time, or EACCES, which root never gets (test/e2e/unreadable.test.ts runs unprivileged)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTDIR') return null
+      if (isGone(err)) return null
       throw err
     }
     /* c8 ignore stop */
