@@ -85,6 +85,7 @@ export function isMiss (err: FastifyError): boolean {
 export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: FastifyError): FastifyReply {
   if (err.code !== 'FST_SERVE_DIR_NOT_FOUND') logUnopened(req, err)
   for (const h of FILE_HEADERS) reply.removeHeader(h)
+  reply.removeHeader('x-content-type-options')
   reply.callNotFound()
   return reply
 }

@@ -64,6 +64,12 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   await fastify.register(async function serveDirRoutes (child: FastifyInstance) {
     // @fastify/static, for `reply.sendFile` here only: the host's replies are left as they are
     await files.install(child)
+    // every answer of ours is what its Content-Type says, never sniffed into something else (a
+    // miss handed to the host is the host's: the header goes, with the file's)
+    child.addHook('onRequest', (_req, reply, done) => {
+      reply.header('x-content-type-options', 'nosniff')
+      done()
+    })
     child.setErrorHandler(function (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
       return isMiss(err) ? handOverMiss(req, reply, err) : errorHandler.call(this, err, req, reply)
     })
@@ -75,7 +81,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         case 'not-found': throw new NotFoundError()
         case 'redirect':
           // the length said outright, so that HEAD shows what GET does
-          return reply.code(301).headers({ location: d.location, 'x-content-type-options': 'nosniff', 'content-length': '0' }).send()
+          return reply.code(301).headers({ location: d.location, 'content-length': '0' }).send()
         case 'file':
         case 'index':
           return await files.send(req, reply, d.path, d.stat)

@@ -3,9 +3,15 @@ import { setup } from '../helper'
 
 t.test('nosniff everywhere; a strict policy on listings and error pages', async (t) => {
   const app = await setup(t, { 'a.txt': 'a', d: { 'x.txt': 'x' } })
-  for (const url of ['/a.txt', '/d/', '/missing', '/d', '/%00']) {
-    const res = await app.inject(url)
-    t.equal(res.headers['x-content-type-options'], 'nosniff', url)
+  const etag = (await app.inject('/a.txt')).headers.etag as string
+  for (const [url, headers] of [['/a.txt'], ['/a.txt', { 'if-none-match': etag }], ['/a.txt', { range: 'bytes=0-0' }], ['/d/'], ['/d/?download=zip'],
+    ['/d/?download=rar'], ['/missing'], ['/d'], ['/%00'], ['/.serve-dir/']] as Array<[string, Record<string, string>?]>) {
+    const res = await app.inject({ url, headers })
+    t.equal(res.headers['x-content-type-options'], 'nosniff', `${url} ${res.statusCode}`)
+  }
+  for (const method of ['HEAD', 'GET'] as const) {
+    const res = await app.inject({ method, url: '/d/x.txt' })
+    t.equal(res.headers['x-content-type-options'], 'nosniff', `${method} of a file in a folder`)
   }
   const listing = await app.inject('/d/')
   const csp = listing.headers['content-security-policy'] as string

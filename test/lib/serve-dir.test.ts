@@ -342,6 +342,7 @@ t.test('a good citizen in a host app: its 404 handler, its routes and its method
     const res = await app.inject(url)
     t.same([res.statusCode, res.json()], [404, { host: 'missing' }], `${url}: the host's 404 handler`)
     t.equal(res.headers.etag, undefined, 'no file headers on it')
+    t.equal(res.headers['x-content-type-options'], undefined, 'nor any other header of ours')
   }
   t.same((await app.inject({ method: 'POST', url: '/api/x' })).json(), { ok: true })
   t.same((await app.inject({ method: 'POST', url: '/api/y' })).json(), { host: 'missing' }, 'the host\'s 404, not our 405')

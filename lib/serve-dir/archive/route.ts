@@ -50,8 +50,7 @@ export class ArchiveRoute {
     const name = (segments[segments.length - 1] ?? (this.mount[this.mount.length - 1] ?? path.basename(this.realRoot))) || 'files'
     reply.type(ARCHIVE_TYPES[format]).headers({
       'content-disposition': createDisposition(`${name}.${format}`),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff'
+      'cache-control': 'no-store'
     })
     if (req.method === 'HEAD') {
       release()

@@ -210,7 +210,7 @@ export class FileResponder {
    */
   constructor (private readonly opts: FileOptions, private readonly sibling: SiblingLookup, private readonly verifyPath = true) {
     // ours, not send's `public, max-age=0`: a dev server must never show a stale file
-    this.headers = { 'cache-control': cacheControl(opts), 'x-content-type-options': 'nosniff' }
+    this.headers = { 'cache-control': cacheControl(opts) }
   }
 
   /**

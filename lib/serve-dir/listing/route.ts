@@ -26,7 +26,7 @@ export interface ListingOptions {
 
 /** When the assets were made: the date their folder's listing shows. */
 const STARTED = new Date()
-const LISTING_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
+const LISTING_HEADERS = { 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
 const LISTING_TYPES: Record<Format, string> = {
   html: 'text/html; charset=utf-8',
   json: 'application/json; charset=utf-8',
@@ -121,7 +121,7 @@ export class ListingRoute {
   static installAssets (scope: FastifyInstance, prefixSegments: readonly string[], mount: readonly string[]): void {
     for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
       scope.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
-        reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag, 'x-content-type-options': 'nosniff' })
+        reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag })
         if (fresh(req.headers, { etag: asset.etag })) return reply.code(304).send()
         return asset.body
       })
