@@ -10,7 +10,7 @@ COPY bin ./bin
 COPY lib ./lib
 COPY plugins ./plugins
 COPY routes ./routes
-RUN npm ci --ignore-scripts --no-audit --no-fund && npx tsc && npm prune --omit=dev
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm run build:ts && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

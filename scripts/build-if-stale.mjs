@@ -13,7 +13,7 @@ function newest (dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name)
     if (e.isDirectory()) t = Math.max(t, newest(full))
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(full).mtimeMs)
+    else if (/\.(ts|css|js)$/.test(e.name)) t = Math.max(t, statSync(full).mtimeMs)
   }
   return t
 }

@@ -21,14 +21,17 @@ export const ProjectRoot = path.join(__dirname, '..')
  */
 export const PATIENCE = 60_000
 
-/** Newest modification time of the sources that `npm run build:ts` compiles into dist/. */
+/** What `npm run build:ts` puts into dist/: TypeScript, compiled, and the listing's stylesheet and script, copied. */
+const SOURCE = /\.(ts|css|js)$/
+
+/** Newest modification time of the sources that `npm run build:ts` compiles or copies into dist/. */
 function newestSource (dir = ProjectRoot, depth = 0): number {
   let newest = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name)
     if (entry.isDirectory() && depth === 0 && ['bin', 'lib', 'plugins', 'routes', 'examples'].includes(entry.name)) newest = Math.max(newest, newestSource(full, 1))
     else if (entry.isDirectory() && depth > 0) newest = Math.max(newest, newestSource(full, depth + 1))
-    else if (entry.isFile() && entry.name.endsWith('.ts') && (depth > 0 || entry.name === 'app.ts')) newest = Math.max(newest, statSync(full).mtimeMs)
+    else if (entry.isFile() && (depth > 0 ? SOURCE.test(entry.name) : entry.name === 'app.ts')) newest = Math.max(newest, statSync(full).mtimeMs)
   }
   return newest
 }

@@ -34,4 +34,12 @@ t.test('no dist/: built; a fresh dist/: left alone; a source edited since: built
   t.equal(run(copy), 0)
   t.not(statSync(app).mtimeMs, built0, 'a source newer than dist/: built again')
   t.equal(statSync(path.join(copy, 'dist', 'bin', 'serve-dir.js')).mode & 0o111, 0o111, 'by npm run build:ts, commands executable')
+  t.ok(existsSync(path.join(copy, 'dist', 'lib', 'serve-dir', 'listing', 'assets', 'listing.css')), 'and the listing\'s assets copied')
+
+  // the listing's stylesheet and script are sources too: tsc does not see them, build:ts copies them
+  const built1 = statSync(app).mtimeMs
+  const restyled = new Date(built1 + 60_000)
+  utimesSync(path.join(copy, 'lib', 'serve-dir', 'listing', 'assets', 'listing.css'), restyled, restyled)
+  t.equal(run(copy), 0)
+  t.not(statSync(app).mtimeMs, built1, 'a stylesheet newer than dist/: built again')
 })
