@@ -8,6 +8,8 @@ const nodeOnly = Object.fromEntries(Object.keys(globals.node).filter((g) => !(g 
 module.exports = [
   ...require('neostandard')({
     ts: true,
+    // the type tests' CommonJS and ES-module files (types/*.tst.cts, *.tst.mts)
+    filesTs: ['**/*.mts', '**/*.cts'],
     ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'test-artifacts/**']
   }),
   {
