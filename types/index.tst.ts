@@ -138,9 +138,11 @@ describe('the error classes', () => {
 describe('notFoundHandler', () => {
   test('is a handler for setNotFoundHandler(), also in a scope', () => {
     const app = Fastify()
-    // the named import: in CommonJS TypeScript the default import is typed as the bare plugin, so
-    // the README's `serveDir.notFoundHandler` does not type-check here (it does in .cts and .mts)
     expect(app.setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
+    // as the README writes it: on the default import, and on the named serveDir
+    expect(app.setNotFoundHandler).type.toBeCallableWith(serveDir.notFoundHandler)
+    expect(serveDir.serveDir.notFoundHandler).type.toBe(notFoundHandler)
+    expect(serveDir.default.InvalidOptionError).type.toBe(InvalidOptionError)
     app.register(async (scope: FastifyInstance) => {
       expect(scope.setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
     }, { prefix: '/files' })

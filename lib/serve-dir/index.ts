@@ -23,7 +23,8 @@ declare namespace serveDir {
   export const InvalidRootError: typeof api.InvalidRootError
   /** The 404 page (HTML or JSON, as the client asked), for `app.setNotFoundHandler()`. */
   export const notFoundHandler: typeof import('./error-page').notFoundHandler
-  const plugin: ServeDirPlugin
+  // the plugin with everything on it, as `require()` gives it: `serveDir.default.notFoundHandler`
+  const plugin: typeof serveDir
   export { plugin as serveDir, plugin as default }
 }
 
