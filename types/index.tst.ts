@@ -143,6 +143,10 @@ describe('notFoundHandler', () => {
     expect(app.setNotFoundHandler).type.toBeCallableWith(serveDir.notFoundHandler)
     expect(serveDir.serveDir.notFoundHandler).type.toBe(notFoundHandler)
     expect(serveDir.default.InvalidOptionError).type.toBe(InvalidOptionError)
+    // on any server Fastify makes: HTTP/2 (over TLS or not) too
+    expect(Fastify({ http2: true }).setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
+    expect(Fastify({ http2: true, https: { allowHTTP1: true } }).setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
+    expect(Fastify({ https: {} }).setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
     app.register(async (scope: FastifyInstance) => {
       expect(scope.setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
     }, { prefix: '/files' })

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import escapeHtml from 'escape-html'
 import Negotiator from 'negotiator'
 import vary from 'vary'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, RawServerBase, RawServerDefault, RouteGenericInterface } from 'fastify'
 import { answerTo, isGone } from './fs/errno'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
@@ -72,8 +72,13 @@ function logUnopened (req: FastifyRequest, err: FastifyError): void {
 }
 
 /** The 404 page, in the client's format: the app's not-found handler, and the one a host may take. */
-export function notFoundHandler (req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendError(req, reply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND')
+export function notFoundHandler<S extends RawServerBase = RawServerDefault> (
+  req: FastifyRequest<RouteGenericInterface, S>,
+  reply: FastifyReply<RouteGenericInterface, S>
+): FastifyReply<RouteGenericInterface, S> {
+  // the same answer on any server Fastify makes (HTTP/1, HTTPS, HTTP/2), typed for each
+  sendError(req as unknown as FastifyRequest, reply as unknown as FastifyReply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND')
+  return reply
 }
 
 /** Whether an error means "nothing is served here": ours, or the file system's (gone since the lookup). */
