@@ -9,9 +9,10 @@ import path from 'node:path'
 
 // Read once, at start, from assets/ beside this module, in the sources and in dist/ (npm run build:ts
 // copies it there; tsc does not). From __dirname, unlike user paths: they ship inside the package.
-const read = (name: string): string => readFileSync(path.join(__dirname, 'assets', name), 'utf8')
+const read = (name: string): Buffer => readFileSync(path.join(__dirname, 'assets', name))
 
-function hashed (body: string, ext: string): { name: string, body: string, etag: string } {
+/** An asset's bytes (so that its size is theirs, whatever characters it holds), its name and its tag. */
+function hashed (body: Buffer, ext: string): { name: string, body: Buffer, etag: string } {
   const hash = createHash('sha256').update(body).digest('base64url').slice(0, 12)
   return { name: `listing-${hash}.${ext}`, body, etag: `"${hash}"` }
 }
