@@ -12,6 +12,7 @@ import { FileResponder } from './file/responder'
 import { Lister } from './listing/lister'
 import { ListingRoute } from './listing/route'
 import { ArchiveRoute } from './archive/route'
+import { Walker } from './archive/walk'
 import { addVary, errorHandler, handOverMiss, isMiss } from './error-page'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
@@ -56,7 +57,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     dirsFirst: settings.dirsFirst,
     downloads: settings.archives !== false
   })
-  const archives = new ArchiveRoute(lister, settings.archives, mount, realRoot, symlinks !== 'follow')
+  const archives = new ArchiveRoute(new Walker(realRoot, symlinks, showHidden), settings.archives, mount, realRoot)
   fastify.addHook('onClose', async () => lister.close())
 
   // A child context keeps our error handler away from the host app. A miss is the host's to

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { PATIENCE, serve, setup, waitFor } from '../helper'
-import { Lister, type WalkItem } from '../../lib/serve-dir/listing/lister'
+import { Walker, type WalkItem } from '../../lib/serve-dir/archive/walk'
 import { archive } from '../../lib/serve-dir/archive/stream'
 import { readTls } from '../../lib/server'
 
@@ -191,9 +191,9 @@ t.test('a zip of many small files comes in pieces of up to 64 KiB, not one for e
   const files: Record<string, string> = {}
   for (let i = 0; i < 3000; i++) files[`f${i}.txt`] = `file ${i}`
   const root = t.testdir({ many: files })
-  const lister = new Lister(root, 'inside', false)
+  const walker = new Walker(root, 'inside', false)
   const dir = path.join(root, 'many')
-  const out = await archive('zip', lister.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const out = await archive('zip', walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
   const chunks: Buffer[] = []
   for await (const chunk of out) chunks.push(chunk)
   const zip = Buffer.concat(chunks)
@@ -206,10 +206,10 @@ t.test('a zip of many small files comes in pieces of up to 64 KiB, not one for e
 
 t.test('a file that shrinks while it is zipped fails the zip, and is closed', async (t) => {
   const root = t.testdir({ 'big.bin': Buffer.alloc(4 * 1024 * 1024, 1) })
-  const lister = new Lister(root, 'inside', false)
+  const walker = new Walker(root, 'inside', false)
   const fds = (): number => readdirSync('/proc/self/fd').length
   const before = fds()
-  const out = await archive('zip', lister.items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const out = await archive('zip', walker.items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
   const failed = new Promise<Error>((resolve) => out.once('error', resolve))
   await new Promise((resolve) => out.once('data', resolve))
   out.pause()
@@ -243,26 +243,26 @@ t.test('archives: the name of a mount\'s root; deny leaves links out; an aborted
   t.equal(res.headers['content-disposition'], 'attachment; filename=pub.tar.gz')
   t.same(untarNames(res.rawPayload), { 'a.txt': 'a', 'd/': '', 'd/b.txt': 'b' }, 'no link under deny')
 
-  const lister = new Lister(root, 'inside', false)
+  const walker = new Walker(root, 'inside', false)
   const limits = { maxBytes: 1e9, maxEntries: 1e9 }
-  t.same(await lister.count(root, statSync(root), limits, () => true), { entries: 0, bytes: 0 }, 'an aborted walk stops at once')
-  t.same(await lister.count(root, statSync(root), limits), { entries: 4, bytes: 3 }, 'a.txt, link (to a.txt), d/ and d/b.txt')
+  t.same(await walker.count(root, statSync(root), limits, () => true), { entries: 0, bytes: 0 }, 'an aborted walk stops at once')
+  t.same(await walker.count(root, statSync(root), limits), { entries: 4, bytes: 3 }, 'a.txt, link (to a.txt), d/ and d/b.txt')
   const fds = (): number => readdirSync('/proc/self/fd').length
   const before = fds()
   for (const format of ['zip', 'tar.gz'] as const) {
     const signal = AbortSignal.abort()
-    const out = await archive(format, lister.items(root, statSync(root), limits), true, signal)
+    const out = await archive(format, walker.items(root, statSync(root), limits), true, signal)
     await new Promise((resolve) => { out.on('error', resolve); out.on('close', resolve); out.resume() })
   }
   t.equal(fds(), before, 'an archive aborted before it began opens no file')
   // the client goes while a file is being opened (its path is read by the open); a big one, that
   // no buffer on the way takes whole
   const bigRoot = t.testdir({ 'big.bin': Buffer.alloc(4 * 1024 * 1024) })
-  const bigLister = new Lister(bigRoot, 'inside', false)
+  const bigWalker = new Walker(bigRoot, 'inside', false)
   for (const format of ['zip', 'tar.gz'] as const) {
     const ac = new AbortController()
     let item: WalkItem | undefined
-    for await (const found of bigLister.items(bigRoot, statSync(bigRoot), limits)) item = found
+    for await (const found of bigWalker.items(bigRoot, statSync(bigRoot), limits)) item = found
     if (item === undefined) throw new Error('big.bin is walked')
     const leaving = { ...item, get path () { ac.abort(); return (item as WalkItem).path } }
     const out = await archive(format, (async function * () { yield leaving })(), true, ac.signal)

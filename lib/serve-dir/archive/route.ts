@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { create as createDisposition } from 'content-disposition'
 import { ArchiveTooLargeError, ArchivesOffError, BadQueryError } from '../errors'
 import { Slots, untilClientGone } from '../slots'
-import type { ArchiveLimits, Lister } from '../listing/lister'
+import type { ArchiveLimits, Walker } from './walk'
 import type { Folder } from '../route'
 import { ARCHIVE_TYPES, archive, zipSafe, type ArchiveFormat } from './stream'
 
@@ -15,14 +15,12 @@ export class ArchiveRoute {
 
   /**
    * @param limits `false`: folder downloads are off
-   * @param verifyPath whether each file's descriptor is proven to be at its looked-up path (every policy but `follow`)
    */
   constructor (
-    private readonly lister: Lister,
+    private readonly walker: Walker,
     private readonly limits: ArchiveLimits | false,
     private readonly mount: readonly string[],
-    private readonly realRoot: string,
-    private readonly verifyPath: boolean
+    private readonly realRoot: string
   ) {}
 
   /** Answers GET or HEAD for `?download=` on `folder`. */
@@ -44,7 +42,7 @@ export class ArchiveRoute {
   private async inTurn (req: FastifyRequest, reply: FastifyReply, { dir, stat, segments }: Folder, format: ArchiveFormat, limits: ArchiveLimits, signal: AbortSignal, release: () => void): Promise<FastifyReply> {
     let leftOut = 0
     // counted first, keeping nothing: the limits are decided before the first byte
-    const counted = await this.lister.count(dir, stat, limits, () => signal.aborted, (item) => { if (format === 'zip' && !zipSafe(item.rel)) leftOut++ })
+    const counted = await this.walker.count(dir, stat, limits, () => signal.aborted, (item) => { if (format === 'zip' && !zipSafe(item.rel)) leftOut++ })
     if ('over' in counted) throw new ArchiveTooLargeError(counted.over === 'bytes' ? `more than ${limits.maxBytes} bytes` : `more than ${limits.maxEntries} entries`)
     /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
     const name = (segments[segments.length - 1] ?? (this.mount[this.mount.length - 1] ?? path.basename(this.realRoot))) || 'files'
@@ -57,7 +55,7 @@ export class ArchiveRoute {
       return reply.send()
     }
     // walked again as it is written: one item at a time
-    const stream = await archive(format, this.lister.items(dir, stat, limits, () => signal.aborted), this.verifyPath, signal)
+    const stream = await archive(format, this.walker.items(dir, stat, limits, () => signal.aborted), this.walker.verifyPath, signal)
     stream.once('close', release)
     req.log.info({ entries: counted.entries - leftOut, bytes: counted.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
     return reply.send(stream)

@@ -4,18 +4,15 @@
 // first byte leaves early.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { accessSync, closeSync, constants as fsc, lstatSync, watch, type FSWatcher, type Stats } from 'node:fs'
-import { readdir } from 'node:fs/promises'
-import { isUtf8 } from 'node:buffer'
+import { lstatSync, watch, type FSWatcher, type Stats } from 'node:fs'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from '../fs/lookup'
-import { openVerifiedSync, throughDescriptor, type Identity } from '../fs/verified-open'
-import { NotFoundError } from '../errors'
-import { isGone } from '../fs/errno'
+import type { Identity } from '../fs/verified-open'
+import { openFolder, readNames, type Folder } from './folder'
 import { Slots } from '../slots'
 import {
-  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortNames, sortView, tally, count, viewQuery, wholePage,
+  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortView, tally, count, viewQuery, wholePage,
   textEntry, type Entry, type Page, type Tally, type View
 } from './render'
 
@@ -53,19 +50,6 @@ export interface ListRequest extends View {
   dirsFirst: boolean
 }
 
-/** A file or folder to put in an archive: its name inside it (`a/b/` for a folder), its path, its stat. */
-export interface WalkItem { rel: string, path: string, stat: Stats }
-
-/** What one archive may hold. */
-export interface ArchiveLimits { maxBytes: number, maxEntries: number }
-
-/** A walk passed one of its limits. */
-export class ArchiveLimitError extends Error {
-  constructor (readonly limit: 'bytes' | 'entries') {
-    super(`the folder holds more ${limit} than one archive may`)
-  }
-}
-
 /** A listing ready to send: a whole body with its strong ETag, or a stream without one. */
 export type Listing = Rendered | { stream: Readable }
 
@@ -94,13 +78,6 @@ function versionOf (s: Stats): string {
 }
 
 const NO_THROW = { throwIfNoEntry: false } as const
-
-/**
- * A folder opened and proven to be the one a lookup vetted: its names are read, and its entries
- * stat'ed, through `base`, which reaches the open folder whatever its path means by then (a writer
- * could swap it with a link to outside the root).
- */
-interface Folder { base: string, close: () => void }
 
 /** A big folder's entries, one column each: `kind` 0 for a name that cannot be listed, `size` -1 for a folder, `mtime` in ms. */
 interface Table { names: readonly string[], kind: Uint8Array, size: Float64Array, mtime: Float64Array }
@@ -147,40 +124,8 @@ export class Lister {
     this.verifyPath = policy !== 'follow'
   }
 
-  /** Opens `dir` and proves it is the folder `expected` (the lookup's stat); `null` when it is gone or no longer that folder. */
-  private open (dir: string, expected: Identity): Folder | null {
-    let fd: number
-    try {
-      fd = openVerifiedSync(dir, expected, this.verifyPath, true)
-    } catch (err) {
-      if (err instanceof NotFoundError || isGone(err)) return null
-      /* c8 ignore next 2 */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
-      throw err
-    }
-    let open = true
-    return { base: throughDescriptor(fd, dir), close: () => { if (open) closeSync(fd); open = false } }
-  }
-
-  /** Visible names of the folder at `dir` (an opened folder's base) in name order; `null` when it is gone. Names only: no object per entry for 100,000. */
-  private async names (dir: string): Promise<string[] | null> {
-    let names: string[]
-    try {
-      names = await readdir(dir)
-      // a name that is not valid UTF-8 reads with U+FFFD in its place: it can be neither served nor
-      // told from a name really written so; it is left out (only folders with a U+FFFD read twice)
-      if (names.some((n) => n.includes('\uFFFD'))) names = (await readdir(dir, { encoding: 'buffer' })).filter((b) => isUtf8(b)).map(String)
-    /* c8 ignore start */ // read through a descriptor opened just before: only a folder removed in between, a race
-    // no test can time, or EACCES, which root never gets (test/e2e/unreadable.test.ts runs unprivileged)
-    } catch (err) {
-      if (isGone(err)) return null
-      throw err
-    }
-    /* c8 ignore stop */
-    return sortNames(this.showHidden ? names : names.filter((n) => n.charCodeAt(0) !== 0x2e))
-  }
-
   /**
-   * {@link names} of the opened folder `base` (the folder at `dir`, as `dirStat` saw it), shared
+   * {@link readNames} of the opened folder `base` (the folder at `dir`, as `dirStat` saw it), shared
    * with every request for that folder in that version while it is being read: a hundred requests
    * for a folder of 100,000 names read and sort it once. Never to be changed: it is shared.
    */
@@ -188,7 +133,7 @@ export class Lister {
     const key = dir + '\0' + versionOf(dirStat)
     let names = this.reading.get(key)
     if (names === undefined) {
-      names = this.names(base)
+      names = readNames(base, this.showHidden)
       this.reading.set(key, names)
       names.finally(() => this.reading.delete(key)).catch(() => {})
     }
@@ -199,7 +144,7 @@ export class Lister {
    * The entry for one name, or `null` if it is not servable (special file, dangling or refused
    * link, gone). `links.found` is set when a symbolic link was met: what it leads to can change
    * unseen, so the listing is not kept.
-   * {@link resolve} applies the same policies for archives; this one makes no object but the
+   * Walker.resolve (archive/walk.ts) applies the same policies for archives; this one makes no object but the
    * entry, as it runs 100,000 times for a big listing (going through resolve cost 6 MiB of peak RSS).
    */
   private entryOf (dir: string, name: string, links: { found: boolean }): Entry | null {
@@ -355,7 +300,7 @@ export class Lister {
 
     // watch before reading, so that a change while we read is not missed
     const watched = this.watch(req.dir, dirStat)
-    const folder = this.open(req.dir, dirStat)
+    const folder = openFolder(req.dir, dirStat, this.verifyPath)
     try {
       return await this.read(req, dirStat, folder, watched, signal, turn)
     } finally {
@@ -546,7 +491,7 @@ export class Lister {
     yield this.head(req, page, names?.length)
     // a turn for the head to leave: the rows need the folder opened (and proven) again
     await nextTurn()
-    const folder = this.open(req.dir, expected)
+    const folder = openFolder(req.dir, expected, this.verifyPath)
     try {
       yield * this.rows(req, page, folder, names, total)
     } finally {
@@ -555,7 +500,7 @@ export class Lister {
   }
 
   private async * rows (req: ListRequest, page: Page | undefined, folder: Folder | null, names?: readonly string[], total?: number): AsyncGenerator<string> {
-    const shown = folder === null ? null : names ?? await this.names(folder.base)
+    const shown = folder === null ? null : names ?? await readNames(folder.base, this.showHidden)
     if (folder === null || shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
     const t: Tally = { folders: 0, files: 0, bytes: 0 }
     const links = { found: false }
@@ -588,101 +533,6 @@ export class Lister {
       yield chunk
     }
     yield this.tail(req, page, totals, total, shown.length)
-  }
-
-  /**
-   * Every visible file and folder below `dir` (whose stat is `top`), depth first in name order,
-   * under the same policies as listings (hidden names, links, special files left out; a folder
-   * reached twice through links is entered once), one at a time: an archive of 100,000 files holds
-   * one item, and the open folders above it. A folder that has grown past `limits` since it was
-   * counted ({@link count}) fails the walk.
-   */
-  async * items (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false): AsyncGenerator<WalkItem> {
-    let entries = 0
-    let bytes = 0
-    // the folders from the top down to the one being walked: a link back to one of them is a loop
-    const ancestors = new Set<string>([`${top.dev}:${top.ino}`])
-    const lister = this
-    async function * visit (real: string, expected: Identity, rel: string): AsyncGenerator<WalkItem> {
-      const folder = lister.open(real, expected)
-      /* c8 ignore next */ // a folder removed (or swapped) while the walk reaches it: a race no test can time
-      if (folder === null) return
-      try {
-        const names = await lister.names(folder.base)
-        /* c8 ignore next */ // null only for a folder removed since it was opened: a race no test can time
-        for (const name of names ?? []) {
-          if (aborted()) return
-          if (entries % STAT_BATCH === 0) await nextTurn()
-          const found = lister.resolve(folder.base, real, name)
-          if (found === null) continue
-          const itemRel = rel + name
-          if (found.stat.isDirectory()) {
-            // a link back to a folder it is in (a loop) is left out; a link to another folder is
-            // archived under its own name too, as the listing shows it
-            const id = `${found.stat.dev}:${found.stat.ino}`
-            if (ancestors.has(id)) continue
-            if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
-            yield { rel: itemRel + '/', path: found.path, stat: found.stat }
-            ancestors.add(id)
-            yield * visit(found.path, found.stat, itemRel + '/')
-            ancestors.delete(id)
-          } else {
-            bytes += found.stat.size
-            if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
-            if (bytes > limits.maxBytes) throw new ArchiveLimitError('bytes')
-            yield { rel: itemRel, path: found.path, stat: found.stat }
-          }
-        }
-      } finally {
-        folder.close()
-      }
-    }
-    // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
-    accessSync(dir, fsc.R_OK | fsc.X_OK)
-    yield * visit(dir, top, '')
-  }
-
-  /**
-   * What {@link items} would give, counted without keeping any (an archive's limits are decided
-   * before its first byte): `over` says which limit is passed. `each` sees every item.
-   */
-  async count (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false, each: (item: WalkItem) => void = () => {}): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' }> {
-    let entries = 0
-    let bytes = 0
-    try {
-      for await (const item of this.items(dir, top, limits, aborted)) {
-        entries++
-        if (!item.rel.endsWith('/')) bytes += item.stat.size
-        each(item)
-      }
-    } catch (err) {
-      if (err instanceof ArchiveLimitError) return { over: err.limit }
-      throw err
-    }
-    return { entries, bytes }
-  }
-
-  /**
-   * One name of the opened folder `base` (at real path `dir`) under the policies: its path to open
-   * and its stat, or `null`. The stat comes through `base`; the open proves the path is that file.
-   */
-  private resolve (base: string, dir: string, name: string): { path: string, stat: Stats } | null {
-    try {
-      const s = lstatSync(base + path.sep + name, NO_THROW)
-      /* c8 ignore next */ // a name removed between readdir and lstat: a race no test can time
-      if (s === undefined) return null
-      const found = !s.isSymbolicLink()
-        ? { path: dir + path.sep + name, stat: s }
-        : this.policy === 'deny' ? null : lookup(this.realRoot, dir, [name], this.policy, !this.showHidden)
-      if (found === null || !(found.stat.isFile() || found.stat.isDirectory())) return null
-      // what the process cannot read (or enter) is left out, before the archive has begun: a file
-      // that failed to open mid-archive would cut the download and leave a broken archive
-      accessSync(found.path, found.stat.isDirectory() ? fsc.R_OK | fsc.X_OK : fsc.R_OK)
-      return found
-    /* c8 ignore next 3 */ // unreadable (EACCES), which root never is: left out
-    } catch {
-      return null
-    }
   }
 
   /** Closes every watch (on server close). */
