@@ -12,11 +12,8 @@ import type { Identity } from '../fs/verified-open'
 import { openFolder, readNames, type Folder } from './folder'
 import { Slots } from '../slots'
 import {
-  jsonEntry, jsonHead, jsonTail, matches, renderHtmlHead, renderHtmlRow, renderHtmlTail, sortView, tally, count, viewQuery, wholePage,
-  textEntry, type Entry, type Page, type Tally, type View
+  RENDERERS, matches, sortView, tally, count, viewQuery, wholePage, type Entry, type Format, type Page, type Tally, type View
 } from './render'
-
-export type Format = 'html' | 'json' | 'text'
 
 /** Entries stat'ed between two turns of the event loop while listing, so other requests interleave. */
 const STAT_BATCH = 512
@@ -457,21 +454,15 @@ export class Lister {
   }
 
   private head (req: ListRequest, page: Page | undefined, count?: number): string {
-    if (req.format === 'json') return jsonHead(req.dirPath)
-    if (req.format === 'text') return ''
-    return renderHtmlHead(req, page?.limit === null ? undefined : page, count)
+    return RENDERERS[req.format].head(req, page, count)
   }
 
   private row (req: ListRequest, e: Entry, first: boolean): string {
-    if (req.format === 'json') return (first ? '' : ',') + jsonEntry(e)
-    if (req.format === 'text') return textEntry(e)
-    return renderHtmlRow(e)
+    return RENDERERS[req.format].row(e, first)
   }
 
   private tail (req: ListRequest, page: Page, t: Tally, total: number, count: number): string {
-    if (req.format === 'json') return jsonTail(page, req)
-    if (req.format === 'text') return ''
-    return renderHtmlTail(req, t, total, page.limit === null ? undefined : page, count)
+    return RENDERERS[req.format].tail(req, page, t, total, count)
   }
 
   private renderWhole (req: ListRequest, page: Page, entries: readonly Entry[], total: number): Rendered {

@@ -355,3 +355,37 @@ export function matches (q: string): (name: string) => boolean {
   const needle = q.normalize('NFC').toLowerCase()
   return (name) => name.normalize('NFC').toLowerCase().includes(needle)
 }
+
+/** The formats a listing comes in. */
+export type Format = 'html' | 'json' | 'text'
+
+/**
+ * One format's listing in three parts, so that a listing of any size can be streamed: the head
+ * (before the first row), a row per entry, and the tail (totals, pages). `count` is the number of
+ * rows in the page; `page` is `undefined` for a whole folder listed without `?limit`.
+ */
+export interface Renderer {
+  head: (view: View, page: Page | undefined, count?: number) => string
+  row: (entry: Entry, first: boolean) => string
+  tail: (view: View, page: Page, totals: Tally, total: number, count: number) => string
+}
+
+/** Each format's renderer. */
+export const RENDERERS: Record<Format, Renderer> = {
+  html: {
+    head: (view, page, count) => renderHtmlHead(view, page?.limit === null ? undefined : page, count),
+    row: (entry) => renderHtmlRow(entry),
+    tail: (view, page, totals, total, count) => renderHtmlTail(view, totals, total, page.limit === null ? undefined : page, count)
+  },
+  json: {
+    head: (view) => jsonHead(view.dirPath),
+    row: (entry, first) => (first ? '' : ',') + jsonEntry(entry),
+    tail: (view, page) => jsonTail(page, view)
+  },
+  // a name per line, as `ls -1p` prints them: nothing before or after
+  text: {
+    head: () => '',
+    row: (entry) => textEntry(entry),
+    tail: () => ''
+  }
+}

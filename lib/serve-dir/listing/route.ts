@@ -11,8 +11,8 @@ import { addVary, preferredListing } from '../error-page'
 import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
 import { untilClientGone } from '../slots'
 import type { Folder } from '../route'
-import { Lister, type Format, type Rendered } from './lister'
-import { LISTING_CSP, breadcrumbs, renderHtml } from './render'
+import type { Lister, Rendered } from './lister'
+import { LISTING_CSP, breadcrumbs, renderHtml, type Format } from './render'
 import { ASSETS, ASSET_DIR } from './assets'
 
 /** What a listing depends on beyond its folder. */
