@@ -245,6 +245,19 @@ t.test('a name that is not valid UTF-8 is left out: its U+FFFD reading would sho
   t.notMatch(tar.toString('latin1'), 'invalid')
 })
 
+t.test('a kept listing that every entry\'s stat still matches stays kept', async (t) => {
+  const root = t.testdir({ d: { 'a.txt': 'a', 'b.txt': 'bb', sub: {} } })
+  const dir = path.join(root, 'd')
+  // every entry stat'ed again on every hit, not once a second: each hit below is a full recheck
+  const lister = new Lister(root, 'inside', false, true, 0)
+  t.teardown(() => lister.close())
+  const req: ListRequest = { ...baseView, dir, dirPath: '/d/', isTop: false, format: 'json' }
+  await lister.list(req, statSync(dir))
+  const kept = await lister.list(req, statSync(dir))
+  t.equal(await lister.list(req, statSync(dir)), kept, 'rechecked, unchanged: the same listing')
+  t.equal(await lister.list(req, statSync(dir)), kept, 'and again')
+})
+
 t.test('a kept listing outlives a change its watch cannot see (a hard link or a bind mount added later) by a second at most', async (t) => {
   const root = t.testdir({ hl: { 'f.txt': 'one', 'm.txt': 'mounted over' }, elsewhere: { 'm.txt': 'x' } })
   const dir = path.join(root, 'hl')

@@ -115,7 +115,9 @@ export class Lister {
     private readonly realRoot: string,
     private readonly policy: SymlinkPolicy,
     private readonly showHidden: boolean,
-    canWatch = process.platform === 'linux'
+    canWatch = process.platform === 'linux',
+    /** How often every kept entry is stat'ed again ({@link RECHECK_MS}). */
+    private readonly recheckMs = RECHECK_MS
   ) {
     this.canWatch = canWatch
     this.verifyPath = policy !== 'follow'
@@ -418,7 +420,7 @@ export class Lister {
     // looked up again: a record replaced meanwhile by a newer one (a concurrent first listing) hands over to it
     let kept = this.kept.get(dir)
     if (!fresh(kept)) return undefined
-    const due = Date.now() - kept.checkedAt >= RECHECK_MS
+    const due = Date.now() - kept.checkedAt >= this.recheckMs
     // sub-folders on every use (a change inside one reaches only its own watch); every entry once a second
     const same = await this.unchanged(dir, kept, due)
     if (due) kept.checkedAt = Date.now()
