@@ -398,6 +398,29 @@ t.test('the content cache: bounded in entries and bytes, and a failed read is no
   t.equal((await app.inject('/f5.txt/f5.txt')).body, '5'.repeat(40), 'and the next read works')
 })
 
+t.test('the content cache keeps the most recently used files, as many as its entries and bytes allow', async (t) => {
+  for (const [limits, kept] of [[{ cacheEntries: 10, cacheTotalBytes: 100 }, 2], [{ cacheEntries: 3, cacheTotalBytes: 1000 }, 3]] as const) {
+    const tree: Record<string, string> = {}
+    for (let i = 0; i < 6; i++) tree[`f${i}.txt`] = String(i).repeat(40)
+    const root = t.testdir(tree)
+    const stats = Object.fromEntries(Object.keys(tree).map((name) => [name, statSync(path.join(root, name))]))
+    const files = new FileResponder({ ...noCache, cacheFileBytes: 100, ...limits, racyMs: 0 }, () => null)
+    const app = Fastify()
+    await files.install(app)
+    // each file answered as the version first seen: kept bytes are that version's, the disk's are new
+    app.get('/:name', (req, reply) => {
+      const { name } = req.params as Record<string, string>
+      return files.send(req, reply, path.join(root, name), stats[name])
+    })
+    t.teardown(() => app.close())
+    for (let i = 0; i < 6; i++) t.equal((await app.inject(`/f${i}.txt`)).body, String(i).repeat(40))
+    for (let i = 0; i < 6; i++) writeFileSync(path.join(root, `f${i}.txt`), 'x'.repeat(40))
+    const fromMemory: boolean[] = []
+    for (let i = 5; i >= 0; i--) fromMemory.push((await app.inject(`/f${i}.txt`)).body !== 'x'.repeat(40))
+    t.same(fromMemory, [true, true, true, false, false, false].map((_, i) => i < kept), `${JSON.stringify(limits)}: the last ${kept} read are kept`)
+  }
+})
+
 t.test('listings without compression vary on Accept only', async (t) => {
   const app = await setup(t, { d: {} }, { compress: false })
   t.equal((await app.inject('/d/')).headers.vary, 'Accept')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { appendFileSync, linkSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { Lister, STREAM_ABOVE, type ListRequest } from '../../lib/serve-dir/listing/lister'
 import { serve, setup, waitFor } from '../helper'
@@ -243,6 +243,38 @@ t.test('a name that is not valid UTF-8 is left out: its U+FFFD reading would sho
   const tar = zlib.gunzipSync((await app.inject('/?download=tar.gz')).rawPayload)
   t.equal(tar.toString('latin1').split('the real one').length, 2, 'the archive holds it once')
   t.notMatch(tar.toString('latin1'), 'invalid')
+})
+
+t.test('at most 64 folders are kept, each with one inotify watch; the least recently used goes, and its watch with it', async (t) => {
+  /** Watches this process holds: one `inotify wd:` line each in its inotify descriptors' fdinfo. */
+  const watches = (): number => readdirSync('/proc/self/fd').reduce((n, fd) => {
+    try {
+      return n + (readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/^inotify wd:/gm)?.length ?? 0)
+    } catch {
+      return n
+    }
+  }, 0)
+  const tree: Record<string, Record<string, string>> = {}
+  for (let i = 0; i < 70; i++) tree[`d${i}`] = { 'a.txt': 'a' }
+  const root = t.testdir(tree)
+  const lister = new Lister(root, 'inside', false)
+  const before = watches()
+  const list = async (i: number): Promise<unknown> => {
+    const dir = path.join(root, `d${i}`)
+    return await lister.list({ ...baseView, dir, dirPath: `/d${i}/`, isTop: false, format: 'json' }, statSync(dir))
+  }
+  const first = await list(0)
+  t.equal(await list(0), first, 'd0 kept')
+  const d1 = await list(1)
+  for (let i = 2; i < 64; i++) await list(i)
+  t.equal(watches() - before, 64, 'a watch per folder kept')
+  t.equal(await list(0), first, 'd0 used again: the most recently used')
+  for (let i = 64; i < 70; i++) await list(i)
+  t.equal(watches() - before, 64, 'never more than 64')
+  t.equal(await list(0), first, 'd0 still kept: d1 to d6 went first')
+  t.not(await list(1), d1, 'd1 went: listed afresh')
+  lister.close()
+  t.equal(watches(), before, 'closed: every watch gone')
 })
 
 t.test('a kept listing that every entry\'s stat still matches stays kept', async (t) => {
