@@ -18,6 +18,7 @@ import { Transform, pipeline, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic, { type SendOptions } from '@fastify/static'
 import mime from 'mime-types'
+import { LRUCache } from 'lru-cache'
 import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
 import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
@@ -199,8 +200,11 @@ async function collect (body: Readable): Promise<Buffer> {
 }
 
 export class FileResponder {
-  private readonly metas = new Map<string, Meta>()
-  private cachedBytes = 0
+  /**
+   * Small files' metadata and bytes, the most recently used kept: at most `cacheEntries` files, and
+   * `cacheTotalBytes` of contents (each file counts one more, for its metadata, so that none is 0).
+   */
+  private readonly metas: LRUCache<string, Meta>
   private readonly headers: Record<string, string>
   private readonly sending = new WeakMap<FastifyReply, Sending>()
 
@@ -211,6 +215,7 @@ export class FileResponder {
   constructor (private readonly opts: FileOptions, private readonly sibling: SiblingLookup, private readonly verifyPath = true) {
     // ours, not send's `public, max-age=0`: a dev server must never show a stale file
     this.headers = { 'cache-control': cacheControl(opts) }
+    this.metas = new LRUCache({ max: opts.cacheEntries, maxSize: opts.cacheTotalBytes + opts.cacheEntries, sizeCalculation: (m) => m.bytes + 1 })
   }
 
   /**
@@ -230,14 +235,9 @@ export class FileResponder {
 
   /** The metadata of this version of `file`, from the cache when the stat still matches. */
   private meta (file: string, stat: Stats): Meta {
+    // get() makes it the most recently used, so eviction takes the oldest first
     const known = this.metas.get(file)
-    if (known !== undefined && sameVersion(known, stat)) {
-      // most recently used goes last, so eviction takes the oldest first
-      this.metas.delete(file)
-      this.metas.set(file, known)
-      return known
-    }
-    if (known !== undefined) this.forget(file, known)
+    if (known !== undefined && sameVersion(known, stat)) return known
     const type = typeOf(file)
     const meta: Meta = {
       dev: stat.dev,
@@ -252,25 +252,17 @@ export class FileResponder {
       coded: {},
       bytes: 0
     }
+    // a version it replaces goes with its bytes
     this.metas.set(file, meta)
-    if (this.metas.size > this.opts.cacheEntries) this.forget(this.metas.keys().next().value as string)
     return meta
   }
 
-  private forget (file: string, meta = this.metas.get(file) as Meta): void {
-    this.metas.delete(file)
-    this.cachedBytes -= meta.bytes
-  }
-
   private account (file: string, meta: Meta, bytes: number): void {
-    if (this.metas.get(file) !== meta) return // evicted or replaced meanwhile: nothing is kept
+    if (this.metas.peek(file) !== meta) return // evicted or replaced meanwhile: nothing is kept
     meta.bytes += bytes
-    this.cachedBytes += bytes
-    // oldest first; the file just read may go too, its bytes still answer the request at hand
-    for (const [key, m] of this.metas) {
-      if (this.cachedBytes <= this.opts.cacheTotalBytes) break
-      this.forget(key, m)
-    }
+    // counted again: the oldest go first, and the file just read may go too (its bytes still
+    // answer the request at hand)
+    this.metas.set(file, meta, { size: meta.bytes + 1 })
   }
 
   /** The file's bytes, read once per version and kept when it is safe to; `null` if it changed while read. */

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { lstatSync, watch, type FSWatcher, type Stats } from 'node:fs'
+import { LRUCache } from 'lru-cache'
 import { Readable } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { lookup, type SymlinkPolicy } from '../fs/lookup'
@@ -67,7 +68,8 @@ interface Kept {
    * since it was kept, or a bind mount: a folder holding a file with two links is never kept).
    */
   entries: Entry[]
-  bodies: Map<string, Rendered>
+  /** Rendered variants (format, sort, filter, page), the most recently used kept. */
+  bodies: LRUCache<string, Rendered>
 }
 
 function versionOf (s: Stats): string {
@@ -101,7 +103,8 @@ function needsStats (req: ListRequest): boolean {
 }
 
 export class Lister {
-  private readonly kept = new Map<string, Kept>()
+  /** Folders' entries, the most recently used kept; one that goes (replaced, evicted, invalid) stops watching. */
+  private readonly kept = new LRUCache<string, Kept>({ max: CACHED_FOLDERS, dispose: (k) => { k.watcher.close() } })
   /** inotify makes the cache safe on Linux only; elsewhere every listing is read afresh. */
   private readonly canWatch: boolean
   /** Whether an opened folder must be at exactly its real path (every policy but `follow`). */
@@ -365,7 +368,6 @@ export class Lister {
     let rendered = kept.bodies.get(key)
     if (rendered === undefined) {
       rendered = this.view(req, kept.entries) as Rendered
-      if (kept.bodies.size >= VARIANTS_PER_FOLDER) kept.bodies.delete(kept.bodies.keys().next().value as string)
       kept.bodies.set(key, rendered)
     }
     return rendered
@@ -382,11 +384,11 @@ export class Lister {
       return undefined
     }
     /* c8 ignore stop */
-    const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, checkedAt: Date.now(), entries: [], bodies: new Map() }
+    const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, checkedAt: Date.now(), entries: [], bodies: new LRUCache({ max: VARIANTS_PER_FOLDER }) }
     const invalidate = (): void => {
       kept.valid = false
       watcher.close()
-      if (this.kept.get(dir) === kept) this.kept.delete(dir)
+      if (this.kept.peek(dir) === kept) this.kept.delete(dir)
     }
     watcher.on('change', invalidate)
     watcher.on('error', invalidate)
@@ -396,13 +398,8 @@ export class Lister {
 
   private keep (dir: string, kept: Kept, entries: Entry[]): void {
     kept.entries = entries
-    this.kept.get(dir)?.watcher.close()
+    // a record it replaces, or the least recently used one past CACHED_FOLDERS, stops watching
     this.kept.set(dir, kept)
-    if (this.kept.size > CACHED_FOLDERS) {
-      const [oldest, k] = this.kept.entries().next().value as [string, Kept]
-      k.watcher.close()
-      this.kept.delete(oldest)
-    }
   }
 
   private key (req: ListRequest): string {
@@ -418,7 +415,7 @@ export class Lister {
     if (!fresh(this.kept.get(dir))) return undefined
     await nextTurn()
     // looked up again: a record replaced meanwhile by a newer one (a concurrent first listing) hands over to it
-    let kept = this.kept.get(dir)
+    const kept = this.kept.get(dir)
     if (!fresh(kept)) return undefined
     const due = Date.now() - kept.checkedAt >= this.recheckMs
     // sub-folders on every use (a change inside one reaches only its own watch); every entry once a second
@@ -434,11 +431,8 @@ export class Lister {
     // this request came), unless a change came within the check
     /* c8 ignore next */ // a change within the check: a race no test can time
     if (!fresh(now)) return undefined
-    kept = now
-    // most recently used goes last
-    this.kept.delete(dir)
-    this.kept.set(dir, kept)
-    return kept
+    // the cache's get() has made it the most recently used
+    return now
   }
 
   /** Whether every kept entry still shows what it showed: kind, size and date (to the millisecond, as the listing shows it). */
@@ -530,7 +524,6 @@ export class Lister {
 
   /** Closes every watch (on server close). */
   close (): void {
-    for (const k of this.kept.values()) k.watcher.close()
     this.kept.clear()
   }
 }
