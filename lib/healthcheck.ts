@@ -5,7 +5,7 @@ import http from 'node:http'
 import https from 'node:https'
 import path from 'node:path'
 import { readFileSync, readdirSync } from 'node:fs'
-import { parseCli } from './command'
+import { parseCli } from './cli-args'
 
 /** The arguments a process gave serve-dir (what follows `.../serve-dir.js`), or `undefined` if it is no serve-dir. */
 export function serverArguments (cmdline: string): string[] | undefined {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
 import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve-dir'
 import { OPTIONS } from '../lib/serve-dir/options'
+import { headerLine } from '../lib/cli-args'
 
 /** The plugin options the app reads as words from the command line (the option table's `cli: 'words'`). */
 type WordOptions = { [K in keyof ServeDirOptions as (typeof OPTIONS)[K]['cli'] extends 'words' ? K : never]?: ServeDirOptions[K] | string }
@@ -53,12 +54,6 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     ? Object.fromEntries(([] as string[]).concat(header).map(headerLine))
     : header
   return options as unknown as ServeDirOptions
-}
-
-/** `'Name: value'` as `[name, value]`, trimmed; without a colon the name is `''` (refused by the plugin). */
-export function headerLine (line: string): [string, string] {
-  const colon = line.indexOf(':')
-  return [line.slice(0, Math.max(0, colon)).trim(), line.slice(colon + 1).trim()]
 }
 
 /**

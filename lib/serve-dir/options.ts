@@ -67,6 +67,8 @@ interface OptionSpec<T> {
    * list, header lines); `'app'`: the app decides it, it is not a command-line option.
    */
   cli: 'words' | 'own' | 'app'
+  /** The words it may be, for an option that is one of a few (the command's flags offer them). */
+  choices?: readonly string[]
 }
 
 const bool = (fallback: boolean): OptionSpec<boolean>['check'] => (value, name) => {
@@ -81,6 +83,7 @@ const count = (fallback: number): OptionSpec<number>['check'] => (value, name) =
   return v
 }
 
+/** A check for one of a few words; the first is the default. */
 function oneOf<T extends string> (allowed: readonly T[]): OptionSpec<T>['check'] {
   return (value, name) => {
     if (value === undefined) return allowed[0]
@@ -161,14 +164,17 @@ function archivesOf (value: unknown): false | { maxBytes: number, maxEntries: nu
   return { maxBytes, maxEntries }
 }
 
+const DOTFILES = ['ignore', 'allow'] as const
+const SYMLINKS = ['inside', 'follow', 'deny'] as const satisfies readonly SymlinkPolicy[]
+
 /** Every option, in the README's order. */
 export const OPTIONS = {
   root: { shown: '(required)', check: rootOf, cli: 'own' },
   prefix: { shown: "`'/'`", check: prefixOf, cli: 'words' },
   index: { shown: "`['index.html', 'index.htm']`", check: indexOf, cli: 'own' },
   listing: { shown: '`true`', check: bool(true), cli: 'words' },
-  dotfiles: { shown: "`'ignore'`", check: oneOf(['ignore', 'allow']), cli: 'words' },
-  symlinks: { shown: "`'inside'`", check: oneOf<SymlinkPolicy>(['inside', 'follow', 'deny']), cli: 'words' },
+  dotfiles: { shown: "`'ignore'`", check: oneOf(DOTFILES), cli: 'words', choices: DOTFILES },
+  symlinks: { shown: "`'inside'`", check: oneOf(SYMLINKS), cli: 'words', choices: SYMLINKS },
   maxAge: { shown: '`0`', check: count(0), cli: 'words' },
   immutable: { shown: '`false`', check: bool(false), cli: 'words' },
   compress: { shown: '`true`', check: bool(true), cli: 'words' },

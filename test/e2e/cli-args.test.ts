@@ -5,7 +5,8 @@ import path from 'node:path'
 import net from 'node:net'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { HELP, USAGE, parseCli, servingLine, start } from '../../lib/command'
+import { HELP, USAGE, parseCli } from '../../lib/cli-args'
+import { servingLine, start } from '../../lib/command'
 import { capture, runCommand } from '../helper'
 
 // what a terminal gets by default; the JSON form has its own cases

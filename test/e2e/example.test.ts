@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { PATIENCE, ProjectRoot, built, startServing } from '../helper'
-import { HELP } from '../../lib/command'
+import { HELP } from '../../lib/cli-args'
 
 const EXAMPLE = path.join(ProjectRoot, 'examples', 'server.ts')
 

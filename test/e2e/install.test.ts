@@ -3,7 +3,7 @@
 import t from 'tap'
 import { statSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { HELP } from '../../lib/command'
+import { HELP } from '../../lib/cli-args'
 import { PATIENCE, built } from '../helper'
 
 t.test('the build leaves the commands executable: a linked serve-dir survives a rebuild', async (t) => {
