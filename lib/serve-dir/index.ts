@@ -2,6 +2,18 @@
 // plugin itself, with `.default` and `.serveDir` pointing to it and the error classes beside them,
 // and the types say the same (`export =`), so `import serveDir from 'fastify-serve-dir'` is the
 // plugin in an ES module, a CommonJS module and TypeScript's `nodenext` alike.
+//
+// How a request flows, one file for each step:
+//   plugin.ts          registration: the options checked (options.ts, one table), the responders
+//                      made, and a child scope with the error page, @fastify/static, CORS,
+//                      headers, nosniff and the routes
+//   route.ts           decide(): the URL read (url.ts) and looked up under the root with the
+//                      policies (fs/lookup.ts) -> file, redirect, index, listing, archive, spa, none
+//   file/responder.ts  a file: small ones from memory; the others through @fastify/static's
+//                      sendFile of a proven descriptor (fs/verified-open.ts); codings (http.ts)
+//   listing/route.ts   a listing: read (folder.ts) and kept (lister.ts), rendered (render.ts)
+//   archive/route.ts   ?download=: walked (walk.ts) and written (stream.ts), a few at once (slots.ts)
+//   error-page.ts      every error, in the client's format (errors.ts; fs/errno.ts for the disk's)
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import * as api from './plugin'
