@@ -11,7 +11,8 @@ import { serverOptions, tlsFromEnv } from './lib/server'
 import type { ServeDirAppOptions } from './plugins/serve-dir'
 import type { LimitsOptions } from './plugins/limits'
 
-export interface AppOptions extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions, LimitsOptions {}
+export interface AppOptions
+  extends FastifyServerOptions, Partial<AutoloadPluginOptions>, ServeDirAppOptions, LimitsOptions {}
 
 // Server options, applied by `fastify start -o` (npm start passes it) and by test/helper.ts:
 // limits, one line per request, and HTTPS and HTTP/2 when SERVE_DIR_TLS_CERT (and _KEY,

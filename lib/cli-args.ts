@@ -157,7 +157,9 @@ export function parseCli (argv: string[]): CliOptions | null {
   if (values.cgi === true) throw new UsageError('argument --cgi: CGI is not supported')
   if (values.protocol !== undefined && !/^HTTP\/1\.[01]$/.test(values.protocol)) {
     // -p is a port for many servers (and for fastify start): say where the port goes
-    const hint = /^\d+$/.test(values.protocol) ? ` (the port needs no flag: serve-dir ${values.protocol})` : ' (HTTP/1.0 or HTTP/1.1)'
+    const hint = /^\d+$/.test(values.protocol)
+      ? ` (the port needs no flag: serve-dir ${values.protocol})`
+      : ' (HTTP/1.0 or HTTP/1.1)'
     throw new UsageError(`argument -p/--protocol: invalid version: '${values.protocol}'${hint}`)
   }
   if (positionals.length > 1) throw new UsageError(`unrecognized arguments: ${positionals.slice(1).join(' ')}`)
@@ -192,7 +194,9 @@ export function parseCli (argv: string[]): CliOptions | null {
     workers,
     graceMs: Number(values.grace) * 1000,
     trustProxy: values['trust-proxy'] === true,
-    tls: values['tls-cert'] === undefined ? undefined : { cert: values['tls-cert'], key: values['tls-key'], passwordFile: values['tls-password-file'] },
+    tls: values['tls-cert'] === undefined
+      ? undefined
+      : { cert: values['tls-cert'], key: values['tls-key'], passwordFile: values['tls-password-file'] },
     http2: values.http2 === true,
     plugin: {
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
@@ -208,7 +212,9 @@ export function parseCli (argv: string[]): CliOptions | null {
 const POLICIES = { dotfiles: OPTIONS.dotfiles.choices, symlinks: OPTIONS.symlinks.choices }
 
 /** The flags that choose what a URL serves: the plugin's options, checked as argparse would. */
-function folderOptions (values: Record<string, string | boolean | string[] | undefined>): Partial<ServeDirOptions> & LimitsOptions {
+function folderOptions (
+  values: Record<string, string | boolean | string[] | undefined>
+): Partial<ServeDirOptions> & LimitsOptions {
   const out: Partial<ServeDirOptions> & LimitsOptions = {}
   const whole = (flag: string): number | undefined => {
     const v = values[flag] as string | undefined
@@ -223,7 +229,8 @@ function folderOptions (values: Record<string, string | boolean | string[] | und
     out[name] = v as never
   }
   if (values.prefix !== undefined) out.prefix = values.prefix as string
-  if (values.index !== undefined && values['no-index'] === true) throw new UsageError('argument --no-index: not allowed with argument --index')
+  if (values.index !== undefined &&
+      values['no-index'] === true) throw new UsageError('argument --no-index: not allowed with argument --index')
   if (values.index !== undefined) out.index = (values.index as string).split(',')
   if (values['no-index'] === true) out.index = false
   if (values['no-listing'] === true) out.listing = false
@@ -259,7 +266,8 @@ function optionalValues (argv: string[]): string[] {
 
 /** node:util's parseArgs messages, worded as Python's argparse words them. */
 function argparseWording (err: NodeJS.ErrnoException): string {
-  // "Unknown option '--zz'. ...", "Option '-b, --bind <value>' argument missing", "Option '--cgi' does not take an argument"
+  // "Unknown option '--zz'. ...", "Option '-b, --bind <value>' argument missing",
+  // "Option '--cgi' does not take an argument"
   const quoted = (/'([^']+)'/.exec(err.message) as RegExpExecArray)[1]
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unrecognized arguments: ${quoted}`
   const names = quoted.replace(' <value>', '').replace(', ', '/')

@@ -32,7 +32,11 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
   const requests = python ? new PythonLogController(stderr, opts.logLevel) : new OneLineLogController()
   const server = Fastify({
     // the command's own flags, not app.ts's options (which read npm start's environment)
-    ...serverOptions({ tls: opts.tls === undefined ? undefined : readTls(opts.tls), http2: opts.http2, logController: requests }),
+    ...serverOptions({
+      tls: opts.tls === undefined ? undefined : readTls(opts.tls),
+      http2: opts.http2,
+      logController: requests
+    }),
     trustProxy: opts.trustProxy,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
@@ -40,7 +44,13 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
       stream: opts.logFormat === 'json' ? stderr : prettyStream(stderr, python ? PYTHON_TEXT : {})
     },
     // requests the parser refuses never reach the log controller: Python's lines for them too
-    ...(python ? { clientErrorHandler: refusedWith((address, status, reason) => (requests as PythonLogController).refused(address, status, reason)) } : {})
+    ...(python
+      ? {
+          clientErrorHandler: refusedWith(
+            (address, status, reason) => (requests as PythonLogController).refused(address, status, reason)
+          )
+        }
+      : {})
   })
   try {
     await server.register(app, { root: opts.directory, ...opts.plugin } as never)
@@ -65,7 +75,12 @@ function prettyStream (stderr: Io['stderr'], options: PrettyOptions = {}): { wri
 }
 
 /** The python format's lines that are not requests (warnings, errors; more with -l debug): text, dated as Python's. */
-const PYTHON_TEXT: PrettyOptions = { singleLine: true, colorize: false, ignore: 'pid,hostname', translateTime: 'SYS:dd/mmm/yyyy HH:MM:ss' }
+const PYTHON_TEXT: PrettyOptions = {
+  singleLine: true,
+  colorize: false,
+  ignore: 'pid,hostname',
+  translateTime: 'SYS:dd/mmm/yyyy HH:MM:ss'
+}
 
 /** A running command: its server and its options; or the exit status of one that ended. */
 export type Started = { server: FastifyInstance, opts: CliOptions } | { status: number }
@@ -102,7 +117,8 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
     const line = `serve-dir: error: ${startError(err, opts.host, opts.port) ?? (err as Error).message}`
     // a worker tells the primary, which says it once for all of them
     if (cluster?.isWorker === true) {
-      await new Promise((resolve) => (process.send as NonNullable<typeof process.send>)({ startupError: line }, resolve))
+      await new Promise((resolve) =>
+        (process.send as NonNullable<typeof process.send>)({ startupError: line }, resolve))
     } else {
       io.stderr.write(line + '\n')
     }
@@ -142,7 +158,10 @@ export function stopOnSignals (server: FastifyInstance, opts: CliOptions): void 
     // in a cluster the primary says it, once
     if (signal === 'SIGINT' && opts.workers === 1) process.stdout.write(INTERRUPTED)
     setTimeout(() => {
-      say(`grace period over: closing the ${sockets.size} connection(s) still open`, { graceMs: opts.graceMs, connections: sockets.size })
+      say(
+        `grace period over: closing the ${sockets.size} connection(s) still open`,
+        { graceMs: opts.graceMs, connections: sockets.size }
+      )
       for (const socket of sockets) socket.destroy()
     }, opts.graceMs).unref()
     server.close().then(() => process.exit(0), () => process.exit(1))

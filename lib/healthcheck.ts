@@ -14,7 +14,10 @@ export function serverArguments (cmdline: string): string[] | undefined {
   return at === -1 ? undefined : argv.slice(at + 1)
 }
 
-/** The serve-dir arguments of process `pid`, or of the first serve-dir under `proc` (PID 1, or the child docker's --init started). */
+/**
+ * The serve-dir arguments of process `pid`, or of the first serve-dir under `proc` (PID 1, or the
+ * child docker's --init started).
+ */
 export function findServer (proc = '/proc', pid?: string): string[] | undefined {
   const pids = pid === undefined ? ['1', ...readdirSync(proc).filter((p) => /^\d+$/.test(p) && p !== '1')] : [pid]
   for (const p of pids) {

@@ -1,5 +1,11 @@
 import { isIP } from 'node:net'
-import { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest
+} from 'fastify'
 
 /** pino's levels, quietest last. */
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -24,7 +30,10 @@ function socketBytes (request: FastifyRequest): number {
 /** HTTP/2 client addresses, read when each request came. */
 const h2Addresses = new WeakMap<object, string>()
 
-/** Keeps an HTTP/2 request's address: it is read through its stream, which is gone by the time the request is logged. */
+/**
+ * Keeps an HTTP/2 request's address: it is read through its stream, which is gone by the time the
+ * request is logged.
+ */
 function noteAddress (request: FastifyRequest): void {
   if (request.raw.httpVersionMajor === 2) h2Addresses.set(request.raw, request.ip)
 }
@@ -90,7 +99,10 @@ export class OneLineLogController extends LogController {
  * A `frameworkErrors` for apps using {@link OneLineLogController}: Fastify logs no line for a
  * request its router rejects (a URL it cannot decode), so this adds it, then answers with `handler`.
  */
-export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (controller: LogController, handler: H): H {
+export function logFrameworkErrors<H extends (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => unknown> (
+  controller: LogController,
+  handler: H
+): H {
   return function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
     reply.raw.once('finish', () => controller.requestCompleted(null, req, reply))
     return handler(err, req, reply)

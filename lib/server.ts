@@ -26,7 +26,10 @@ export const LIMITS = {
   maxHeaderSize: 16 * 1024,
   /** Request target, in bytes; more is a 414 (it must stay below maxHeaderSize to be seen at all). */
   maxUrlLength: 8 * 1024,
-  /** Streams one HTTP/2 connection may have open at once (Node's default is 2^32 - 1), as nginx's 128 or Caddy's 250 bound it. */
+  /**
+   * Streams one HTTP/2 connection may have open at once (Node's default is 2^32 - 1), as nginx's
+   * 128 or Caddy's 250 bound it.
+   */
   http2MaxStreams: 100,
   /** An HTTP/2 session that timed out has this long to close its TLS socket before it is destroyed. */
   http2SocketGrace: 2_000,
@@ -51,7 +54,9 @@ export const clientErrorHandler = refusedWith()
  * A {@link clientErrorHandler} that also tells `onRefused` (the command's Python-format lines do
  * not go through pino): the client's address, the status and its reason.
  */
-export function refusedWith (onRefused?: (remoteAddress: string | undefined, statusCode: number, reason: string) => void) {
+export function refusedWith (
+  onRefused?: (remoteAddress: string | undefined, statusCode: number, reason: string) => void
+) {
   return function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
     // a reset or already closed connection has no one left to answer
     if (err.code === 'ECONNRESET' || socket.destroyed) return
@@ -125,7 +130,9 @@ export const limitOptions = {
 export class TlsFileError extends Error {}
 
 /** Reads the certificate, key and password; one clear error if any cannot be read or used. */
-export function readTls (tls: { cert: string, key?: string, passwordFile?: string }): { cert: Buffer, key: Buffer, passphrase?: string } {
+export function readTls (
+  tls: { cert: string, key?: string, passwordFile?: string }
+): { cert: Buffer, key: Buffer, passphrase?: string } {
   const read = (what: string, file: string): Buffer => {
     try {
       return readFileSync(file)
@@ -136,7 +143,9 @@ export function readTls (tls: { cert: string, key?: string, passwordFile?: strin
   const cert = read('certificate', tls.cert)
   // like Python: without --tls-key the key is in the certificate file
   const key = tls.key === undefined ? cert : read('key', tls.key)
-  const passphrase = tls.passwordFile === undefined ? undefined : read('password file', tls.passwordFile).toString('utf8').split(/\r?\n/)[0]
+  const passphrase = tls.passwordFile === undefined
+    ? undefined
+    : read('password file', tls.passwordFile).toString('utf8').split(/\r?\n/)[0]
   try {
     createSecureContext({ cert, key, passphrase })
   } catch (err) {
@@ -181,7 +190,9 @@ export interface ServerSetup {
  * each was told and nothing else: limits and timeouts, plain answers for requests Node's parser
  * refuses, one log line per request (URLs Fastify's router cannot decode included), and TLS.
  */
-export function serverOptions ({ tls, http2 = false, logController }: ServerSetup): FastifyServerOptions & { logController: LogController } {
+export function serverOptions (
+  { tls, http2 = false, logController }: ServerSetup
+): FastifyServerOptions & { logController: LogController } {
   return {
     ...limitOptions,
     ...(tls === undefined ? {} : { https: httpsOptions(tls), http2: http2 as false }),
@@ -198,7 +209,10 @@ export function serverOptions ({ tls, http2 = false, logController }: ServerSetu
 export function tlsFromEnv (env: NodeJS.ProcessEnv = process.env): Pick<ServerSetup, 'tls' | 'http2'> {
   const cert = env.SERVE_DIR_TLS_CERT
   if (cert === undefined || cert === '') return {}
-  return { tls: readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE }), http2: env.SERVE_DIR_HTTP2 === '1' }
+  return {
+    tls: readTls({ cert, key: env.SERVE_DIR_TLS_KEY, passwordFile: env.SERVE_DIR_TLS_PASSWORD_FILE }),
+    http2: env.SERVE_DIR_HTTP2 === '1'
+  }
 }
 
 /**

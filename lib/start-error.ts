@@ -16,6 +16,7 @@ export function startError (err: unknown, host?: string, port?: number | string)
   const code = typeof e?.code === 'string' ? e.code : ''
   if (code.startsWith('FST_SERVE_DIR_')) return (e as Error).message
   if (code === 'EADDRINUSE') return `port ${port ?? e?.port} on ${host ?? e?.address} is already in use`
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `cannot bind to ${host ?? e?.address ?? e?.hostname}: no such address on this machine`
+  if (code === 'EADDRNOTAVAIL' ||
+      code === 'ENOTFOUND') return `cannot bind to ${host ?? e?.address ?? e?.hostname}: no such address on this machine`
   return undefined
 }

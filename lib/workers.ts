@@ -50,7 +50,11 @@ export function runCluster (opts: ClusterOptions): Promise<number> {
       started.set(w, true)
       if (listening) return
       listening = true
-      opts.onListening?.({ address: address.address, port: address.port, family: address.addressType === 6 ? 'IPv6' : 'IPv4' })
+      opts.onListening?.({
+        address: address.address,
+        port: address.port,
+        family: address.addressType === 6 ? 'IPv6' : 'IPv4'
+      })
     })
     cluster.on('exit', (w, code, signal) => {
       const listened = started.get(w) as boolean

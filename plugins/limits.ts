@@ -6,13 +6,21 @@ import type { Socket } from 'node:net'
 import { LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
 
 /** The request target is longer than the app accepts. */
-export const UriTooLongError = createError<[number]>('FST_SERVE_DIR_URI_TOO_LONG', 'Request target longer than %d bytes', 414)
+export const UriTooLongError = createError<[number]>(
+  'FST_SERVE_DIR_URI_TOO_LONG',
+  'Request target longer than %d bytes',
+  414
+)
 
 /** RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host header; HTTP/1.0 at most one. */
 export const BadHostError = createError('FST_SERVE_DIR_BAD_HOST', 'Missing or repeated Host header', 400)
 
 /** HTTP/2 request headers larger than HTTP/1.1 accepts (Node's HTTP/2 server applies no such limit itself). */
-export const HeadersTooLargeError = createError<[number]>('FST_SERVE_DIR_HEADERS_TOO_LARGE', 'Request headers larger than %d bytes', 431)
+export const HeadersTooLargeError = createError<[number]>(
+  'FST_SERVE_DIR_HEADERS_TOO_LARGE',
+  'Request headers larger than %d bytes',
+  431
+)
 
 /** The bytes the headers would take in HTTP/1.1 (`name: value` and CRLF each), which maxHeaderSize bounds there. */
 function headerBytes (rawHeaders: string[]): number {
@@ -36,7 +44,11 @@ export interface LimitsOptions {
 
 /** The 405 for a method we do not serve, on a response Fastify never saw (HTTP/2's CONNECT, unknown methods). */
 function refuse (res: Http2ServerResponse): void {
-  res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' })
+  res.writeHead(405, {
+    allow: 'GET, HEAD',
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff'
+  })
   res.end('405 Method Not Allowed\n')
 }
 
@@ -51,7 +63,12 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
   // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
   fastify.server.on('connect', (req: IncomingMessage | Http2ServerRequest, to: Socket | Http2ServerResponse) => {
-    fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'CONNECT refused')
+    fastify.log.info({
+      method: req.method,
+      url: req.url,
+      statusCode: 405,
+      remoteAddress: req.socket.remoteAddress
+    }, 'CONNECT refused')
     // an HTTP/2 stream: an ordinary response
     if ('writeHead' in to) return refuse(to)
     // HTTP/1: Node hands the socket over without its error and timeout handlers: a reset would be
@@ -64,13 +81,23 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   // (lib/server.ts, answerInOrder); HTTP/2 allows any token as a method (FOO, or get in lower
   // case): the router knows none of them, and Fastify's fallback answered a bare 404 and logged
   // its whole route table each time. They get the 405 every other method we do not serve gets.
-  const [route] = fastify.server.listeners('request') as Array<(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void>
+  const [route] = fastify.server.listeners('request') as Array<
+    (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void
+  >
   fastify.server.removeListener('request', route)
   const inOrder = answerInOrder(route as unknown as Parameters<typeof answerInOrder>[0])
-  fastify.server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+  fastify.server.on('request', (
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse
+  ) => {
     if (req.httpVersionMajor === 1) return inOrder(req, res)
     if (fastify.supportedMethods.includes(req.method as string)) return route(req, res)
-    fastify.log.info({ method: req.method, url: req.url, statusCode: 405, remoteAddress: req.socket.remoteAddress }, 'unknown method refused')
+    fastify.log.info({
+      method: req.method,
+      url: req.url,
+      statusCode: 405,
+      remoteAddress: req.socket.remoteAddress
+    }, 'unknown method refused')
     refuse(res as Http2ServerResponse)
   })
   fastify.addHook('onRequest', async (req) => {

@@ -6,7 +6,9 @@ import { OPTIONS } from '../lib/serve-dir/options'
 import { headerLine } from '../lib/cli-args'
 
 /** The plugin options the app reads as words from the command line (the option table's `cli: 'words'`). */
-type WordOptions = { [K in keyof ServeDirOptions as (typeof OPTIONS)[K]['cli'] extends 'words' ? K : never]?: ServeDirOptions[K] | string }
+type WordOptions = {
+  [K in keyof ServeDirOptions as (typeof OPTIONS)[K]['cli'] extends 'words' ? K : never]?: ServeDirOptions[K] | string
+}
 
 /**
  * The app's options for the folder it serves, as `fastify start dist/app.js -- --root DIR` passes

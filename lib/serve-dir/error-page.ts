@@ -2,11 +2,27 @@ import { STATUS_CODES } from 'node:http'
 import escapeHtml from 'escape-html'
 import Negotiator from 'negotiator'
 import vary from 'vary'
-import type { FastifyError, FastifyReply, FastifyRequest, RawServerBase, RawServerDefault, RouteGenericInterface } from 'fastify'
+import type {
+  FastifyError,
+  FastifyReply,
+  FastifyRequest,
+  RawServerBase,
+  RawServerDefault,
+  RouteGenericInterface
+} from 'fastify'
 import { answerTo, isGone } from './fs/errno'
 
 const MEDIA_TYPES = ['text/html', 'application/json']
-const FILE_HEADERS = ['etag', 'last-modified', 'accept-ranges', 'content-range', 'content-length', 'content-encoding', 'cache-control', 'content-disposition']
+const FILE_HEADERS = [
+  'etag',
+  'last-modified',
+  'accept-ranges',
+  'content-range',
+  'content-length',
+  'content-encoding',
+  'cache-control',
+  'content-disposition'
+]
 
 /** Adds fields to `Vary` without dropping those already there (CORS adds Origin first). */
 export function addVary (reply: FastifyReply, fields: string): FastifyReply {
@@ -54,7 +70,14 @@ function upLink (statusCode: number, url: string): string | undefined {
  * Sends an error as HTML or JSON, as the client asked (`Vary: Accept`). JSON has Fastify's own
  * error shape, so clients need not tell our errors from the framework's.
  */
-export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode: number, message: string, code?: string, headers: Record<string, string> = {}): FastifyReply {
+export function sendError (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+  message: string,
+  code?: string,
+  headers: Record<string, string> = {}
+): FastifyReply {
   // a file's validators may already be set when opening it failed; they do not describe this page
   for (const h of FILE_HEADERS) reply.removeHeader(h)
   addVary(reply.code(statusCode).headers(headers), 'Accept')
@@ -63,7 +86,8 @@ export function sendError (req: FastifyRequest, reply: FastifyReply, statusCode:
     return reply.type('application/json; charset=utf-8')
       .send({ statusCode, code, error: STATUS_CODES[statusCode], message })
   }
-  return reply.type('text/html; charset=utf-8').send(errorHtml(statusCode, message, upLink(statusCode, req.raw.url as string)))
+  return reply.type('text/html; charset=utf-8')
+    .send(errorHtml(statusCode, message, upLink(statusCode, req.raw.url as string)))
 }
 
 /** A file the lookup found that the file system then refused (gone, denied, out of descriptors). */
@@ -77,7 +101,13 @@ export function notFoundHandler<S extends RawServerBase = RawServerDefault> (
   reply: FastifyReply<RouteGenericInterface, S>
 ): FastifyReply<RouteGenericInterface, S> {
   // the same answer on any server Fastify makes (HTTP/1, HTTPS, HTTP/2), typed for each
-  sendError(req as unknown as FastifyRequest, reply as unknown as FastifyReply, 404, 'Not found', 'FST_SERVE_DIR_NOT_FOUND')
+  sendError(
+    req as unknown as FastifyRequest,
+    reply as unknown as FastifyReply,
+    404,
+    'Not found',
+    'FST_SERVE_DIR_NOT_FOUND'
+  )
   return reply
 }
 
@@ -99,14 +129,21 @@ export function handOverMiss (req: FastifyRequest, reply: FastifyReply, err: Fas
  * An error handler that answers in the client's format. 4xx keep their message (they explain the
  * client's own request); 5xx are logged with their stack and answered without internals.
  */
-export function errorHandler (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function errorHandler (
+  this: unknown,
+  err: FastifyError,
+  req: FastifyRequest,
+  reply: FastifyReply
+): FastifyReply {
   // a file the lookup found that the file system then refused (gone, denied, out of descriptors)
   const fsError = answerTo(err)
   if (fsError !== undefined) {
     logUnopened(req, err)
     return sendError(req, reply, fsError[0], fsError[1], err.code, fsError[0] === 503 ? { 'retry-after': '1' } : {})
   }
-  const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600
+    ? err.statusCode
+    : 500
   if (err.code === 'FST_SERVE_DIR_TOO_BUSY') {
     // heavy work turned away, on purpose: a moment later a turn will be free
     req.log.warn(err.message)

@@ -42,7 +42,11 @@ declare namespace serveDir {
 
 // fastify-plugin names the plugin and sets `.default` and `.serveDir` (the name in camelCase)
 fp(serveDir, { fastify: '5.x', name: 'serve-dir' })
-Object.assign(serveDir, { InvalidOptionError: api.InvalidOptionError, InvalidRootError: api.InvalidRootError, notFoundHandler })
+Object.assign(serveDir, {
+  InvalidOptionError: api.InvalidOptionError,
+  InvalidRootError: api.InvalidRootError,
+  notFoundHandler
+})
 
 export = serveDir
 

@@ -16,27 +16,48 @@ export interface ServeDirOptions {
   root: string
   /** URL path the folder is mounted at. Default `'/'`. */
   prefix?: string
-  /** File names that stand for their folder, tried in order; `false` turns index files off. Default `['index.html', 'index.htm']`. */
+  /**
+   * File names that stand for their folder, tried in order; `false` turns index files off. Default
+   * `['index.html', 'index.htm']`.
+   */
   index?: string[] | false
   /** List a folder that has no index file; `false` answers 404 instead. Default `true`. */
   listing?: boolean
-  /** `'ignore'`: names starting with `.` are left out of listings and answered 404; `'allow'`: served like any other. Default `'ignore'`. */
+  /**
+   * `'ignore'`: names starting with `.` are left out of listings and answered 404; `'allow'`:
+   * served like any other. Default `'ignore'`.
+   */
   dotfiles?: 'ignore' | 'allow'
-  /** `'inside'`: follow a link only when its real path stays under the real root, else 404; `'follow'`: always; `'deny'`: never. Default `'inside'`. */
+  /**
+   * `'inside'`: follow a link only when its real path stays under the real root, else 404;
+   * `'follow'`: always; `'deny'`: never. Default `'inside'`.
+   */
   symlinks?: SymlinkPolicy
-  /** Seconds a browser may reuse a response without asking; `0` sends `Cache-Control: no-cache` (always revalidate). Default `0`. */
+  /**
+   * Seconds a browser may reuse a response without asking; `0` sends `Cache-Control: no-cache`
+   * (always revalidate). Default `0`.
+   */
   maxAge?: number
   /** Add `immutable` to `Cache-Control` (only with `maxAge`), for fingerprinted assets. Default `false`. */
   immutable?: boolean
-  /** Compress text-like responses (files and listings) with brotli or gzip for clients that accept it. Default `true`. */
+  /**
+   * Compress text-like responses (files and listings) with brotli or gzip for clients that accept
+   * it. Default `true`.
+   */
   compress?: boolean
   /** Serve `name.br` / `name.gz` beside `name` to clients that accept them. Default `true`. */
   precompressed?: boolean
   /** Smallest response, in bytes, compressed on the fly. Default `1024`. */
   compressThreshold?: number
-  /** Bytes of small files kept in memory (each checked with a fresh stat on every request); `0` turns it off. Default 64 MiB. */
+  /**
+   * Bytes of small files kept in memory (each checked with a fresh stat on every request); `0`
+   * turns it off. Default 64 MiB.
+   */
   cacheBytes?: number
-  /** Send HTML, XHTML and SVG files as downloads (`Content-Disposition: attachment`), for folders whose pages must not run on this origin. Default `false`. */
+  /**
+   * Send HTML, XHTML and SVG files as downloads (`Content-Disposition: attachment`), for folders
+   * whose pages must not run on this origin. Default `false`.
+   */
   downloadHtml?: boolean
   /** List folders before files, whatever the sort. Default `false` (Python's order mixes them). */
   dirsFirst?: boolean
@@ -46,13 +67,22 @@ export interface ServeDirOptions {
    * every URL of the host). The standalone app turns it on.
    */
   methodNotAllowed?: boolean
-  /** Headers added to successful responses (2xx, 304), never replacing one the server sets (validators, types). Default none. */
+  /**
+   * Headers added to successful responses (2xx, 304), never replacing one the server sets
+   * (validators, types). Default none.
+   */
   headers?: Record<string, string>
   /** CORS: `true` lets any origin read (`*`); an origin or a list of origins lets only those. Default `false`. */
   cors?: boolean | string | string[]
-  /** Single-page app: paths that look like its routes (no extension, a browser asking for HTML) get this file, relative to `root`; `true` means `'index.html'`. Listings are off. Default `false`. */
+  /**
+   * Single-page app: paths that look like its routes (no extension, a browser asking for HTML) get
+   * this file, relative to `root`; `true` means `'index.html'`. Listings are off. Default `false`.
+   */
   spa?: boolean | string
-  /** Folder downloads (`?download=zip` or `tar.gz`): `false` turns them off; otherwise limits on what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`. */
+  /**
+   * Folder downloads (`?download=zip` or `tar.gz`): `false` turns them off; otherwise limits on
+   * what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`.
+   */
   archives?: boolean | { maxBytes?: number, maxEntries?: number }
 }
 
@@ -79,7 +109,8 @@ const bool = (fallback: boolean): OptionSpec<boolean>['check'] => (value, name) 
 
 const count = (fallback: number): OptionSpec<number>['check'] => (value, name) => {
   const v = value ?? fallback
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) ||
+      v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
   return v
 }
 
@@ -88,7 +119,10 @@ function oneOf<T extends string> (allowed: readonly T[]): OptionSpec<T>['check']
   return (value, name) => {
     if (value === undefined) return allowed[0]
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
-    throw new InvalidOptionError(name, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`)
+    throw new InvalidOptionError(
+      name,
+      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`
+    )
   }
 }
 
@@ -97,14 +131,16 @@ function isPlainName (s: unknown): s is string {
 }
 
 function rootOf (root: unknown): string {
-  if (typeof root !== 'string' || root === '') throw new InvalidOptionError('root', 'is required: the absolute path of the folder to serve')
+  if (typeof root !== 'string' ||
+      root === '') throw new InvalidOptionError('root', 'is required: the absolute path of the folder to serve')
   if (!path.isAbsolute(root)) throw new InvalidOptionError('root', `must be an absolute path, got ${JSON.stringify(root)} (resolve it against process.cwd() first)`)
   return root
 }
 
 /** The prefix as its segments. */
 function prefixOf (prefix: unknown = '/'): string[] {
-  if (typeof prefix !== 'string' || !/^\/[\w.~/-]*$/.test(prefix) || prefixToSegments(prefix).some((s) => s === '.' || s === '..')) {
+  if (typeof prefix !== 'string' || !/^\/[\w.~/-]*$/.test(prefix) ||
+      prefixToSegments(prefix).some((s) => s === '.' || s === '..')) {
     throw new InvalidOptionError('prefix', `must be a URL path such as '/' or '/files', got ${JSON.stringify(prefix)}`)
   }
   return prefixToSegments(prefix)
@@ -112,13 +148,15 @@ function prefixOf (prefix: unknown = '/'): string[] {
 
 function indexOf (index: unknown = ['index.html', 'index.htm']): string[] {
   if (index === false) return []
-  if (!(Array.isArray(index) && index.every(isPlainName))) throw new InvalidOptionError('index', 'must be false or an array of file names')
+  if (!(Array.isArray(index) &&
+      index.every(isPlainName))) throw new InvalidOptionError('index', 'must be false or an array of file names')
   return index
 }
 
 function headersOf (value: unknown): Record<string, string> {
   if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('headers', 'must be an object of header names and values')
+  if (typeof value !== 'object' || value === null ||
+      Array.isArray(value)) throw new InvalidOptionError('headers', 'must be an object of header names and values')
   for (const [k, v] of Object.entries(value)) {
     try {
       validateHeaderName(k)
@@ -133,7 +171,8 @@ function headersOf (value: unknown): Record<string, string> {
 
 function corsOf (value: unknown): false | true | string | string[] {
   if (value === undefined || value === false) return false
-  if (value === true || (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0 && value.every((o) => typeof o === 'string'))) {
+  if (value === true || (typeof value === 'string' && value !== '') ||
+      (Array.isArray(value) && value.length > 0 && value.every((o) => typeof o === 'string'))) {
     return value as true | string | string[]
   }
   throw new InvalidOptionError('cors', 'must be true, an origin, or a list of origins')
@@ -143,7 +182,8 @@ function corsOf (value: unknown): false | true | string | string[] {
 function spaOf (value: unknown): string[] | null {
   if (value === undefined || value === false) return null
   const file = value === true ? 'index.html' : value
-  if (typeof file !== 'string' || file === '' || file.split('/').some((s) => s === '..' || s === '.') || path.isAbsolute(file)) {
+  if (typeof file !== 'string' || file === '' ||
+      file.split('/').some((s) => s === '..' || s === '.') || path.isAbsolute(file)) {
     throw new InvalidOptionError('spa', 'must be true or a file name inside root, such as "index.html"')
   }
   return file.split('/').filter(Boolean)
@@ -201,12 +241,17 @@ export async function settingsOf (opts: Record<string, unknown>): Promise<Settin
   for (const key of Object.keys(opts)) {
     if (!Object.hasOwn(OPTIONS, key) && !REGISTER_OPTIONS.has(key)) throw new InvalidOptionError(key, 'unknown option')
   }
-  const settings = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, spec.check(opts[name], name)])) as Omit<Settings, 'realRoot'>
+  const settings = Object.fromEntries(
+    Object.entries(OPTIONS).map(([name, spec]) => [name, spec.check(opts[name], name)])
+  ) as Omit<Settings, 'realRoot'>
   let realRoot: string
   try {
     realRoot = await realpath(settings.root)
   } catch (err) {
-    throw new InvalidRootError(settings.root, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message)
+    throw new InvalidRootError(
+      settings.root,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message
+    )
   }
   if (!(await stat(realRoot)).isDirectory()) throw new InvalidRootError(settings.root, 'not a directory')
   return { ...settings, realRoot }

@@ -38,7 +38,16 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   // start's --prefix); routes are declared below it, URLs are read and written from the top
   if (/[:*]/.test(fastify.prefix)) throw new InvalidOptionError('prefix', `the enclosing route prefix must be a plain path, got ${JSON.stringify(fastify.prefix)}`)
   const mount = [...prefixToSegments(fastify.prefix), ...prefixSegments]
-  const where: Where = { realRoot, mount, symlinks, showHidden, index: settings.index, listing: settings.listing, spa: settings.spa, windows: process.platform === 'win32' }
+  const where: Where = {
+    realRoot,
+    mount,
+    symlinks,
+    showHidden,
+    index: settings.index,
+    listing: settings.listing,
+    spa: settings.spa,
+    windows: process.platform === 'win32'
+  }
   const files = new FileResponder({
     maxAge: settings.maxAge,
     immutable: settings.immutable,
@@ -102,7 +111,15 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         // '*' for any; a list (even of one) so that a matching origin is echoed with Vary: Origin
         origin: settings.cors === true ? '*' : ([] as string[]).concat(settings.cors),
         methods: ['GET', 'HEAD'],
-        exposedHeaders: ['ETag', 'Last-Modified', 'Content-Range', 'Content-Length', 'Content-Encoding', 'Accept-Ranges', 'Content-Disposition'],
+        exposedHeaders: [
+          'ETag',
+          'Last-Modified',
+          'Content-Range',
+          'Content-Length',
+          'Content-Encoding',
+          'Accept-Ranges',
+          'Content-Disposition'
+        ],
         maxAge: 600
       })
     }
@@ -121,10 +138,14 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     // The methods are those the server knows when the plugin is registered: the app teaches it
     // all of Node's (WebDAV's PROPFIND, PURGE, ...); a host's table is the host's own.
     const otherMethods = settings.methodNotAllowed
-      ? child.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false))
+      ? child.supportedMethods.filter(
+        (m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false)
+      )
       : []
     // below an enclosing prefix, '/' is that prefix with and without its slash (the slash-less one 301s)
-    const routes = prefixSegments.length > 0 ? [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*'] : mount.length > 0 ? ['/', '/*'] : ['/*']
+    const routes = prefixSegments.length > 0
+      ? [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
+      : mount.length > 0 ? ['/', '/*'] : ['/*']
     ListingRoute.installAssets(child, prefixSegments, mount)
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })

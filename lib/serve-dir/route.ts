@@ -47,7 +47,8 @@ export function decide (rawUrl: string, accept: string | undefined, where: Where
   const { segments, trailingSlash, search } = parsed.target
   const hide = !where.showHidden
   if (hide && isHidden(segments)) return NOT_FOUND
-  const look = (base: string, names: readonly string[]): ReturnType<typeof lookup> => lookup(where.realRoot, base, names, where.symlinks, hide)
+  const look = (base: string, names: readonly string[]): ReturnType<typeof lookup> =>
+    lookup(where.realRoot, base, names, where.symlinks, hide)
 
   const found = look(where.realRoot, segments)
   if (found === null) return missing(segments, accept, where, look)
@@ -55,7 +56,9 @@ export function decide (rawUrl: string, accept: string | undefined, where: Where
     if (!trailingSlash) return { kind: 'redirect', location: directoryLocation([...where.mount, ...segments], search) }
     const folder = { dir: found.path, stat: found.stat, segments, search }
     // parsed only when it may hold the name, spelled out or escaped (`downloa%64`)
-    const asked = search.includes('download') || search.includes('%') ? new URLSearchParams(search).getAll('download') : []
+    const asked = search.includes('download') || search.includes('%')
+      ? new URLSearchParams(search).getAll('download')
+      : []
     if (asked.length > 0) return { kind: 'archive', folder, asked }
     for (const name of where.index) {
       const file = look(found.path, [name])
@@ -73,7 +76,12 @@ export function decide (rawUrl: string, accept: string | undefined, where: Where
  * Nothing, or for a single-page app its page, when the path looks like one of its routes (no
  * extension in the last segment) and a browser asked for HTML. A missing asset stays missing.
  */
-function missing (segments: readonly string[], accept: string | undefined, where: Where, look: (base: string, names: readonly string[]) => ReturnType<typeof lookup>): Decision {
+function missing (
+  segments: readonly string[],
+  accept: string | undefined,
+  where: Where,
+  look: (base: string, names: readonly string[]) => ReturnType<typeof lookup>
+): Decision {
   const last = segments[segments.length - 1] ?? ''
   if (where.spa !== null && !last.includes('.') && (accept ?? '').includes('text/html')) {
     const page = look(where.realRoot, where.spa)

@@ -10,9 +10,17 @@ export class Slots {
   private busy = 0
   private readonly waiting: Array<() => void> = []
 
-  constructor (private readonly what: string, private readonly size: number, private readonly line: number, private readonly waitMs = 30_000) {}
+  constructor (
+    private readonly what: string,
+    private readonly size: number,
+    private readonly line: number,
+    private readonly waitMs = 30_000
+  ) {}
 
-  /** A slot, once one is free: call the function it resolves with to give it back (once is enough; more are ignored). */
+  /**
+   * A slot, once one is free: call the function it resolves with to give it back (once is enough;
+   * more are ignored).
+   */
   async take (signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted()
     if (this.busy < this.size) {

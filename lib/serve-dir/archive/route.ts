@@ -24,9 +24,15 @@ export class ArchiveRoute {
   ) {}
 
   /** Answers GET or HEAD for `?download=` on `folder`. */
-  async send (req: FastifyRequest, reply: FastifyReply, folder: Folder, asked: readonly string[]): Promise<FastifyReply> {
+  async send (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    folder: Folder,
+    asked: readonly string[]
+  ): Promise<FastifyReply> {
     if (this.limits === false) throw new ArchivesOffError()
-    if (asked.length > 1 || !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
+    if (asked.length > 1 ||
+        !(asked[0] in ARCHIVE_TYPES)) throw new BadQueryError('download', "must be 'zip' or 'tar.gz'")
     const format = asked[0] as ArchiveFormat
     const signal = untilClientGone(reply)
     // a few at once: each walks a whole tree and keeps a connection busy for long
@@ -39,10 +45,20 @@ export class ArchiveRoute {
     }
   }
 
-  private async inTurn (req: FastifyRequest, reply: FastifyReply, { dir, stat, segments }: Folder, format: ArchiveFormat, limits: ArchiveLimits, signal: AbortSignal, release: () => void): Promise<FastifyReply> {
+  private async inTurn (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    { dir, stat, segments }: Folder,
+    format: ArchiveFormat,
+    limits: ArchiveLimits,
+    signal: AbortSignal,
+    release: () => void
+  ): Promise<FastifyReply> {
     let leftOut = 0
     // counted first, keeping nothing: the limits are decided before the first byte
-    const counted = await this.walker.count(dir, stat, limits, () => signal.aborted, (item) => { if (format === 'zip' && !zipSafe(item.rel)) leftOut++ })
+    const counted = await this.walker.count(dir, stat, limits, () => signal.aborted, (item) => {
+      if (format === 'zip' && !zipSafe(item.rel)) leftOut++
+    })
     if ('over' in counted) throw new ArchiveTooLargeError(counted.over === 'bytes' ? `more than ${limits.maxBytes} bytes` : `more than ${limits.maxEntries} entries`)
     /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
     const name = (segments[segments.length - 1] ?? (this.mount[this.mount.length - 1] ?? path.basename(this.realRoot))) || 'files'
@@ -55,9 +71,19 @@ export class ArchiveRoute {
       return reply.send()
     }
     // walked again as it is written: one item at a time
-    const stream = await archive(format, this.walker.items(dir, stat, limits, () => signal.aborted), this.walker.verifyPath, signal)
+    const stream = await archive(
+      format,
+      this.walker.items(dir, stat, limits, () => signal.aborted),
+      this.walker.verifyPath,
+      signal
+    )
     stream.once('close', release)
-    req.log.info({ entries: counted.entries - leftOut, bytes: counted.bytes, format, ...(leftOut > 0 ? { leftOut } : {}) }, 'folder download')
+    req.log.info({
+      entries: counted.entries - leftOut,
+      bytes: counted.bytes,
+      format,
+      ...(leftOut > 0 ? { leftOut } : {})
+    }, 'folder download')
     return reply.send(stream)
   }
 }

@@ -39,7 +39,12 @@ async function contents (item: WalkItem, verifyPath: boolean, signal: AbortSigna
 /** Exactly `size` bytes of `fh`, in chunks; a file that shrank meanwhile fails the read. */
 async function * readAll (fh: FileHandle, size: number, chunkSize: number): AsyncGenerator<Buffer> {
   for (let pos = 0; pos < size;) {
-    const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafeSlow(Math.min(chunkSize, size - pos)), 0, Math.min(chunkSize, size - pos), pos)
+    const { bytesRead, buffer } = await fh.read(
+      Buffer.allocUnsafeSlow(Math.min(chunkSize, size - pos)),
+      0,
+      Math.min(chunkSize, size - pos),
+      pos
+    )
     if (bytesRead === 0) throw new Error(`file shrank while being sent: ended at byte ${pos} of ${size}`)
     pos += bytesRead
     yield buffer.subarray(0, bytesRead)
@@ -56,7 +61,12 @@ function deflates (name: string): boolean {
  * reaches them. `signal` stops the work at once when the client goes away: no more files are
  * opened, the one being read is closed, the walk ends.
  */
-export async function archive (format: ArchiveFormat, items: AsyncIterable<WalkItem>, verifyPath: boolean, signal: AbortSignal): Promise<Readable> {
+export async function archive (
+  format: ArchiveFormat,
+  items: AsyncIterable<WalkItem>,
+  verifyPath: boolean,
+  signal: AbortSignal
+): Promise<Readable> {
   return format === 'zip' ? await zip(items, verifyPath, signal) : tarGz(items, verifyPath, signal)
 }
 
@@ -107,7 +117,11 @@ export function deflateFor (size: number): zlib.ZlibOptions {
 }
 
 /** What `writeRecord` writes, as one buffer, not written. */
-function collected (stream: ZipInternals, writeRecord: (this: ZipInternals, entry: unknown) => void, entry: unknown): Buffer {
+function collected (
+  stream: ZipInternals,
+  writeRecord: (this: ZipInternals, entry: unknown) => void,
+  entry: unknown
+): Buffer {
   const parts: Buffer[] = []
   // an ASCII name comes as a string
   stream.write = (b) => { parts.push(typeof b === 'string' ? Buffer.from(b) : b); return true }
@@ -254,7 +268,9 @@ function tarGz (items: AsyncIterable<WalkItem>, verifyPath: boolean, signal: Abo
       const source = await contents(item, verifyPath, signal)
       // one entry at a time: the next header may follow only when this entry's bytes are in
       await new Promise<void>((resolve, reject) => {
-        const entry = tar.entry({ ...header, size: item.stat.size }, (err) => { if (err) reject(err); else resolve() }) as unknown as Sink
+        const entry = tar.entry({ ...header, size: item.stat.size }, (err) => {
+          if (err) reject(err); else resolve()
+        }) as unknown as Sink
         const pump = async (): Promise<void> => {
           for await (const chunk of source as AsyncIterable<Buffer>) {
             // a client gone stops the entry at once, the same way whether it left before or during a wait for drain

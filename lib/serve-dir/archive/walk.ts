@@ -28,7 +28,11 @@ export class Walker {
   /** Whether an opened folder must be at exactly its real path (every policy but `follow`). */
   readonly verifyPath: boolean
 
-  constructor (private readonly realRoot: string, private readonly policy: SymlinkPolicy, readonly showHidden: boolean) {
+  constructor (
+    private readonly realRoot: string,
+    private readonly policy: SymlinkPolicy,
+    readonly showHidden: boolean
+  ) {
     this.verifyPath = policy !== 'follow'
   }
 
@@ -39,7 +43,12 @@ export class Walker {
    * one item, and the open folders above it. A folder that has grown past `limits` since it was
    * counted ({@link count}) fails the walk.
    */
-  async * items (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false): AsyncGenerator<WalkItem> {
+  async * items (
+    dir: string,
+    top: Stats,
+    limits: ArchiveLimits,
+    aborted: () => boolean = () => false
+  ): AsyncGenerator<WalkItem> {
     let entries = 0
     let bytes = 0
     // the folders from the top down to the one being walked: a link back to one of them is a loop
@@ -88,7 +97,13 @@ export class Walker {
    * What {@link items} would give, counted without keeping any (an archive's limits are decided
    * before its first byte): `over` says which limit is passed. `each` sees every item.
    */
-  async count (dir: string, top: Stats, limits: ArchiveLimits, aborted: () => boolean = () => false, each: (item: WalkItem) => void = () => {}): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' }> {
+  async count (
+    dir: string,
+    top: Stats,
+    limits: ArchiveLimits,
+    aborted: () => boolean = () => false,
+    each: (item: WalkItem) => void = () => {}
+  ): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' }> {
     let entries = 0
     let bytes = 0
     try {

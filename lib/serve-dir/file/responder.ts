@@ -28,9 +28,15 @@ import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
 // they are files of its package, not its documented API)
 interface ByteRange { start: number, end: number }
-const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as { parseTokenList: <T>(str: string, cb: (token: string) => T | undefined) => T | undefined }
-const { parseBytesRange } = require('@fastify/send/lib/parseBytesRange') as { parseBytesRange: (size: number, str: string) => ByteRange[] }
-const { contentRange } = require('@fastify/send/lib/contentRange') as { contentRange: (type: string, size: number, range?: ByteRange) => string }
+const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as {
+  parseTokenList: <T>(str: string, cb: (token: string) => T | undefined) => T | undefined
+}
+const { parseBytesRange } = require('@fastify/send/lib/parseBytesRange') as {
+  parseBytesRange: (size: number, str: string) => ByteRange[]
+}
+const { contentRange } = require('@fastify/send/lib/contentRange') as {
+  contentRange: (type: string, size: number, range?: ByteRange) => string
+}
 
 export interface FileOptions {
   /** Seconds a response may be reused without revalidation; 0 sends `Cache-Control: no-cache`. */
@@ -141,7 +147,9 @@ export function typeOf (file: string): string {
  * mime-db's `.ts` is an MPEG transport stream (video/mp2t) that a browser downloads. HLS players
  * read their segments by script and do not need the type.
  */
-const SOURCE_TYPES: Record<string, string> = Object.fromEntries(['.ts', '.mts', '.cts', '.tsx'].map((ext) => [ext, 'text/plain; charset=utf-8']))
+const SOURCE_TYPES: Record<string, string> = Object.fromEntries(
+  ['.ts', '.mts', '.cts', '.tsx'].map((ext) => [ext, 'text/plain; charset=utf-8'])
+)
 
 /** Unknown binary data (octet-stream) gains nothing from compression, whatever mime-db says. */
 export function isCompressible (type: string): boolean {
@@ -212,10 +220,18 @@ export class FileResponder {
    * @param verifyPath check that each opened file sits at the very real path looked up (every
    *   policy but `follow`, where links are trusted and the path need not be real)
    */
-  constructor (private readonly opts: FileOptions, private readonly sibling: SiblingLookup, private readonly verifyPath = true) {
+  constructor (
+    private readonly opts: FileOptions,
+    private readonly sibling: SiblingLookup,
+    private readonly verifyPath = true
+  ) {
     // ours, not send's `public, max-age=0`: a dev server must never show a stale file
     this.headers = { 'cache-control': cacheControl(opts) }
-    this.metas = new LRUCache({ max: opts.cacheEntries, maxSize: opts.cacheTotalBytes + opts.cacheEntries, sizeCalculation: (m) => m.bytes + 1 })
+    this.metas = new LRUCache({
+      max: opts.cacheEntries,
+      maxSize: opts.cacheTotalBytes + opts.cacheEntries,
+      sizeCalculation: (m) => m.bytes + 1
+    })
   }
 
   /**
@@ -275,7 +291,8 @@ export class FileResponder {
         if (data.length !== meta.size) return null
         // kept only when nothing can have been writing it: the same version after the read, and
         // not changed just before it; else the bytes answer the requests waiting now, no more
-        if (!sameVersion(meta, await fh.stat()) || started - Math.max(meta.mtimeMs, meta.ctimeMs) < (this.opts.racyMs ?? RACY_MS)) {
+        if (!sameVersion(meta, await fh.stat()) ||
+            started - Math.max(meta.mtimeMs, meta.ctimeMs) < (this.opts.racyMs ?? RACY_MS)) {
           meta.body = undefined
           return data
         }
@@ -308,7 +325,8 @@ export class FileResponder {
     const h = req.headers
     const type = typeOf(file)
     reply.headers(this.headers)
-    if (this.opts.downloadHtml && ACTIVE_TYPES.test(type)) reply.header('content-disposition', createDisposition(path.basename(file)))
+    if (this.opts.downloadHtml &&
+        ACTIVE_TYPES.test(type)) reply.header('content-disposition', createDisposition(path.basename(file)))
 
     // Content coding: never for a Range request, so byte offsets always mean the file's own bytes.
     const canCompress = this.opts.compress && isCompressible(type) && stat.size >= this.opts.threshold
@@ -317,7 +335,9 @@ export class FileResponder {
       for (let offered = [...CODINGS]; offered.length > 0;) {
         const coding = pickEncoding(h['accept-encoding'], offered)
         if (coding === undefined) break
-        const side = this.opts.precompressed ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding]) : null
+        const side = this.opts.precompressed
+          ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding])
+          : null
         if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, side.path, side.stat, { type, coding, compress: false })
         if (canCompress) return await this.answer(req, reply, file, stat, { type, coding, compress: true })
         offered = offered.filter((c) => c !== coding)
@@ -327,16 +347,27 @@ export class FileResponder {
   }
 
   /** From memory when the cache may answer (a small file; 200, 304 or one range, as send decides), else from disk. */
-  private async answer (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, how: Pick<Sending, 'type' | 'coding' | 'compress'>): Promise<FastifyReply> {
+  private async answer (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    file: string,
+    stat: Stats,
+    how: Pick<Sending, 'type' | 'coding' | 'compress'>
+  ): Promise<FastifyReply> {
     const h = req.headers
     const { coding } = how
-    if (stat.size > this.opts.cacheFileBytes || forSend(h, coding)) return await this.fromDisk(req, reply, file, stat, how)
+    if (stat.size > this.opts.cacheFileBytes ||
+        forSend(h, coding)) return await this.fromDisk(req, reply, file, stat, how)
     const meta = this.meta(file, stat)
     // send's order: a 304 first, then a range (only of the identity: a coded request has none)
     let range: ByteRange | undefined
-    if (coding === undefined && (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) && notModified(h, meta.etag, meta.lastModified)) {
+    if (coding === undefined &&
+        (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) &&
+        notModified(h, meta.etag, meta.lastModified)) {
       proveSync(file, stat, this.verifyPath)
-      return reply.code(304).headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, etag: meta.etag }).send()
+      return reply.code(304)
+        .headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, etag: meta.etag })
+        .send()
     }
     if (h.range !== undefined && BYTES_RANGE.test(h.range) && rangeFresh(h, meta.etag, meta.lastModified)) {
       const ranges = parseBytesRange(meta.size, h.range)
@@ -364,12 +395,19 @@ export class FileResponder {
     } else if (range !== undefined) {
       data = data.subarray(range.start, range.end + 1)
     }
-    reply.header('etag', coding === undefined ? meta.etag : codedEtag(meta.etag, coding)).header('content-length', data.length)
+    reply.header('etag', coding === undefined ? meta.etag : codedEtag(meta.etag, coding))
+      .header('content-length', data.length)
     return reply.send(req.method === 'HEAD' ? undefined : data)
   }
 
   /** Layer 1, the verified open: send opens our proven descriptor through `/proc/self/fd/N`. */
-  private async fromDisk (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, how: Pick<Sending, 'type' | 'coding' | 'compress'>): Promise<FastifyReply> {
+  private async fromDisk (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    file: string,
+    stat: Stats,
+    how: Pick<Sending, 'type' | 'coding' | 'compress'>
+  ): Promise<FastifyReply> {
     const fh = await openVerified(file, stat, this.verifyPath)
     const s: Sending = { ...how, fh, released: false }
     this.sending.set(reply, s)

@@ -18,7 +18,8 @@ const NO_THROW = { throwIfNoEntry: false } as const
 function mapFsError (err: NodeJS.ErrnoException): null {
   const status = answerTo(err)?.[0]
   if (status === 404) return null
-  /* c8 ignore start */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs the server as an unprivileged user
+  /* c8 ignore start */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs the server
+  // as an unprivileged user
   if (status === 403) throw new ForbiddenError()
   throw err
 }
@@ -34,7 +35,13 @@ function mapFsError (err: NodeJS.ErrnoException): null {
  * far less than a round trip through libuv's thread pool, and it is the whole cost of a request
  * for a cached file. Only a segment that is a link pays for a `realpath`.
  */
-export function lookup (realRoot: string, base: string, names: readonly string[], policy: SymlinkPolicy, hideDotfiles = false): Found | null {
+export function lookup (
+  realRoot: string,
+  base: string,
+  names: readonly string[],
+  policy: SymlinkPolicy,
+  hideDotfiles = false
+): Found | null {
   try {
     if (policy === 'follow') {
       const logical = path.join(base, ...names)

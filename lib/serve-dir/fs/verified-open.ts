@@ -18,7 +18,10 @@ function flags (kind: number, verifyPath: boolean): number {
   return kind | (verifyPath ? constants.O_NOFOLLOW : 0)
 }
 
-/** Where the kernel says an open descriptor is: exact on Linux (`/proc/self/fd`); elsewhere the real path of `file` now. */
+/**
+ * Where the kernel says an open descriptor is: exact on Linux (`/proc/self/fd`); elsewhere the real
+ * path of `file` now.
+ */
 function openedPath (fd: number, file: string): string {
   /* c8 ignore next */ // no /proc (macOS, BSD): a narrower window, not none
   return PROC_FD ? readlinkSync(`/proc/self/fd/${fd}`) : realpathSync(file)
@@ -51,7 +54,8 @@ export function openVerifiedSync (file: string, expected: Identity, verifyPath: 
   const fd = openSync(file, flags(folder ? FOLDER : FILE, verifyPath))
   try {
     const s = fstatSync(fd)
-    if (!(folder ? s.isDirectory() : s.isFile()) || !proven(fd, s, file, expected, verifyPath)) throw new NotFoundError()
+    if (!(folder ? s.isDirectory() : s.isFile()) ||
+        !proven(fd, s, file, expected, verifyPath)) throw new NotFoundError()
     return fd
   } catch (err) {
     closeSync(fd)

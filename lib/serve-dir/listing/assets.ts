@@ -23,5 +23,8 @@ export const ASSETS = {
   js: hashed(read('listing.js'), 'js')
 }
 
-/** The folder, below the mount prefix, the assets are served from (a dot path: it never shadows a served file by default). */
+/**
+ * The folder, below the mount prefix, the assets are served from (a dot path: it never shadows a
+ * served file by default).
+ */
 export const ASSET_DIR = '.serve-dir'

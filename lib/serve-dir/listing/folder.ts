@@ -26,7 +26,8 @@ export function openFolder (dir: string, expected: Identity, verifyPath: boolean
     fd = openVerifiedSync(dir, expected, verifyPath, true)
   } catch (err) {
     if (err instanceof NotFoundError || isGone(err)) return null
-    /* c8 ignore next 2 */ // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
+    // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
+    /* c8 ignore next 2 */
     throw err
   }
   let open = true

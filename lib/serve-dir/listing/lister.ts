@@ -13,7 +13,8 @@ import type { Identity } from '../fs/verified-open'
 import { openFolder, readNames, type Folder } from './folder'
 import { Slots } from '../slots'
 import {
-  RENDERERS, matches, sortView, tally, count, viewQuery, wholePage, type Entry, type Format, type Page, type Tally, type View
+  RENDERERS, matches, sortView, tally, count, viewQuery, wholePage,
+  type Entry, type Format, type Page, type Tally, type View
 } from './render'
 
 /** Entries stat'ed between two turns of the event loop while listing, so other requests interleave. */
@@ -28,7 +29,10 @@ export const BIG_FOLDER_BYTES = 256 * 1024
 const CACHED_FOLDERS = 64
 /** Rendered variants (format, sort, filter) kept per folder. */
 const VARIANTS_PER_FOLDER = 16
-/** Big listings made at once (each holds up to tens of MiB while it is read, sorted and sent), and how many may wait for a turn. */
+/**
+ * Big listings made at once (each holds up to tens of MiB while it is read, sorted and sent), and
+ * how many may wait for a turn.
+ */
 const BIG_LISTINGS = 4
 const BIG_LISTINGS_WAITING = 32
 /**
@@ -78,15 +82,24 @@ function versionOf (s: Stats): string {
 
 const NO_THROW = { throwIfNoEntry: false } as const
 
-/** A big folder's entries, one column each: `kind` 0 for a name that cannot be listed, `size` -1 for a folder, `mtime` in ms. */
+/**
+ * A big folder's entries, one column each: `kind` 0 for a name that cannot be listed, `size` -1 for
+ * a folder, `mtime` in ms.
+ */
 interface Table { names: readonly string[], kind: Uint8Array, size: Float64Array, mtime: Float64Array }
 const FILE = 1
 const FOLDER = 2
 
-/** A big listing's turn, if it holds one: given back when the listing has been made, or for a stream when the stream closes. */
+/**
+ * A big listing's turn, if it holds one: given back when the listing has been made, or for a stream
+ * when the stream closes.
+ */
 interface Turn { release: (() => void) | undefined }
 
-/** A byte stream of rendered text that holds at most one chunk ahead of the client (an object-mode stream would buffer 16). */
+/**
+ * A byte stream of rendered text that holds at most one chunk ahead of the client (an object-mode
+ * stream would buffer 16).
+ */
 function streamed (text: AsyncGenerator<string>): Readable {
   return Readable.from(text, { objectMode: false, highWaterMark: CHUNK })
 }
@@ -111,7 +124,10 @@ export class Lister {
   private readonly verifyPath: boolean
   /** Turns for big listings: the work that one client could otherwise make the server do hundreds of times over. */
   private readonly slots = new Slots('big listings', BIG_LISTINGS, BIG_LISTINGS_WAITING)
-  /** Folders being read and sorted now, by path and version: requests for the same one share the work (and the memory). */
+  /**
+   * Folders being read and sorted now, by path and version: requests for the same one share the
+   * work (and the memory).
+   */
   private readonly reading = new Map<string, Promise<readonly string[] | null>>()
 
   constructor (
@@ -217,7 +233,12 @@ export class Lister {
     if (req.dirsFirst) order = [...order.filter((i) => t.kind[i] === FOLDER), ...order.filter((i) => t.kind[i] !== FOLDER)]
     const shown = this.slice(req, order)
     const page = this.pageOf(req, order.length)
-    const entry = (i: number): Entry => ({ name: t.names[i], type: t.kind[i] === FOLDER ? 'directory' : 'file', size: t.kind[i] === FOLDER ? null : t.size[i], mtime: new Date(t.mtime[i]) })
+    const entry = (i: number): Entry => ({
+      name: t.names[i],
+      type: t.kind[i] === FOLDER ? 'directory' : 'file',
+      size: t.kind[i] === FOLDER ? null : t.size[i],
+      mtime: new Date(t.mtime[i])
+    })
     if (shown.length <= STREAM_ABOVE) return this.renderWhole(req, page, shown.map(entry), listable)
     const totals: Tally = { folders: 0, files: 0, bytes: 0 }
     for (const i of shown) count(totals, { type: t.kind[i] === FOLDER ? 'directory' : 'file', size: t.size[i] })
@@ -225,7 +246,12 @@ export class Lister {
   }
 
   /** Entries for `names`, stat'ed in batches with a turn of the event loop in between. */
-  private async entries (dir: string, names: readonly string[], links: { found: boolean }, signal: AbortSignal): Promise<Entry[]> {
+  private async entries (
+    dir: string,
+    names: readonly string[],
+    links: { found: boolean },
+    signal: AbortSignal
+  ): Promise<Entry[]> {
     return (await this.fill(dir, names, 0, names.length, links, signal)).entries
   }
 
@@ -234,7 +260,15 @@ export class Lister {
    * files, refused links) so that a page is full; `end` is the index after the last name used.
    * Backwards (`step` -1), from `names[offset - 1]` down: `end` is then where that page starts.
    */
-  private async fill (dir: string, names: readonly string[], offset: number, limit: number, links: { found: boolean }, signal: AbortSignal, step: 1 | -1 = 1): Promise<{ entries: Entry[], end: number }> {
+  private async fill (
+    dir: string,
+    names: readonly string[],
+    offset: number,
+    limit: number,
+    links: { found: boolean },
+    signal: AbortSignal,
+    step: 1 | -1 = 1
+  ): Promise<{ entries: Entry[], end: number }> {
     const entries: Entry[] = []
     let i = step === 1 ? offset : offset - 1
     for (let n = 0; i >= 0 && i < names.length && entries.length < limit; i += step, n++) {
@@ -255,7 +289,8 @@ export class Lister {
    */
   private pageOf (req: ListRequest, total: number, { next, prev }: { next?: number, prev?: number } = {}): Page {
     if (req.limit === null) return wholePage(total)
-    const link = (offset: number): string => viewQuery(req, { format: req.format === 'html' ? undefined : req.format, offset })
+    const link = (offset: number): string =>
+      viewQuery(req, { format: req.format === 'html' ? undefined : req.format, offset })
     const nextAt = next ?? req.offset + req.limit
     return {
       total,
@@ -311,7 +346,14 @@ export class Lister {
   }
 
   /** {@link list} once the folder is open (`null`: gone) and watched. */
-  private async read (req: ListRequest, dirStat: Stats, folder: Folder | null, watched: Kept | undefined, signal: AbortSignal, turn: Turn): Promise<Listing | null> {
+  private async read (
+    req: ListRequest,
+    dirStat: Stats,
+    folder: Folder | null,
+    watched: Kept | undefined,
+    signal: AbortSignal,
+    turn: Turn
+  ): Promise<Listing | null> {
     const names = folder === null ? null : await this.shared(req.dir, dirStat, folder.base)
     if (names === null || names.length > STREAM_ABOVE) unwatch(watched) // gone, or too big to keep
     if (folder === null || names === null) return null
@@ -341,12 +383,19 @@ export class Lister {
     if (shown.length > STREAM_ABOVE) return { stream: streamed(this.render(req, this.pageOf(req, filtered.length), dirStat, shown, names.length)) }
     if (req.limit === null) {
       const entries = await this.entries(base, shown, links, signal)
-      return this.renderWhole(req, this.pageOf(req, entries.length), entries, req.q === '' ? entries.length : names.length)
+      return this.renderWhole(
+        req,
+        this.pageOf(req, entries.length),
+        entries,
+        req.q === '' ? entries.length : names.length
+      )
     }
     // a page of a folder too big to stat whole: offsets count names, and the page is filled past
     // the names that cannot be listed; its total counts names too
     const { entries, end } = await this.fill(base, filtered, req.offset, req.limit, links, signal)
-    const prev = req.offset > 0 ? (await this.fill(base, filtered, Math.min(req.offset, filtered.length), req.limit, links, signal, -1)).end : undefined
+    const prev = req.offset > 0
+      ? (await this.fill(base, filtered, Math.min(req.offset, filtered.length), req.limit, links, signal, -1)).end
+      : undefined
     return this.renderWhole(req, this.pageOf(req, filtered.length, { next: end, prev }), entries, names.length)
   }
 
@@ -384,7 +433,14 @@ export class Lister {
       return undefined
     }
     /* c8 ignore stop */
-    const kept: Kept = { version: versionOf(dirStat), valid: true, watcher, checkedAt: Date.now(), entries: [], bodies: new LRUCache({ max: VARIANTS_PER_FOLDER }) }
+    const kept: Kept = {
+      version: versionOf(dirStat),
+      valid: true,
+      watcher,
+      checkedAt: Date.now(),
+      entries: [],
+      bodies: new LRUCache({ max: VARIANTS_PER_FOLDER })
+    }
     const invalidate = (): void => {
       kept.valid = false
       watcher.close()
@@ -403,7 +459,9 @@ export class Lister {
   }
 
   private key (req: ListRequest): string {
-    return JSON.stringify([req.format, req.dirPath, req.isTop, req.sort, req.order, req.q, req.dirsFirst, req.offset, req.limit, req.assets])
+    return JSON.stringify([
+      req.format, req.dirPath, req.isTop, req.sort, req.order, req.q, req.dirsFirst, req.offset, req.limit, req.assets
+    ])
   }
 
   /**
@@ -435,7 +493,10 @@ export class Lister {
     return now
   }
 
-  /** Whether every kept entry still shows what it showed: kind, size and date (to the millisecond, as the listing shows it). */
+  /**
+   * Whether every kept entry still shows what it showed: kind, size and date (to the millisecond,
+   * as the listing shows it).
+   */
   private async unchanged (dir: string, kept: Kept, files: boolean): Promise<boolean> {
     const { entries } = kept
     for (let i = 0; i < entries.length; i++) {
@@ -474,7 +535,13 @@ export class Lister {
    * goes out before the folder is even read: reading and sorting 100,000 names takes longer than a
    * first byte should.
    */
-  private async * render (req: ListRequest, page: Page | undefined, expected: Identity, names?: readonly string[], total?: number): AsyncGenerator<string> {
+  private async * render (
+    req: ListRequest,
+    page: Page | undefined,
+    expected: Identity,
+    names?: readonly string[],
+    total?: number
+  ): AsyncGenerator<string> {
     yield this.head(req, page, names?.length)
     // a turn for the head to leave: the rows need the folder opened (and proven) again
     await nextTurn()
@@ -486,7 +553,13 @@ export class Lister {
     }
   }
 
-  private async * rows (req: ListRequest, page: Page | undefined, folder: Folder | null, names?: readonly string[], total?: number): AsyncGenerator<string> {
+  private async * rows (
+    req: ListRequest,
+    page: Page | undefined,
+    folder: Folder | null,
+    names?: readonly string[],
+    total?: number
+  ): AsyncGenerator<string> {
     const shown = folder === null ? null : names ?? await readNames(folder.base, this.showHidden)
     if (folder === null || shown === null) throw new Error(`folder vanished while listed: ${req.dir}`)
     const t: Tally = { folders: 0, files: 0, bytes: 0 }
@@ -511,7 +584,14 @@ export class Lister {
   }
 
   /** The streamed form of rows already ordered (`shown`, made into entries one at a time by `entry`). */
-  private async * renderRows<T> (req: ListRequest, page: Page, shown: readonly T[], entry: (item: T) => Entry, totals: Tally, total: number): AsyncGenerator<string> {
+  private async * renderRows<T> (
+    req: ListRequest,
+    page: Page,
+    shown: readonly T[],
+    entry: (item: T) => Entry,
+    totals: Tally,
+    total: number
+  ): AsyncGenerator<string> {
     yield this.head(req, page, shown.length)
     for (let i = 0; i < shown.length; i += STAT_BATCH) {
       if (i > 0) await nextTurn()

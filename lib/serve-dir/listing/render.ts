@@ -173,7 +173,9 @@ const ICONS: Record<string, string> = {
 
 /** Inline SVG symbols, used by reference from each row: no image requests, nothing for a policy to block. */
 const SPRITE = '<svg class="sprite" aria-hidden="true">' +
-  Object.entries(ICONS).map(([id, d]) => `<symbol id="i-${id}" viewBox="0 0 16 16"><path d="${d}"/></symbol>`).join('') + '</svg>\n'
+  Object.entries(ICONS)
+    .map(([id, d]) => `<symbol id="i-${id}" viewBox="0 0 16 16"><path d="${d}"/></symbol>`)
+    .join('') + '</svg>\n'
 
 function icon (kind: string): string {
   return `<svg class="i" aria-hidden="true"><use href="#i-${kind}"></use></svg>`
@@ -183,7 +185,10 @@ function icon (kind: string): string {
  * `?a=b&c=d` for the non-default parts of a view; `'?'` when all are defaults. For the links
  * between pages, `page` adds a format (first) and an offset (before the limit).
  */
-export function viewQuery (v: Pick<View, 'sort' | 'order' | 'q' | 'limit'>, page: { format?: string, offset?: number } = {}): string {
+export function viewQuery (
+  v: Pick<View, 'sort' | 'order' | 'q' | 'limit'>,
+  page: { format?: string, offset?: number } = {}
+): string {
   const p = new URLSearchParams()
   if (page.format !== undefined) p.set('format', page.format)
   if (v.sort !== 'name' || v.order !== 'asc') {
@@ -211,7 +216,9 @@ function header (view: View, key: SortKey, label: string, cls: string): string {
  * copy of each listing and each folder's archives; they submit no forms.
  */
 function queryButton (query: string, label: string): string {
-  const inputs = [...new URLSearchParams(query.slice(1))].map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('')
+  const inputs = [...new URLSearchParams(query.slice(1))]
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join('')
   return `<form class="q">${inputs}<button>${label}</button></form>`
 }
 
@@ -255,9 +262,12 @@ export function renderHtmlHead (view: View, page?: Page, count = 0): string {
     '<button type="submit">Filter</button></form>\n</header>\n<main>\n' +
     (page === undefined ? '' : renderNav(page, count)) +
     '<table>\n<thead><tr>' +
-    header(view, 'name', 'Name', '') + header(view, 'size', 'Size', ' class="size"') + header(view, 'mtime', 'Modified', '') +
+    header(view, 'name', 'Name', '') + header(view, 'size', 'Size', ' class="size"') +
+    header(view, 'mtime', 'Modified', '') +
     '</tr></thead>\n<tbody>\n' +
-    (view.isTop ? '' : `<tr class="up"><td><a href="../">${icon('up')}../</a></td><td class="size"></td><td></td></tr>\n`)
+    (view.isTop
+      ? ''
+      : `<tr class="up"><td><a href="../">${icon('up')}../</a></td><td class="size"></td><td></td></tr>\n`)
 }
 
 /** One table row; every name is HTML-escaped and every href percent-encoded. */
@@ -317,7 +327,12 @@ export function jsonEntry (e: Entry): string {
 }
 
 /** The whole JSON listing for already sorted entries. */
-export function renderJson (dirPath: string, entries: readonly Entry[], page: Page = wholePage(entries.length), view?: Pick<View, 'sort' | 'order' | 'q'>): string {
+export function renderJson (
+  dirPath: string,
+  entries: readonly Entry[],
+  page: Page = wholePage(entries.length),
+  view?: Pick<View, 'sort' | 'order' | 'q'>
+): string {
   return jsonHead(dirPath) + entries.map(jsonEntry).join(',') + jsonTail(page, view)
 }
 
@@ -337,7 +352,10 @@ export function textEntry (e: Entry): string {
   }) + '\n'
 }
 
-/** The order a view asks for: Python's by name, or by size or time with names breaking ties; folders first on request. */
+/**
+ * The order a view asks for: Python's by name, or by size or time with names breaking ties; folders
+ * first on request.
+ */
 export function sortView (entries: Entry[], sort: SortKey, order: Order, dirsFirst: boolean): Entry[] {
   let sorted = sortEntries(entries)
   if (sort !== 'name') {
@@ -375,7 +393,8 @@ export const RENDERERS: Record<Format, Renderer> = {
   html: {
     head: (view, page, count) => renderHtmlHead(view, page?.limit === null ? undefined : page, count),
     row: (entry) => renderHtmlRow(entry),
-    tail: (view, page, totals, total, count) => renderHtmlTail(view, totals, total, page.limit === null ? undefined : page, count)
+    tail: (view, page, totals, total, count) =>
+      renderHtmlTail(view, totals, total, page.limit === null ? undefined : page, count)
   },
   json: {
     head: (view) => jsonHead(view.dirPath),

@@ -58,10 +58,18 @@ function whole (value: string | null, name: string, fallback: number): number {
 }
 
 export class ListingRoute {
-  constructor (private readonly lister: Lister, private readonly mount: readonly string[], private readonly opts: ListingOptions) {}
+  constructor (
+    private readonly lister: Lister,
+    private readonly mount: readonly string[],
+    private readonly opts: ListingOptions
+  ) {}
 
   /** Answers GET or HEAD for the listing of `folder`. */
-  async send (req: FastifyRequest, reply: FastifyReply, { dir, stat, segments, search }: Folder): Promise<FastifyReply> {
+  async send (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    { dir, stat, segments, search }: Folder
+  ): Promise<FastifyReply> {
     const { mount, opts } = this
     const query = new URLSearchParams(search)
     const format = formatOf(req, query)
@@ -97,10 +105,20 @@ export class ListingRoute {
       if (coding === undefined) return reply.send(listing.stream)
       return reply.header('content-encoding', coding).send(pipeline(listing.stream, compressor(coding), () => {}))
     }
-    return await this.sendRendered(req, reply, listing, listing.body.length >= opts.compressThreshold ? coding : undefined)
+    return await this.sendRendered(
+      req,
+      reply,
+      listing,
+      listing.body.length >= opts.compressThreshold ? coding : undefined
+    )
   }
 
-  private async sendRendered (req: FastifyRequest, reply: FastifyReply, r: Rendered, coding: Coding | undefined): Promise<FastifyReply> {
+  private async sendRendered (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    r: Rendered,
+    coding: Coding | undefined
+  ): Promise<FastifyReply> {
     const etag = coding === undefined ? r.etag : codedEtag(r.etag, coding)
     reply.header('etag', etag)
     if (fresh(req.headers, { etag })) return reply.code(304).send()
@@ -119,9 +137,16 @@ export class ListingRoute {
    * its stylesheet from for one to mirror, and fails on a 404 there.
    */
   static installAssets (scope: FastifyInstance, prefixSegments: readonly string[], mount: readonly string[]): void {
-    for (const [asset, type] of [[ASSETS.css, 'text/css; charset=utf-8'], [ASSETS.js, 'text/javascript; charset=utf-8']] as const) {
+    for (const [asset, type] of [
+      [ASSETS.css, 'text/css; charset=utf-8'],
+      [ASSETS.js, 'text/javascript; charset=utf-8']
+    ] as const) {
       scope.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
-        reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', etag: asset.etag })
+        reply.headers({
+          'content-type': type,
+          'cache-control': 'public, max-age=31536000, immutable',
+          etag: asset.etag
+        })
         if (fresh(req.headers, { etag: asset.etag })) return reply.code(304).send()
         return asset.body
       })
@@ -135,7 +160,12 @@ export class ListingRoute {
       order: 'asc',
       q: '',
       limit: null
-    }, [ASSETS.css, ASSETS.js].map((a) => ({ name: a.name, type: 'file' as const, size: a.body.length, mtime: STARTED })))
+    }, [ASSETS.css, ASSETS.js].map((a) => ({
+      name: a.name,
+      type: 'file' as const,
+      size: a.body.length,
+      mtime: STARTED
+    })))
     scope.get(displayPath([...prefixSegments, ASSET_DIR]), async (_req, reply) => {
       return reply.type(LISTING_TYPES.html).header('cache-control', 'no-cache').headers(LISTING_HEADERS).send(assetList)
     })
