@@ -34,6 +34,16 @@ const LISTING_TYPES: Record<Format, string> = {
 }
 const LISTING_CACHE_CONTROL = cacheControl({ maxAge: 0, immutable: false })
 
+/**
+ * Tags a body made here (a listing, an asset) with `etag`, and says whether the client already has
+ * it (If-None-Match, RFC 9110 §13.1.2, as `fresh` reads it): then the answer is a 304. A file's
+ * conditionals are @fastify/send's (file/responder.ts).
+ */
+function unchanged (req: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  reply.header('etag', etag)
+  return fresh(req.headers, { etag })
+}
+
 /** `?format=` wins (one of html, json, text); else the Accept header decides. */
 function formatOf (req: FastifyRequest, query: URLSearchParams): Format {
   if (!query.has('format')) return preferredListing(req)
@@ -120,8 +130,7 @@ export class ListingRoute {
     coding: Coding | undefined
   ): Promise<FastifyReply> {
     const etag = coding === undefined ? r.etag : codedEtag(r.etag, coding)
-    reply.header('etag', etag)
-    if (fresh(req.headers, { etag })) return reply.code(304).send()
+    if (unchanged(req, reply, etag)) return reply.code(304).send()
     if (coding === undefined) return reply.send(r.body)
     let coded = r.coded.get(coding)
     if (coded === undefined) {
@@ -144,10 +153,9 @@ export class ListingRoute {
       scope.get(displayPath([...prefixSegments, ASSET_DIR]) + asset.name, async (req, reply) => {
         reply.headers({
           'content-type': type,
-          'cache-control': 'public, max-age=31536000, immutable',
-          etag: asset.etag
+          'cache-control': 'public, max-age=31536000, immutable'
         })
-        if (fresh(req.headers, { etag: asset.etag })) return reply.code(304).send()
+        if (unchanged(req, reply, asset.etag)) return reply.code(304).send()
         return asset.body
       })
     }
