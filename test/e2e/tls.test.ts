@@ -189,6 +189,8 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
+  const sessions: http2.ServerHttp2Session[] = []
+  server.server.on('session', (s: http2.ServerHttp2Session) => { sessions.push(s) })
   const fds = (): string[] => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } })
   const sockets = (): number => fds().filter((l) => l.startsWith('socket:')).length
   const before = sockets()
@@ -202,6 +204,10 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   // the session timeout (1.5 s) and the socket's grace (2 s) pass first: the bound is for a leak
   await waitFor('the file and the socket to be closed', () => sockets() <= before && !fds().some((l) => l.endsWith('big.bin')))
   t.pass('no descriptor left behind')
+  // and the session is gone with its socket: else the server's close would wait for it, with
+  // nothing left to wake the process (a busy run ended as "test unfinished" in the teardown)
+  await waitFor('the session to be destroyed', () => sessions.length === 1 && sessions[0].destroyed)
+  t.pass('the session is gone too')
 })
 
 t.test('HTTP/2 request log lines: the client\'s address and the body\'s bytes', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
