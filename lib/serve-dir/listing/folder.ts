@@ -26,8 +26,7 @@ export function openFolder (dir: string, expected: Identity, verifyPath: boolean
     fd = openVerifiedSync(dir, expected, verifyPath, true)
   } catch (err) {
     if (err instanceof NotFoundError || isGone(err)) return null
-    // EACCES cannot be provoked as root: test/e2e/unreadable.test.ts runs as an unprivileged user
-    /* c8 ignore next 2 */
+    /* c8 ignore next 2 */ // EACCES, which root never gets: test/e2e/unreadable.test.ts runs unprivileged
     throw err
   }
   let open = true
