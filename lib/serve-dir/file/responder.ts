@@ -81,13 +81,19 @@ interface Meta extends Version {
   bytes: number
 }
 
-/** A file on its way out through send: our descriptor, held until send's stream holds its own. */
-interface Sending {
-  fh: FileHandle
+/** A file to answer with, as looked up, and how its body goes out. */
+interface Outgoing {
+  file: string
+  stat: Stats
   type: string
   /** The coding of the body: a sidecar's, or one applied on the fly (`compress`). */
   coding?: Coding
   compress: boolean
+}
+
+/** A file on its way out through send: our descriptor, held until send's stream holds its own. */
+interface Sending extends Outgoing {
+  fh: FileHandle
   stream?: ReadStream
   released: boolean
 }
@@ -338,26 +344,20 @@ export class FileResponder {
         const side = this.opts.precompressed
           ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding])
           : null
-        if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, side.path, side.stat, { type, coding, compress: false })
-        if (canCompress) return await this.answer(req, reply, file, stat, { type, coding, compress: true })
+        if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, { file: side.path, stat: side.stat, type, coding, compress: false })
+        if (canCompress) return await this.answer(req, reply, { file, stat, type, coding, compress: true })
         offered = offered.filter((c) => c !== coding)
       }
     }
-    return await this.answer(req, reply, file, stat, { type, compress: false })
+    return await this.answer(req, reply, { file, stat, type, compress: false })
   }
 
   /** From memory when the cache may answer (a small file; 200, 304 or one range, as send decides), else from disk. */
-  private async answer (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    file: string,
-    stat: Stats,
-    how: Pick<Sending, 'type' | 'coding' | 'compress'>
-  ): Promise<FastifyReply> {
+  private async answer (req: FastifyRequest, reply: FastifyReply, how: Outgoing): Promise<FastifyReply> {
     const h = req.headers
-    const { coding } = how
+    const { file, stat, coding } = how
     if (stat.size > this.opts.cacheFileBytes ||
-        forSend(h, coding)) return await this.fromDisk(req, reply, file, stat, how)
+        forSend(h, coding)) return await this.fromDisk(req, reply, how)
     const meta = this.meta(file, stat)
     // send's order: a 304 first, then a range (only of the identity: a coded request has none)
     let range: ByteRange | undefined
@@ -372,7 +372,7 @@ export class FileResponder {
     if (h.range !== undefined && BYTES_RANGE.test(h.range) && rangeFresh(h, meta.etag, meta.lastModified)) {
       const ranges = parseBytesRange(meta.size, h.range)
       // a 416 is send's to make
-      if (ranges.length === 0) return await this.fromDisk(req, reply, file, stat, how)
+      if (ranges.length === 0) return await this.fromDisk(req, reply, how)
       if (ranges.length === 1) range = ranges[0]
     }
     reply.headers({ 'accept-ranges': 'bytes', 'last-modified': meta.lastModified, 'content-type': how.type })
@@ -387,7 +387,7 @@ export class FileResponder {
     if (data === null) {
       // the file shrank between its stat and its read: send answers with the file as it is now
       reply.code(200).removeHeader('content-range')
-      return await this.fromDisk(req, reply, file, stat, how)
+      return await this.fromDisk(req, reply, how)
     }
     if (coding !== undefined) {
       data = await this.coded(file, meta, coding, data)
@@ -401,13 +401,8 @@ export class FileResponder {
   }
 
   /** Layer 1, the verified open: send opens our proven descriptor through `/proc/self/fd/N`. */
-  private async fromDisk (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    file: string,
-    stat: Stats,
-    how: Pick<Sending, 'type' | 'coding' | 'compress'>
-  ): Promise<FastifyReply> {
+  private async fromDisk (req: FastifyRequest, reply: FastifyReply, how: Outgoing): Promise<FastifyReply> {
+    const { file, stat } = how
     const fh = await openVerified(file, stat, this.verifyPath)
     const s: Sending = { ...how, fh, released: false }
     this.sending.set(reply, s)
