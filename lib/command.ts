@@ -9,12 +9,23 @@ import { LEVELS, OneLineLogController, PythonLogController } from './request-log
 import { HELP, USAGE, packageVersion, parseCli, type CliOptions } from './cli-args'
 import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
+import { networkLines } from './addresses'
 import type { PrettyOptions } from 'pino-pretty'
 
 /** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
 export function servingLine ({ address, port }: AddressInfo, secure = false): string {
   const urlHost = address.includes(':') ? `[${address}]` : address
   return `Serving HTTP${secure ? 'S' : ''} on ${address} port ${port} (http${secure ? 's' : ''}://${urlHost}:${port}/) ...`
+}
+
+/**
+ * Python's first line on stdout, byte for byte; on a terminal, the addresses to open from another
+ * device (or a hint to share) under it on stderr, where no script reading stdout meets them.
+ */
+function announce (io: Io, address: AddressInfo, secure: boolean): void {
+  io.stdout.write(servingLine(address, secure) + '\n')
+  if ((io.stderr as { isTTY?: boolean }).isTTY !== true) return
+  for (const line of networkLines(address.address, address.port, secure)) io.stderr.write(line + '\n')
 }
 
 /** Where the command writes: stdout for the "Serving HTTP" line, stderr for logs and errors. */
@@ -125,7 +136,7 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
     return { status: 1 }
   }
   // in a cluster the primary says it, once
-  if (cluster === undefined) io.stdout.write(servingLine(server.server.address() as AddressInfo, opts.tls !== undefined) + '\n')
+  if (cluster === undefined) announce(io, server.server.address() as AddressInfo, opts.tls !== undefined)
   return { server, opts }
 }
 
@@ -192,7 +203,7 @@ async function primary (opts: CliOptions, argv: string[], io: Io): Promise<numbe
     workers: opts.workers === 0 ? availableParallelism() : opts.workers,
     exec: process.argv[1],
     args: argv,
-    onListening: (address) => io.stdout.write(servingLine(address, opts.tls !== undefined) + '\n'),
+    onListening: (address) => { announce(io, address, opts.tls !== undefined) },
     onStartupError: (line) => io.stderr.write(line + '\n')
   })
   if (interrupted && code === 0) io.stdout.write(INTERRUPTED)

@@ -1,0 +1,46 @@
+// The addresses another device on the network can open, for the lines printed under Python's first
+// one (on a terminal only). Pure: the interface table comes in (os.networkInterfaces() by default),
+// so tests give their own and never connect to a LAN address.
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
+
+type Table = NodeJS.Dict<NetworkInterfaceInfo[]>
+
+/** Interfaces a phone on the same Wi-Fi cannot reach, or reaches only from the same machine. */
+const LABELS: Array<[RegExp, string]> = [
+  [/^(docker|br-|veth|cni|flannel|podman)/, 'container'],
+  [/^(virbr|vboxnet|vmnet)/, 'virtual machine'],
+  [/^(tun|tap|wg|utun|ppp|zt|tailscale|nordlynx)/, 'VPN']
+]
+
+const PRIVATE_V4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || host.startsWith('127.')
+
+interface Candidate { url: string, label?: string, rank: number }
+
+/**
+ * The lines for stderr after the first line: one `Network: URL` per usable address when bound to
+ * every address; when bound to loopback, one hint that `--bind 0.0.0.0` shares the folder; else
+ * none (the first line already names the one address).
+ */
+export function networkLines (host: string, port: number, secure = false, table: Table = networkInterfaces()): string[] {
+  if (isLoopback(host)) return ['Only this machine can connect; --bind 0.0.0.0 shares it with your network.']
+  if (host !== '0.0.0.0' && host !== '::') return []
+  const scheme = secure ? 'https' : 'http'
+  const found: Candidate[] = []
+  for (const [name, addresses] of Object.entries(table)) {
+    const label = LABELS.find(([pattern]) => pattern.test(name))?.[1]
+    for (const a of addresses ?? []) {
+      if (a.internal) continue
+      // a 0.0.0.0 socket takes IPv4 only; a link-local IPv6 address needs a zone no browser takes
+      if (a.family === 'IPv6' && (host === '0.0.0.0' || /^fe[89ab]/i.test(a.address))) continue
+      const v4 = a.family === 'IPv4'
+      const rank = (label === undefined ? 0 : 4) + (v4 ? (PRIVATE_V4.test(a.address) ? 0 : 1) : 2)
+      found.push({ url: `${scheme}://${v4 ? a.address : `[${a.address}]`}:${port}/`, label, rank })
+    }
+  }
+  // stable: the table's order within a rank
+  found.sort((a, b) => a.rank - b.rank)
+  return found.map(({ url, label }) => `Network: ${url}${label === undefined ? '' : ` (${label})`}`)
+}

@@ -1,0 +1,66 @@
+// The lines under the first one that tell how another device reaches the folder: from an injected
+// interface table (never a real LAN address), and through the command, on a terminal only.
+import t from 'tap'
+import type { NetworkInterfaceInfo } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import { networkLines } from '../../lib/addresses'
+import { start } from '../../lib/command'
+import { capture } from '../helper'
+
+const v4 = (address: string, internal = false): NetworkInterfaceInfo =>
+  ({ address, family: 'IPv4', internal, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null })
+const v6 = (address: string, internal = false): NetworkInterfaceInfo =>
+  ({ address, family: 'IPv6', internal, netmask: 'ffff:ffff:ffff:ffff::', mac: '00:00:00:00:00:00', cidr: null, scopeid: 0 })
+
+const TABLE = {
+  lo: [v4('127.0.0.1', true), v6('::1', true)],
+  docker0: [v4('172.17.0.1')],
+  tun0: [v4('10.8.0.2')],
+  eth0: [v4('203.0.113.7'), v6('fe80::1'), v6('2001:db8::7'), v6('fd12:3456::7')],
+  wlan0: [v4('192.168.1.23')],
+  gone: undefined
+}
+
+t.test('bound to every IPv4 address: private LAN first, then others, labelled ones last; no IPv6', async (t) => {
+  t.same(networkLines('0.0.0.0', 8000, false, TABLE), [
+    'Network: http://192.168.1.23:8000/',
+    'Network: http://203.0.113.7:8000/',
+    'Network: http://172.17.0.1:8000/ (container)',
+    'Network: http://10.8.0.2:8000/ (VPN)'
+  ])
+})
+
+t.test('bound to :: : IPv6 global and ULA addresses bracketed, never link-local; https when secure', async (t) => {
+  const lines = networkLines('::', 8443, true, TABLE)
+  t.same(lines.slice(0, 4), [
+    'Network: https://192.168.1.23:8443/',
+    'Network: https://203.0.113.7:8443/',
+    'Network: https://[2001:db8::7]:8443/',
+    'Network: https://[fd12:3456::7]:8443/'
+  ])
+  t.notMatch(lines.join('\n'), /fe80|127\.0\.0\.1|::1\]/)
+  t.same(networkLines('::', 1, false, { vboxnet0: [v4('192.168.56.1')] }), ['Network: http://192.168.56.1:1/ (virtual machine)'])
+})
+
+t.test('bound to loopback: one hint to share; bound to one address: nothing more', async (t) => {
+  for (const host of ['127.0.0.1', '::1', 'localhost']) {
+    t.same(networkLines(host, 8000, false, TABLE), ['Only this machine can connect; --bind 0.0.0.0 shares it with your network.'], host)
+  }
+  t.same(networkLines('192.168.1.23', 8000, false, TABLE), [])
+  t.ok(Array.isArray(networkLines('0.0.0.0', 8000)), 'the real table by default')
+})
+
+t.test('the command writes them on stderr when it is a terminal, after the unchanged first line', async (t) => {
+  for (const tty of [true, false]) {
+    const stdout = capture()
+    const stderr = capture()
+    if (tty) Object.defineProperty(stderr.stream, 'isTTY', { value: true })
+    const dir = t.testdir({ 'index.html': 'x' })
+    const started = await start(['0', '--directory', dir, '--log-format', 'json'], { stdout: stdout.stream, stderr: stderr.stream })
+    if (!('server' in started)) throw new Error(`exit ${started.status}: ${stderr.text()}`)
+    const { port } = started.server.server.address() as AddressInfo
+    await started.server.close()
+    t.equal(stdout.text(), `Serving HTTP on 127.0.0.1 port ${port} (http://127.0.0.1:${port}/) ...\n`)
+    t.equal(stderr.text().includes('--bind 0.0.0.0 shares it'), tty, `hint ${tty ? 'on' : 'not on'} a terminal`)
+  }
+})
