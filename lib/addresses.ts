@@ -2,6 +2,7 @@
 // one (on a terminal only). Pure: the interface table comes in (os.networkInterfaces() by default),
 // so tests give their own and never connect to a LAN address.
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
+import { encode } from 'uqr'
 
 type Table = NodeJS.Dict<NetworkInterfaceInfo[]>
 
@@ -43,4 +44,26 @@ export function networkLines (host: string, port: number, secure = false, table:
   // stable: the table's order within a rank
   found.sort((a, b) => a.rank - b.rank)
   return found.map(({ url, label }) => `Network: ${url}${label === undefined ? '' : ` (${label})`}`)
+}
+
+/** A QR code's quiet zone, in modules: the 4 the standard asks, so that cameras find its edge. */
+const QUIET = 4
+
+/**
+ * `text` as a QR code in half-block characters, two rows of modules per line, drawn black on a
+ * forced white background (ANSI), so that it scans on dark and light terminals alike.
+ */
+export function qrLines (text: string): string[] {
+  const { data } = encode(text, { border: QUIET })
+  const lines: string[] = []
+  for (let y = 0; y < data.length; y += 2) {
+    let line = ''
+    for (let x = 0; x < data.length; x++) {
+      const top = data[y][x]
+      const bottom = data[y + 1]?.[x] ?? false
+      line += top ? (bottom ? '█' : '▀') : (bottom ? '▄' : ' ')
+    }
+    lines.push(`\x1b[30;47m${line}\x1b[0m`)
+  }
+  return lines
 }

@@ -10,7 +10,7 @@ import type { LimitsOptions } from '../plugins/limits'
 /** The usage line, wrapped at 80 columns as Python's argparse wraps it. */
 export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
                  [-l LEVEL] [-w N] [--log-format FORMAT] [-P] [--grace SECONDS]
-                 [--trust-proxy] [--tls-cert PATH] [--tls-key PATH]
+                 [--qr] [--trust-proxy] [--tls-cert PATH] [--tls-key PATH]
                  [--tls-password-file PATH] [--http2] [-H HEADER]
                  [--cors [ORIGIN]] [--spa [FILE]] [--no-download]
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
@@ -49,6 +49,8 @@ options:
   --grace SECONDS       on Ctrl-C or SIGTERM, requests under way may finish
                         for this long before their connections are cut
                         (default: 5); a second signal exits at once
+  --qr                  print a QR code of the network address on stderr, for
+                        a phone's camera (with --bind 0.0.0.0 or ::)
   --trust-proxy         behind a reverse proxy: log the client address from
                         X-Forwarded-For
   --tls-cert PATH       serve HTTPS with this certificate (chain), PEM
@@ -95,6 +97,8 @@ export interface CliOptions {
   graceMs: number
   /** Believe X-Forwarded-For and friends (behind a reverse proxy). */
   trustProxy: boolean
+  /** A QR code of the first network address under the first line. */
+  qr: boolean
   /** HTTPS: file names of the certificate (chain), the key, and a file holding the key's password. */
   tls?: { cert: string, key?: string, passwordFile?: string }
   /** HTTP/2 (with TLS), HTTP/1.1 for clients that do not offer h2. */
@@ -127,6 +131,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         pretty: { type: 'boolean', short: 'P' },
         grace: { type: 'string', default: '5' },
         'trust-proxy': { type: 'boolean' },
+        qr: { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-password-file': { type: 'string' },
@@ -194,6 +199,7 @@ export function parseCli (argv: string[]): CliOptions | null {
     workers,
     graceMs: Number(values.grace) * 1000,
     trustProxy: values['trust-proxy'] === true,
+    qr: values.qr === true,
     tls: values['tls-cert'] === undefined
       ? undefined
       : { cert: values['tls-cert'], key: values['tls-key'], passwordFile: values['tls-password-file'] },

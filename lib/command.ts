@@ -9,7 +9,7 @@ import { LEVELS, OneLineLogController, PythonLogController } from './request-log
 import { HELP, USAGE, packageVersion, parseCli, type CliOptions } from './cli-args'
 import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
-import { networkLines } from './addresses'
+import { networkLines, qrLines } from './addresses'
 import type { PrettyOptions } from 'pino-pretty'
 
 /** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
@@ -22,10 +22,16 @@ export function servingLine ({ address, port }: AddressInfo, secure = false): st
  * Python's first line on stdout, byte for byte; on a terminal, the addresses to open from another
  * device (or a hint to share) under it on stderr, where no script reading stdout meets them.
  */
-function announce (io: Io, address: AddressInfo, secure: boolean): void {
+function announce (io: Io, address: AddressInfo, opts: CliOptions): void {
+  const secure = opts.tls !== undefined
   io.stdout.write(servingLine(address, secure) + '\n')
-  if ((io.stderr as { isTTY?: boolean }).isTTY !== true) return
-  for (const line of networkLines(address.address, address.port, secure)) io.stderr.write(line + '\n')
+  const lines = networkLines(address.address, address.port, secure)
+  if ((io.stderr as { isTTY?: boolean }).isTTY === true) for (const line of lines) io.stderr.write(line + '\n')
+  // asked for by name, so printed on a terminal or not
+  if (!opts.qr) return
+  const first = lines.find((line) => line.startsWith('Network: '))
+  if (first === undefined) io.stderr.write('--qr: no network address to show: --bind 0.0.0.0 or --bind :: shares the folder\n')
+  else io.stderr.write(qrLines(first.split(' ')[1]).join('\n') + '\n')
 }
 
 /** Where the command writes: stdout for the "Serving HTTP" line, stderr for logs and errors. */
@@ -136,7 +142,7 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
     return { status: 1 }
   }
   // in a cluster the primary says it, once
-  if (cluster === undefined) announce(io, server.server.address() as AddressInfo, opts.tls !== undefined)
+  if (cluster === undefined) announce(io, server.server.address() as AddressInfo, opts)
   return { server, opts }
 }
 
@@ -203,7 +209,7 @@ async function primary (opts: CliOptions, argv: string[], io: Io): Promise<numbe
     workers: opts.workers === 0 ? availableParallelism() : opts.workers,
     exec: process.argv[1],
     args: argv,
-    onListening: (address) => { announce(io, address, opts.tls !== undefined) },
+    onListening: (address) => { announce(io, address, opts) },
     onStartupError: (line) => io.stderr.write(line + '\n')
   })
   if (interrupted && code === 0) io.stdout.write(INTERRUPTED)

@@ -47,6 +47,8 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.equal(parseCli(['--grace', '0.5'])?.graceMs, 500)
   t.throws(() => parseCli(['--grace', 'soon']), { message: "argument --grace: invalid number of seconds: 'soon'" })
   t.equal(parseCli(['--trust-proxy'])?.trustProxy, true)
+  t.equal(parseCli(['--qr'])?.qr, true)
+  t.equal(parseCli([])?.qr, false)
   t.same(parseCli(['--cors', '8080'])?.plugin, { cors: true }, '--cors alone: any origin (8080 is the port)')
   t.equal(parseCli(['--cors', '8080'])?.port, 8080)
   t.same(parseCli(['--cors', 'https://a.example'])?.plugin, { cors: 'https://a.example' })

@@ -3,7 +3,10 @@
 import t from 'tap'
 import type { NetworkInterfaceInfo } from 'node:os'
 import type { AddressInfo } from 'node:net'
-import { networkLines } from '../../lib/addresses'
+import os from 'node:os'
+import { stripVTControlCharacters } from 'node:util'
+import jsQR from 'jsqr'
+import { networkLines, qrLines } from '../../lib/addresses'
 import { start } from '../../lib/command'
 import { capture } from '../helper'
 
@@ -62,5 +65,56 @@ t.test('the command writes them on stderr when it is a terminal, after the uncha
     await started.server.close()
     t.equal(stdout.text(), `Serving HTTP on 127.0.0.1 port ${port} (http://127.0.0.1:${port}/) ...\n`)
     t.equal(stderr.text().includes('--bind 0.0.0.0 shares it'), tty, `hint ${tty ? 'on' : 'not on'} a terminal`)
+  }
+})
+
+/** The printed half-block lines back to pixels (dark = black), each module 4 x 4, then decoded. */
+function decode (lines: string[]): string | undefined {
+  const rows: boolean[][] = []
+  for (const line of lines) {
+    t.ok(line.startsWith('\x1b[30;47m') && line.endsWith('\x1b[0m'), 'black on white')
+    const chars = [...stripVTControlCharacters(line)]
+    t.ok(chars.every((c) => ' ▀▄█'.includes(c)), 'half blocks only')
+    rows.push(chars.map((c) => c === '▀' || c === '█'), chars.map((c) => c === '▄' || c === '█'))
+  }
+  const scale = 4
+  const size = rows[0].length * scale
+  const pixels = new Uint8ClampedArray(size * rows.length * scale * 4)
+  for (let y = 0; y < rows.length * scale; y++) {
+    for (let x = 0; x < size; x++) {
+      const v = rows[Math.floor(y / scale)][Math.floor(x / scale)] ? 0 : 255
+      pixels.set([v, v, v, 255], (y * size + x) * 4)
+    }
+  }
+  return jsQR(pixels, size, rows.length * scale)?.data
+}
+
+t.test('the QR code decodes back to its URL, with a quiet zone of 4 modules', async (t) => {
+  for (const url of ['http://192.168.1.23:8000/', 'https://[2001:db8::7]:8443/']) {
+    const lines = qrLines(url)
+    t.equal(decode(lines), url)
+    const plain = lines.map(stripVTControlCharacters)
+    t.match(plain[0], /^ +$/, 'the top two rows are blank')
+    t.match(plain[1], /^ +$/)
+    t.ok(plain.every((l) => l.startsWith('    ') && l.endsWith('    ')), 'four blank modules left and right')
+  }
+  t.not(decode(qrLines('http://a/')), 'http://b/', 'a decode can tell two URLs apart')
+})
+
+t.test('--qr: the code of the first network address on stderr; a plain line when there is none', async (t) => {
+  // Fastify reads the table too when bound to 0.0.0.0 (to log its addresses): entries only
+  const { gone, ...table } = TABLE
+  t.intercept(os, 'networkInterfaces', { value: () => table })
+  for (const [bind, expected] of [['0.0.0.0', 'url'], ['127.0.0.1', 'none']]) {
+    const stdout = capture()
+    const stderr = capture()
+    const dir = t.testdir({ 'index.html': 'x' })
+    const started = await start(['0', '--bind', bind, '--directory', dir, '--log-format', 'json', '--qr'], { stdout: stdout.stream, stderr: stderr.stream })
+    if (!('server' in started)) throw new Error(`exit ${started.status}: ${stderr.text()}`)
+    const { port } = started.server.server.address() as AddressInfo
+    await started.server.close()
+    const printed = stderr.text().split('\n').filter((l) => l.startsWith('\x1b['))
+    if (expected === 'url') t.equal(decode(printed), `http://192.168.1.23:${port}/`, 'not a terminal, asked by name')
+    else t.match(stderr.text(), '--qr: no network address to show: --bind 0.0.0.0')
   }
 })
