@@ -86,6 +86,8 @@ Logs go to stderr. There is no --cgi: CGI is not supported.
 
 export interface CliOptions {
   port: number
+  /** The port came from the command line (a busy default may move on; a given one may not). */
+  portGiven: boolean
   host: string
   directory: string
   logLevel: string
@@ -192,6 +194,7 @@ export function parseCli (argv: string[]): CliOptions | null {
   }
   return {
     port,
+    portGiven: positionals.length > 0,
     host: values.bind,
     directory: resolve(values.directory),
     logLevel,

@@ -80,6 +80,27 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
   return server
 }
 
+/** The last port a busy default may move on to, as Python's users would try by hand. */
+const LAST_FALLBACK = 8009
+
+/**
+ * serve(); when no port was given, one process serves and a person watches (stderr is a terminal),
+ * a busy port moves on to the next one up to 8009 and says so. A port given, a script or
+ * `--workers` keep the one-line error and exit 1: they asked for that port, or read it back.
+ */
+async function serveOnFreePort (opts: CliOptions, io: Io): Promise<FastifyInstance> {
+  const mayMove = !opts.portGiven && opts.workers === 1 && (io.stderr as { isTTY?: boolean }).isTTY === true
+  for (let port = opts.port; ; port++) {
+    try {
+      const server = await serve({ ...opts, port }, io.stderr)
+      if (port !== opts.port) io.stderr.write(`Port ${opts.port} is in use, so serving on port ${port} instead.\n`)
+      return server
+    } catch (err) {
+      if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= LAST_FALLBACK) throw err
+    }
+  }
+}
+
 /** pino-pretty writing to stderr in this thread (no worker to start), loaded with the first line. */
 function prettyStream (stderr: Io['stderr'], options: PrettyOptions = {}): { write: (line: string) => unknown } {
   let pretty: NodeJS.WritableStream | undefined
@@ -129,7 +150,7 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
   if (cluster?.isPrimary === true) return { status: await primary(opts, argv, io) }
   let server: FastifyInstance
   try {
-    server = await serve(opts, io.stderr)
+    server = await serveOnFreePort(opts, io)
   } catch (err) {
     const line = `serve-dir: error: ${startError(err, opts.host, opts.port) ?? (err as Error).message}`
     // a worker tells the primary, which says it once for all of them

@@ -25,10 +25,10 @@ async function run (args: string[]): Promise<{ status: number, stdout: string, s
 }
 
 t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
-  const defaults = { port: 8000, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} }
+  const defaults = { port: 8000, portGiven: false, qr: false, host: '127.0.0.1', directory: process.cwd(), logLevel: 'info', logFormat: 'json', workers: 1, graceMs: 5000, trustProxy: false, http2: false, plugin: {} }
   t.same(parseCli([]), defaults)
-  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { ...defaults, port: 8080, host: '0.0.0.0', directory: '/srv' })
-  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { ...defaults, port: 0, host: '::1', directory: path.resolve('www') })
+  t.same(parseCli(['8080', '--bind', '0.0.0.0', '--directory', '/srv']), { ...defaults, port: 8080, portGiven: true, host: '0.0.0.0', directory: '/srv' })
+  t.same(parseCli(['-b', '::1', '-d', 'www', '0']), { ...defaults, port: 0, portGiven: true, host: '::1', directory: path.resolve('www') })
   t.equal(parseCli(['-h']), null)
   t.throws(() => parseCli(['abc']), { message: "argument port: invalid port: 'abc'" })
   t.throws(() => parseCli(['65536']))
@@ -65,7 +65,7 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
   t.throws(() => parseCli(['-l', 'loud']), { message: /^argument -l\/--log-level: invalid choice: 'loud'/ })
   t.throws(() => parseCli(['-p', 'HTTP/2']), { message: "argument -p/--protocol: invalid version: 'HTTP/2' (HTTP/1.0 or HTTP/1.1)" })
   t.throws(() => parseCli(['-p', '8080']), { message: "argument -p/--protocol: invalid version: '8080' (the port needs no flag: serve-dir 8080)" })
-  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { ...defaults, port: 9000 }, 'Python\'s -p is accepted')
+  t.same(parseCli(['-p', 'HTTP/1.0', '9000']), { ...defaults, port: 9000, portGiven: true }, 'Python\'s -p is accepted')
   t.intercept(process.stderr, 'isTTY', { value: true })
   t.equal(parseCli([])?.logFormat, 'python', 'on a terminal, Python\'s lines')
 })
