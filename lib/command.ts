@@ -88,17 +88,16 @@ const LAST_FALLBACK = 8009
  * a busy port moves on to the next one up to 8009 and says so. A port given, a script or
  * `--workers` keep the one-line error and exit 1: they asked for that port, or read it back.
  */
-async function serveOnFreePort (opts: CliOptions, io: Io): Promise<FastifyInstance> {
-  const mayMove = !opts.portGiven && opts.workers === 1 && (io.stderr as { isTTY?: boolean }).isTTY === true
-  for (let port = opts.port; ; port++) {
-    try {
-      const server = await serve({ ...opts, port }, io.stderr)
-      if (port !== opts.port) io.stderr.write(`Port ${opts.port} is in use, so serving on port ${port} instead.\n`)
-      return server
-    } catch (err) {
-      if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= LAST_FALLBACK) throw err
-    }
+async function serveOnFreePort (opts: CliOptions, io: Io, port = opts.port): Promise<FastifyInstance> {
+  try {
+    const server = await serve({ ...opts, port }, io.stderr)
+    if (port !== opts.port) io.stderr.write(`Port ${opts.port} is in use, so serving on port ${port} instead.\n`)
+    return server
+  } catch (err) {
+    const mayMove = !opts.portGiven && opts.workers === 1 && (io.stderr as { isTTY?: boolean }).isTTY === true
+    if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= LAST_FALLBACK) throw err
   }
+  return await serveOnFreePort(opts, io, port + 1)
 }
 
 /** pino-pretty writing to stderr in this thread (no worker to start), loaded with the first line. */
