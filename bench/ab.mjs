@@ -33,10 +33,10 @@ const WORKLOADS = [
   ['GET /small.css', '/small.css', {}, 20000, 32],
   ['conditional GET', '/small.css', 'etag', 20000, 32],
   ['Range bytes=0-1023', '/1m.bin', { range: 'bytes=0-1023' }, 20000, 32],
-  ['1 MiB file', '/1m.bin', {}, 6000, 8],
+  ['1 MiB file', '/1m.bin', {}, 2000, 8],
   ['listing 1,000', '/dir1k/', {}, 10000, 32],
   ['listing 100,000', '/dir100k/', {}, 8, 2],
-  ['100 MiB file', '/100m.bin', {}, 8, 2]
+  ['100 MiB file', '/100m.bin', {}, 4, 2]
 ]
 const builds = { this: path.join(here, '..'), base: path.resolve(args.base) }
 const servers = {}
