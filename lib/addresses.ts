@@ -18,18 +18,17 @@ const PRIVATE_V4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || host.startsWith('127.')
 
-interface Candidate { url: string, label?: string, rank: number }
+/** An address another device may open, with what kind of interface it is on when that is not a plain one. */
+export interface Shared { url: string, label?: string }
 
 /**
- * The lines for stderr after the first line: one `Network: URL` per usable address when bound to
- * every address; when bound to loopback, one hint that `--bind 0.0.0.0` shares the folder; else
- * none (the first line already names the one address).
+ * The URLs another device may open when bound to every address (none otherwise): private LAN
+ * first, then public, then container, VM and VPN interfaces; IPv6 bracketed, never link-local.
  */
-export function networkLines (host: string, port: number, secure = false, table: Table = networkInterfaces()): string[] {
-  if (isLoopback(host)) return ['Only this machine can connect; --bind 0.0.0.0 shares it with your network.']
+export function networkAddresses (host: string, port: number, secure = false, table: Table = networkInterfaces()): Shared[] {
   if (host !== '0.0.0.0' && host !== '::') return []
   const scheme = secure ? 'https' : 'http'
-  const found: Candidate[] = []
+  const found: Array<Shared & { rank: number }> = []
   for (const [name, addresses] of Object.entries(table)) {
     const label = LABELS.find(([pattern]) => pattern.test(name))?.[1]
     for (const a of addresses ?? []) {
@@ -42,8 +41,18 @@ export function networkLines (host: string, port: number, secure = false, table:
     }
   }
   // stable: the table's order within a rank
-  found.sort((a, b) => a.rank - b.rank)
-  return found.map(({ url, label }) => `Network: ${url}${label === undefined ? '' : ` (${label})`}`)
+  return found.sort((a, b) => a.rank - b.rank).map(({ url, label }) => ({ url, label }))
+}
+
+/**
+ * The lines for stderr after the first line: one `Network: URL` per address of networkAddresses;
+ * when bound to loopback, one hint that `--bind 0.0.0.0` shares the folder; else none (the first
+ * line already names the one address).
+ */
+export function networkLines (host: string, port: number, secure = false, table: Table = networkInterfaces()): string[] {
+  if (isLoopback(host)) return ['Only this machine can connect; --bind 0.0.0.0 shares it with your network.']
+  return networkAddresses(host, port, secure, table)
+    .map(({ url, label }) => `Network: ${url}${label === undefined ? '' : ` (${label})`}`)
 }
 
 /** A QR code's quiet zone, in modules: the 4 the standard asks, so that cameras find its edge. */

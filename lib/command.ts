@@ -9,7 +9,7 @@ import { LEVELS, OneLineLogController, PythonLogController } from './request-log
 import { HELP, USAGE, packageVersion, parseCli, type CliOptions } from './cli-args'
 import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
-import { networkLines, qrLines } from './addresses'
+import { networkAddresses, networkLines, qrLines } from './addresses'
 import type { PrettyOptions } from 'pino-pretty'
 
 /** The first line, exactly as Python prints it; IPv6 hosts are bracketed in the URL. */
@@ -25,14 +25,16 @@ export function servingLine ({ address, port }: AddressInfo, secure = false): st
 function announce (io: Io, address: AddressInfo, opts: CliOptions): void {
   const secure = opts.tls !== undefined
   io.stdout.write(servingLine(address, secure) + '\n')
-  const lines = networkLines(address.address, address.port, secure)
-  if ((io.stderr as { isTTY?: boolean }).isTTY === true) for (const line of lines) io.stderr.write(line + '\n')
+  if (onTerminal(io)) for (const line of networkLines(address.address, address.port, secure)) io.stderr.write(line + '\n')
   // asked for by name, so printed on a terminal or not
   if (!opts.qr) return
-  const first = lines.find((line) => line.startsWith('Network: '))
+  const first = networkAddresses(address.address, address.port, secure)[0]
   if (first === undefined) io.stderr.write('--qr: no network address to show: --bind 0.0.0.0 or --bind :: shares the folder\n')
-  else io.stderr.write(qrLines(first.split(' ')[1]).join('\n') + '\n')
+  else io.stderr.write(qrLines(first.url).join('\n') + '\n')
 }
+
+/** A person is watching: stderr is a terminal. */
+const onTerminal = (io: Io): boolean => (io.stderr as { isTTY?: boolean }).isTTY === true
 
 /** Where the command writes: stdout for the "Serving HTTP" line, stderr for logs and errors. */
 export interface Io {
@@ -94,7 +96,7 @@ async function serveOnFreePort (opts: CliOptions, io: Io, port = opts.port): Pro
     if (port !== opts.port) io.stderr.write(`Port ${opts.port} is in use, so serving on port ${port} instead.\n`)
     return server
   } catch (err) {
-    const mayMove = !opts.portGiven && opts.workers === 1 && (io.stderr as { isTTY?: boolean }).isTTY === true
+    const mayMove = !opts.portGiven && opts.workers === 1 && onTerminal(io)
     if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= LAST_FALLBACK) throw err
   }
   return await serveOnFreePort(opts, io, port + 1)
