@@ -188,8 +188,21 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   const server = Fastify({ ...serverOptions({ ...tls, logController: new OneLineLogController() }), http2SessionTimeout: 1500 } as never)
   await server.register(app, { root: dir })
   await server.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => server.close())
   const sessions: http2.ServerHttp2Session[] = []
+  // Seen in CI about once in twenty runs, never reproduced in 120 loops here: with no descriptor
+  // and no session left (both checked below), Node's server.close() still waited for a connection
+  // it counted, and with nothing else in the event loop the file ended "test unfinished". The
+  // listening socket is closed at once either way; the wait for the callback is bounded, and what
+  // Node still counted is said in a comment.
+  t.teardown(async () => {
+    let timer: NodeJS.Timeout | undefined
+    const closed = await Promise.race([
+      server.close().then(() => true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, 5000) })
+    ])
+    clearTimeout(timer)
+    if (!closed) t.comment(`server.close() still waiting after 5 s: connections ${String((server.server as unknown as { _connections: number })._connections)}, resources ${process.getActiveResourcesInfo().join(',')}`)
+  })
   server.server.on('session', (s: http2.ServerHttp2Session) => { sessions.push(s) })
   const fds = (): string[] => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } })
   const sockets = (): number => fds().filter((l) => l.startsWith('socket:')).length
