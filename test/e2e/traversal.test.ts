@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { rawRequest } from '../helper'
+import { attacks } from '../traversal-payloads'
 
 const SECRET = 'TOPSECRET'
 
@@ -28,21 +29,6 @@ async function listen (t: Test, symlinks?: 'inside' | 'follow' | 'deny'): Promis
   t.teardown(() => app.close())
   return (app.server.address() as AddressInfo).port
 }
-
-const attacks = [
-  '/../secret.txt', '/../../../../../../etc/passwd', '/../www-secret/secret.txt', '/..', '/../',
-  '/sub/../../secret.txt', '/sub/..%2f..%2fsecret.txt', '//../secret.txt', '/./../secret.txt',
-  '/%2e%2e/secret.txt', '/%2E%2E/secret.txt', '/.%2e/secret.txt', '/%2e./secret.txt',
-  '/%2e%2e%2fsecret.txt', '/..%2Fsecret.txt', '/%2e%2e%5csecret.txt', '/..%5csecret.txt',
-  '/..\\secret.txt', '/\\..\\secret.txt', '/sub\\..\\..\\secret.txt',
-  '/%252e%252e/secret.txt', '/%252e%252e%252fsecret.txt',
-  '/%c0%ae%c0%ae/secret.txt', '/%c0%af', '/%e0%80%ae%e0%80%ae/secret.txt',
-  '/a.txt%00.html', '/%00', '/..%00/secret.txt',
-  '/www-secret/secret.txt', '/../www-secret/', '/link-out', '/link-out-dir/secret.txt', '/link-out-dir/',
-  '/link-root/etc/passwd', '/.env', '/%2eenv', '/sub/%2e%2e/%2e%2e/secret.txt',
-  '/C:/Windows/win.ini', '/C:%5CWindows%5Cwin.ini', '//etc/passwd', '///etc/passwd',
-  'http://localhost/../secret.txt', '*'
-]
 
 t.test('nothing outside the root is reachable over a raw socket', async (t) => {
   const port = await listen(t)
