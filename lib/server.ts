@@ -293,3 +293,15 @@ export function answerInOrder (route: Route, maxWaiting: number = LIMITS.maxPipe
     else if (line.length > maxWaiting + 1) socket.destroy()
   }
 }
+
+/**
+ * With uploads on: an upload may take longer than `requestTimeout` (it is cut when it stalls
+ * instead, the plugin's `uploads.idleTimeout`), so the server drops that timeout; headers must
+ * still come within `headersTimeout`, and a socket idle for `connectionTimeout` is still closed.
+ * And `Expect: 100-continue` is answered by the upload once it has checked the request (a refusal
+ * then costs the client no body), not by Node before anyone looked.
+ */
+export function allowLongUploads (server: EventEmitter & { requestTimeout?: number }): void {
+  if (server.requestTimeout !== undefined) server.requestTimeout = 0
+  server.on('checkContinue', (req, res) => { server.emit('request', req, res) })
+}

@@ -5,7 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsy
 import { describe, expect, test } from 'tstyche'
 import serveDir, {
   InvalidOptionError, InvalidRootError, notFoundHandler,
-  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy
+  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy, type UploadOptions
 } from 'fastify-serve-dir'
 
 const root = '/srv/www'
@@ -16,7 +16,7 @@ describe('ServeDirOptions', () => {
     expect<keyof ServeDirOptions>().type.toBe<
       'root' | 'prefix' | 'index' | 'listing' | 'dotfiles' | 'symlinks' | 'maxAge' | 'immutable' | 'compress' |
       'precompressed' | 'compressThreshold' | 'cacheBytes' | 'downloadHtml' | 'dirsFirst' | 'methodNotAllowed' |
-      'headers' | 'cors' | 'spa' | 'archives'
+      'headers' | 'cors' | 'spa' | 'archives' | 'uploads'
     >()
     expect<Pick<ServeDirOptions, 'root'>>().type.toBe<{ root: string }>()
     expect<Required<ServeDirOptions>>().type.toBe<{
@@ -39,6 +39,7 @@ describe('ServeDirOptions', () => {
       cors: boolean | string | string[]
       spa: boolean | string
       archives: boolean | { maxBytes?: number, maxEntries?: number }
+      uploads: boolean | UploadOptions
     }>()
   })
 
@@ -67,6 +68,7 @@ describe('ServeDirOptions', () => {
     })
     expect(options).type.toBeCallableWith({ root, index: false, symlinks: 'follow', cors: true, spa: true })
     expect(options).type.toBeCallableWith({ root, archives: false })
+    expect(options).type.toBeCallableWith({ root, uploads: { paths: ['/inbox'], overwrite: 'rename', maxBytes: 1e9 } })
     expect(options).type.toBeCallableWith({ root, dotfiles: 'ignore', symlinks: 'inside', cors: 'https://a.example' })
     expect(options).type.toBeCallableWith({ root, archives: { maxEntries: 10, maxBytes: 0 } })
   })
@@ -93,6 +95,7 @@ describe('ServeDirOptions', () => {
     expect(options).type.not.toBeCallableWith({ root, cors: [true] })
     expect(options).type.not.toBeCallableWith({ root, spa: ['index.html'] })
     expect(options).type.not.toBeCallableWith({ root, archives: 'zip' })
+    expect(options).type.not.toBeCallableWith({ root, uploads: { overwrite: 'sometimes' } })
     expect(options).type.not.toBeCallableWith({ root, archives: { maxBytes: '4G' } })
   })
 

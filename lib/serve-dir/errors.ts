@@ -79,3 +79,52 @@ export const TooBusyError = createError<[string]>(
   'Too many %s in progress; try again shortly',
   503
 )
+
+/** A write the upload policy refuses: outside the upload paths, a hidden or reserved name, a link, another site. */
+export const WriteForbiddenError = createError<[string]>(
+  'FST_SERVE_DIR_WRITE_FORBIDDEN',
+  'Upload refused: %s',
+  403
+)
+
+/** An upload's name is taken (and may not be replaced), or a folder or file is in the way. */
+export const ConflictError = createError<[string]>(
+  'FST_SERVE_DIR_CONFLICT',
+  'Upload conflict: %s',
+  409
+)
+
+/** `If-Match` / `If-None-Match` of an upload do not hold. */
+export const PreconditionFailedError = createError<[string]>(
+  'FST_SERVE_DIR_PRECONDITION_FAILED',
+  'Precondition failed: %s',
+  412
+)
+
+/** An upload is bigger than `uploads.maxBytes`. */
+export const PayloadTooLargeError = createError<[number]>(
+  'FST_SERVE_DIR_PAYLOAD_TOO_LARGE',
+  'Upload too large: the limit is %d bytes',
+  413
+)
+
+/** The disk would keep less than `uploads.minFreeBytes` free. */
+export const InsufficientStorageError = createError(
+  'FST_SERVE_DIR_INSUFFICIENT_STORAGE',
+  'Not enough free disk space for this upload',
+  507
+)
+
+/** No byte of an upload arrived for `uploads.idleTimeout`: cut, and nothing kept. */
+export const UploadTimeoutError = createError(
+  'FST_SERVE_DIR_UPLOAD_TIMEOUT',
+  'Upload stalled: no data arrived in time',
+  408
+)
+
+/** A request for the upload form that is not a form upload. */
+export const BadUploadError = createError<[string]>(
+  'FST_SERVE_DIR_BAD_UPLOAD',
+  'Bad upload: %s',
+  400
+)

@@ -28,6 +28,7 @@ function serveDir (...params: Parameters<ServeDirPlugin>): ReturnType<ServeDirPl
 
 declare namespace serveDir {
   export type ServeDirOptions = api.ServeDirOptions
+  export type UploadOptions = api.UploadOptions
   export type Entry = api.Entry
   export type JsonListing = api.JsonListing
   export type SymlinkPolicy = api.SymlinkPolicy

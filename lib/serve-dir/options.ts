@@ -84,6 +84,43 @@ export interface ServeDirOptions {
    * what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`.
    */
   archives?: boolean | { maxBytes?: number, maxEntries?: number }
+  /**
+   * Uploads (`PUT`, and the listing's form): `false` (the default) turns them off; `true` or an
+   * object turns them on. See {@link UploadOptions}.
+   */
+  uploads?: boolean | UploadOptions
+}
+
+/** Where and how files may be written (`uploads`). */
+export interface UploadOptions {
+  /** URL paths below the prefix where files may be written, each with the folders below it. Default `['/']`. */
+  paths?: string[]
+  /** A name that exists already: `'never'` replaced (409), `'rename'` kept beside as `name (1).ext`, `'always'` replaced. Default `'never'`. */
+  overwrite?: 'never' | 'rename' | 'always'
+  /** Largest upload, in bytes (413). Default 4 GiB. */
+  maxBytes?: number
+  /** Free space the disk keeps after an upload, in bytes (507). Default 256 MiB. */
+  minFreeBytes?: number
+  /** Make the missing folders of an upload's path (a dropped folder tree). Default `true`. */
+  mkdir?: boolean
+  /** Milliseconds an upload may go without a byte arriving before it is cut and removed. Default 30 000. */
+  idleTimeout?: number
+  /**
+   * Host names, beside IP literals, `localhost`, `*.localhost` and this machine's name, that a
+   * write may be addressed to (a DNS-rebinding guard). Default none.
+   */
+  allowedHosts?: string[]
+}
+
+/** {@link UploadOptions} with every default filled in, paths as their segments. */
+export interface UploadSettings {
+  paths: string[][]
+  overwrite: 'never' | 'rename' | 'always'
+  maxBytes: number
+  minFreeBytes: number
+  mkdir: boolean
+  idleTimeout: number
+  allowedHosts: string[]
 }
 
 /** One option: its default as the README shows it, its check, and how the app reads it from the command line. */
@@ -204,6 +241,36 @@ function archivesOf (value: unknown): false | { maxBytes: number, maxEntries: nu
   return { maxBytes, maxEntries }
 }
 
+const OVERWRITE = ['never', 'rename', 'always'] as const
+
+function uploadsOf (value: unknown): false | UploadSettings {
+  if (value === undefined || value === false) return false
+  const opts = value === true ? {} : value
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('uploads', 'must be a boolean or { paths, overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts }')
+  const { paths = ['/'], overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts = [], ...rest } = opts as Record<string, unknown>
+  const unknown = Object.keys(rest)[0]
+  if (unknown !== undefined) throw new InvalidOptionError('uploads', `unknown key ${JSON.stringify(unknown)}`)
+  if (!Array.isArray(paths) || paths.length === 0) throw new InvalidOptionError('uploads', 'paths must be a list of URL paths such as ["/"]')
+  if (!Array.isArray(allowedHosts) || !allowedHosts.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$/i.test(h))) {
+    throw new InvalidOptionError('uploads', 'allowedHosts must be a list of host names')
+  }
+  return {
+    paths: paths.map((p) => {
+      try {
+        return prefixOf(p)
+      } catch {
+        throw new InvalidOptionError('uploads', `paths must be URL paths such as '/' or '/inbox', got ${JSON.stringify(p)}`)
+      }
+    }),
+    overwrite: oneOf(OVERWRITE)(overwrite, 'uploads.overwrite'),
+    maxBytes: count(4 * 1024 ** 3)(maxBytes, 'uploads.maxBytes'),
+    minFreeBytes: count(256 * 1024 ** 2)(minFreeBytes, 'uploads.minFreeBytes'),
+    mkdir: bool(true)(mkdir, 'uploads.mkdir'),
+    idleTimeout: count(30_000)(idleTimeout, 'uploads.idleTimeout'),
+    allowedHosts: allowedHosts.map((h: string) => h.toLowerCase())
+  }
+}
+
 const DOTFILES = ['ignore', 'allow'] as const
 const SYMLINKS = ['inside', 'follow', 'deny'] as const satisfies readonly SymlinkPolicy[]
 
@@ -227,7 +294,8 @@ export const OPTIONS = {
   headers: { shown: '`{}`', check: headersOf, cli: 'own' },
   cors: { shown: '`false`', check: corsOf, cli: 'words' },
   spa: { shown: '`false`', check: spaOf, cli: 'words' },
-  archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' }
+  archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' },
+  uploads: { shown: '`false`', check: uploadsOf, cli: 'own' }
 } as const satisfies { [K in keyof ServeDirOptions]-?: OptionSpec<unknown> }
 
 /** Options Fastify's `register` itself takes, passed on to the plugin with ours. */

@@ -14,15 +14,24 @@ import { ListingRoute } from './listing/route'
 import { ArchiveRoute } from './archive/route'
 import { Walker } from './archive/walk'
 import { addVary, errorHandler, handOverMiss, isMiss } from './error-page'
+import { UploadRoute } from './upload/route'
+import { parseRequestUrl } from './url'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
-export type { ServeDirOptions } from './options'
+export type { ServeDirOptions, UploadOptions } from './options'
 export type { Entry, JsonListing } from './listing/render'
 export type { SymlinkPolicy } from './fs/lookup'
 
 /** Files up to this size may be kept whole in memory. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
+/**
+ * Pages, XML and SVG files under an upload path run in an opaque origin: an uploaded `evil.html`
+ * cannot act as the visitor on this server (its requests carry `Origin: null` and are refused).
+ */
+const SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
+const ACTIVE_TYPE = /^(?:text\/html|application\/(?:xhtml\+)?xml|text\/xml|image\/svg\+xml)\b/i
+const kSandbox = Symbol('serve-dir.sandbox')
 
 /**
  * Serves a directory tree like Python's `http.server`, done properly: index files, listings in HTML
@@ -67,6 +76,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     downloads: settings.archives !== false
   })
   const archives = new ArchiveRoute(new Walker(realRoot, symlinks, showHidden), settings.archives, mount, realRoot)
+  const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
   fastify.addHook('onClose', async () => lister.close())
 
   // A child context keeps our error handler away from the host app. A miss is the host's to
@@ -94,6 +104,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
           return reply.code(301).headers({ location: d.location, 'content-length': '0' }).send()
         case 'file':
         case 'index':
+          if (uploads !== null) markUploaded(req, reply)
           return await files.send(req, reply, d.path, d.stat)
         case 'spa':
           // the page or a 404 depends on Accept: caches must know
@@ -102,6 +113,35 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
           return await archives.send(req, reply, d.folder, d.asked)
         case 'listing':
           return await listings.send(req, reply, d.folder)
+      }
+    }
+
+    /** Whether the URL lies under an upload path: its active files get {@link SANDBOX}. */
+    function markUploaded (req: FastifyRequest, reply: FastifyReply): void {
+      const parsed = parseRequestUrl(req.raw.url as string, mount)
+      if (parsed.kind === 'target' && uploads?.allows(parsed.target.segments) === true) (reply as unknown as Record<symbol, boolean>)[kSandbox] = true
+    }
+
+    if (uploads !== null) {
+      // bodies are the upload's to read, as they arrive: none is parsed or buffered first
+      child.removeAllContentTypeParsers()
+      child.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
+      child.addHook('onSend', async (_req, reply, payload) => {
+        if ((reply as unknown as Record<symbol, boolean>)[kSandbox] === true &&
+            ACTIVE_TYPE.test(String(reply.getHeader('content-type')))) reply.header('content-security-policy', SANDBOX)
+        return payload
+      })
+    }
+
+    /** An upload's answer; a refusal closes the connection, so that whatever is left of its body is never read. */
+    function writer (write: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) {
+      return async function upload (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+        try {
+          return await write(req, reply)
+        } catch (err) {
+          if (req.raw.httpVersionMajor === 1) reply.header('connection', 'close')
+          throw err
+        }
       }
     }
 
@@ -139,7 +179,8 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     // all of Node's (WebDAV's PROPFIND, PURGE, ...); a host's table is the host's own.
     const otherMethods = settings.methodNotAllowed
       ? child.supportedMethods.filter(
-        (m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false)
+        (m) => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || settings.cors === false) &&
+          (uploads === null || (m !== 'PUT' && m !== 'POST'))
       )
       : []
     // below an enclosing prefix, '/' is that prefix with and without its slash (the slash-less one 301s)
@@ -149,6 +190,10 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     ListingRoute.installAssets(child, prefixSegments, mount)
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
+      if (uploads !== null) {
+        child.route({ method: 'PUT', url, handler: writer(async (req, reply) => await uploads.put(req, reply)) })
+        child.route({ method: 'POST', url, handler: writer(async (req, reply) => await uploads.post(req, reply)) })
+      }
       if (otherMethods.length > 0) child.route({ method: otherMethods, url, onRequest: refuseMethod, handler: refuseMethod })
     }
   })

@@ -5,6 +5,7 @@
 import type { Stats } from 'node:fs'
 import { directoryLocation, isHidden, parseRequestUrl } from './url'
 import { lookup, type SymlinkPolicy } from './fs/lookup'
+import { isTempName } from './upload/names'
 
 /** What the plugin needs to know to decide a URL. */
 export interface Where {
@@ -46,7 +47,7 @@ export function decide (rawUrl: string, accept: string | undefined, where: Where
   if (parsed.kind === 'outside') return NOT_FOUND
   const { segments, trailingSlash, search } = parsed.target
   const hide = !where.showHidden
-  if (hide && isHidden(segments)) return NOT_FOUND
+  if ((hide && isHidden(segments)) || segments.some(isTempName)) return NOT_FOUND
   const look = (base: string, names: readonly string[]): ReturnType<typeof lookup> =>
     lookup(where.realRoot, base, names, where.symlinks, hide)
 

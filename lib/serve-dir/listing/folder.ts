@@ -7,6 +7,7 @@ import { openVerifiedSync, throughDescriptor, type Identity } from '../fs/verifi
 import { NotFoundError } from '../errors'
 import { isGone } from '../fs/errno'
 import { sortNames } from './render'
+import { isTempName } from '../upload/names'
 
 /**
  * A folder opened and proven to be the one a lookup vetted: its names are read, and its entries
@@ -51,5 +52,6 @@ export async function readNames (dir: string, showHidden: boolean): Promise<stri
     throw err
   }
   /* c8 ignore stop */
-  return sortNames(showHidden ? names : names.filter((n) => n.charCodeAt(0) !== 0x2e))
+  // an upload being written is never shown, whatever dotfiles says
+  return sortNames(showHidden ? names.filter((n) => !isTempName(n)) : names.filter((n) => n.charCodeAt(0) !== 0x2e))
 }

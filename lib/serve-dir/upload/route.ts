@@ -1,0 +1,181 @@
+// Uploads: `PUT /dir/name` (curl -T) and the listing's form (`POST /dir/`, multipart). Each is
+// checked before a byte of its body is read (where it may go, its name, its size, the free space,
+// If-Match / If-None-Match, and that it is not another site's), then written by store.ts.
+import type { Readable } from 'node:stream'
+import type { Stats } from 'node:fs'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import Busboy from '@fastify/busboy'
+import { BadPathError, BadUploadError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
+import { encodePath, parseRequestUrl } from '../url'
+import type { UploadSettings } from '../options'
+import { badName } from './names'
+import { refuseCrossSite } from './guard'
+import { UploadFolder, checkSpace, existing, store } from './store'
+
+const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as {
+  parseTokenList: <T>(str: string, cb: (token: string) => T | undefined) => T | undefined
+}
+
+/** @fastify/send's entity tag for a stat: the one GET sends, so that `If-Match` can quote it. */
+export function etagOf (stat: Stats): string {
+  return 'W/"' + stat.size.toString(16) + '-' + stat.mtime.getTime().toString(16) + '"'
+}
+
+/** Whether `header` (an If-Match) lists `etag`, weakly compared. */
+function listed (header: string, etag: string): boolean {
+  const bare = etag.slice(2)
+  return parseTokenList(header, (t) => (t === etag || t === bare || 'W/' + t === etag) ? true : undefined) === true
+}
+
+/** Files one form may carry. */
+const FORM_FILES = 1000
+
+export class UploadRoute {
+  constructor (
+    private readonly realRoot: string,
+    private readonly mount: readonly string[],
+    private readonly settings: UploadSettings,
+    private readonly showHidden: boolean
+  ) {}
+
+  /** Whether `segments` (below the mount) lie in an upload path. */
+  allows (segments: readonly string[]): boolean {
+    return this.settings.paths.some((p) => p.every((s, i) => segments[i] === s))
+  }
+
+  /** The URL's segments below the mount, with `bad` the 400's reason; refusals thrown. */
+  private target (req: FastifyRequest, folder: boolean): string[] {
+    refuseCrossSite(req, this.settings.allowedHosts)
+    const parsed = parseRequestUrl(req.raw.url as string, this.mount)
+    if (parsed.kind === 'bad') throw new BadPathError(parsed.reason)
+    if (parsed.kind === 'outside') throw new NotFoundError()
+    const { segments, trailingSlash } = parsed.target
+    if (trailingSlash !== folder) {
+      throw folder
+        ? new BadUploadError('a form is posted to a folder\'s URL, ending in /')
+        : new ConflictError('a folder\'s URL: PUT to the file\'s name')
+    }
+    if (!this.allows(segments)) throw new WriteForbiddenError('not an upload folder')
+    for (const s of segments) {
+      const why = badName(s, this.showHidden)
+      if (why !== undefined) throw new WriteForbiddenError(why)
+    }
+    return segments
+  }
+
+  /** The size the request declares, 413 when over the limit before any byte is read. */
+  private declared (req: FastifyRequest): number {
+    const length = Number(req.headers['content-length'] ?? 0)
+    if (length > this.settings.maxBytes) throw new PayloadTooLargeError(this.settings.maxBytes)
+    return length
+  }
+
+  /** `PUT /dir/name`: 201 with Location and ETag for a new file, 204 for a replaced one. */
+  async put (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const segments = this.target(req, false)
+    const name = segments[segments.length - 1]
+    const declared = this.declared(req)
+    const folder = UploadFolder.open(this.realRoot, segments.slice(0, -1), this.settings.mkdir)
+    try {
+      const old = existing(folder, name)
+      this.preconditions(req, old)
+      checkSpace(folder, declared, this.settings.minFreeBytes)
+      proceed(req, reply)
+      const saved = await store(folder, name, req.raw, this.settings.overwrite, this.settings)
+      const url = '/' + encodePath([...this.mount, ...segments.slice(0, -1), saved.name])
+      logUpload(req, url, saved.stat.size)
+      const replaced = old !== null && saved.name === name
+      return await reply.code(replaced ? 204 : 201)
+        .headers({ etag: etagOf(saved.stat), ...(replaced ? {} : { location: url }), 'content-type': 'text/plain; charset=utf-8' })
+        .send(replaced ? undefined : `Created ${url} (${saved.stat.size} bytes)\n`)
+    } finally {
+      folder.close()
+    }
+  }
+
+  /** If-None-Match: * and If-Match hold, and the overwrite policy allows replacing `old`. */
+  private preconditions (req: FastifyRequest, old: Stats | null): void {
+    const { 'if-none-match': inm, 'if-match': im } = req.headers
+    if (inm !== undefined && old !== null && (inm.trim() === '*' || listed(inm, etagOf(old)))) throw new PreconditionFailedError('the file exists')
+    if (im !== undefined && (old === null || (im.trim() !== '*' && !listed(im, etagOf(old))))) throw new PreconditionFailedError('If-Match does not name the file as it is')
+    if (old !== null && this.settings.overwrite === 'never') throw new ConflictError('the file exists and may not be replaced')
+  }
+
+  /**
+   * The listing's form: `POST /dir/` with multipart files (several). 303 back to the listing for a
+   * form, 201 with the stored URLs as JSON for a script asking for JSON.
+   */
+  async post (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const segments = this.target(req, true)
+    const declared = this.declared(req)
+    const type = req.headers['content-type'] ?? ''
+    if (!/^multipart\/form-data\s*;/i.test(type)) throw new BadUploadError('a form upload is multipart/form-data')
+    const folder = UploadFolder.open(this.realRoot, segments, this.settings.mkdir)
+    try {
+      checkSpace(folder, declared, this.settings.minFreeBytes)
+      proceed(req, reply)
+      const stored = await this.parts(req, folder, segments)
+      if ((req.headers.accept ?? '').includes('application/json')) return await reply.code(201).send({ files: stored })
+      return await reply.code(303).headers({ location: './', 'content-length': '0' }).send()
+    } finally {
+      folder.close()
+    }
+  }
+
+  /** Each file of the form, written in turn; the first refusal ends the request with its error. */
+  private async parts (req: FastifyRequest, folder: UploadFolder, segments: string[]): Promise<Array<{ url: string, bytes: number }>> {
+    const stored: Array<{ url: string, bytes: number }> = []
+    let failure: Error | undefined
+    let chain = Promise.resolve()
+    let busboy: InstanceType<typeof Busboy>
+    try {
+      busboy = new Busboy({ headers: req.headers as never, preservePath: true, limits: { files: FORM_FILES, fields: 100, fieldSize: 1024 } })
+    } catch (err) {
+      throw new BadUploadError((err as Error).message)
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      busboy.on('file', (_field: string, file: Readable, filename: string) => {
+        chain = chain.then(async () => {
+          if (failure !== undefined) {
+            file.resume()
+            return
+          }
+          const why = badName(filename, this.showHidden)
+          if (why !== undefined) throw new WriteForbiddenError(why)
+          const old = existing(folder, filename)
+          if (old !== null && this.settings.overwrite === 'never') throw new ConflictError(`${JSON.stringify(filename)} exists and may not be replaced`)
+          const saved = await store(folder, filename, file, this.settings.overwrite, this.settings)
+          const url = '/' + encodePath([...this.mount, ...segments, saved.name])
+          logUpload(req, url, saved.stat.size)
+          stored.push({ url, bytes: saved.stat.size })
+        }).catch((err: Error) => {
+          failure ??= err
+          file.resume()
+        })
+      })
+      busboy.on('finish', () => { chain.then(resolve, reject) })
+      busboy.on('error', (err: Error) => { reject(new BadUploadError(err.message)) })
+    })
+    req.raw.pipe(busboy)
+    await done
+    if (failure !== undefined) throw failure
+    if (stored.length === 0) throw new BadUploadError('no file in the form')
+    return stored
+  }
+}
+
+/**
+ * Lets a client that waits for `100 Continue` (curl does, for bodies over 1 MiB) send its body, now
+ * that it is wanted. The app keeps Node from saying so before the request is checked
+ * (lib/server.ts, `continueWhenChecked`); on a host that does not, Node has said it already
+ * (`_sent100`), and a refusal closes the connection instead of reading the body.
+ */
+function proceed (req: FastifyRequest, reply: FastifyReply): void {
+  if ((req.headers.expect ?? '').toLowerCase() !== '100-continue') return
+  const res = reply.raw as unknown as { _sent100?: boolean, writeContinue: () => void }
+  if (res._sent100 !== true) res.writeContinue()
+}
+
+function logUpload (req: FastifyRequest, url: string, bytes: number): void {
+  req.log.info({ upload: url, bytes }, 'upload stored')
+}
