@@ -16,6 +16,7 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
                  [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
                  [--download-html] [--max-age SECONDS] [--max-connections N]
+                 [--upload [URLPATH]] [--allowed-host NAME]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -80,6 +81,12 @@ options:
   --max-age SECONDS     let browsers reuse files this long without asking
                         (default: 0, always revalidate)
   --max-connections N   hold at most N connections at once (default: no limit)
+  --upload [URLPATH]    let anyone who can reach the server add files below
+                        URLPATH (default: /) with PUT or the listing's form;
+                        repeatable; an existing file is never replaced
+  --allowed-host NAME   a host name uploads may be addressed to, beside IP
+                        addresses, localhost and this machine's name;
+                        repeatable
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -153,6 +160,8 @@ export function parseCli (argv: string[]): CliOptions | null {
         'download-html': { type: 'boolean' },
         'max-age': { type: 'string' },
         'max-connections': { type: 'string' },
+        upload: { type: 'string', multiple: true, default: [] },
+        'allowed-host': { type: 'string', multiple: true, default: [] },
         cgi: { type: 'boolean' }
       }
     })
@@ -212,6 +221,7 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...(values.cors === undefined ? {} : { cors: values.cors === '*' ? true : values.cors }),
       ...(values.spa === undefined ? {} : { spa: values.spa }),
       ...(values['no-download'] === true ? { archives: false } : {}),
+      ...(values.upload.length === 0 ? {} : { uploads: { paths: values.upload, allowedHosts: values['allowed-host'] } }),
       ...folderOptions(values)
     }
   }
@@ -243,6 +253,8 @@ function folderOptions (
   if (values.index !== undefined) out.index = (values.index as string).split(',')
   if (values['no-index'] === true) out.index = false
   if (values['no-listing'] === true) out.listing = false
+  if ((values['allowed-host'] as string[]).length > 0 &&
+      (values.upload as string[]).length === 0) throw new UsageError('argument --allowed-host: only with --upload')
   if (values['dirs-first'] === true) out.dirsFirst = true
   if (values['download-html'] === true) out.downloadHtml = true
   const maxAge = whole('max-age')
@@ -267,6 +279,7 @@ function optionalValues (argv: string[]): string[] {
     const a = argv[i]
     const next = argv[i + 1]
     if (a === '--cors') out.push('--cors=' + (next !== undefined && (next.includes('://') || next === '*') ? argv[++i] : '*'))
+    else if (a === '--upload') out.push('--upload=' + (next?.startsWith('/') === true ? argv[++i] : '/'))
     else if (a === '--spa') out.push('--spa=' + (next !== undefined && !next.startsWith('-') && next.includes('.') && !/^\d+$/.test(next) ? argv[++i] : 'index.html'))
     else out.push(a)
   }

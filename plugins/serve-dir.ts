@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve-dir'
 import { OPTIONS } from '../lib/serve-dir/options'
 import { headerLine } from '../lib/cli-args'
+import { allowLongUploads } from '../lib/server'
 
 /** The plugin options the app reads as words from the command line (the option table's `cli: 'words'`). */
 type WordOptions = {
@@ -26,6 +27,20 @@ export interface ServeDirAppOptions extends WordOptions {
   /** `--header 'Name: value'`, repeatable. */
   header?: string | string[]
   headers?: Record<string, string> | string | string[]
+  /** `--upload [URLPATH]`, repeatable: uploads on below each path (alone: `/`). */
+  upload?: string | boolean | Array<string | boolean>
+  /** `--allowed-host NAME`, repeatable: a host name uploads may be addressed to. */
+  allowedHost?: string | string[]
+  /** The plugin's `uploads`, when the app is built in code. */
+  uploads?: ServeDirOptions['uploads']
+}
+
+/** `--upload` (alone or `true`: `/`; `false`: off) and `--allowed-host` as the plugin's `uploads`. */
+export function uploadsFrom (opts: Pick<ServeDirAppOptions, 'upload' | 'allowedHost' | 'uploads'>): ServeDirOptions['uploads'] {
+  const given = ([] as Array<string | boolean>).concat(opts.upload ?? []).filter((p) => p !== false && p !== 'false')
+  if (given.length === 0) return opts.uploads
+  const paths = given.map((p) => p === true || p === '' || p === 'true' ? '/' : p) as string[]
+  return { paths, allowedHosts: ([] as string[]).concat(opts.allowedHost ?? []) }
 }
 
 /** `'true'`/`'false'` to booleans, whole-number strings to numbers; anything else is left for the plugin to refuse. */
@@ -55,6 +70,7 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
   options.headers = typeof header === 'string' || Array.isArray(header)
     ? Object.fromEntries(([] as string[]).concat(header).map(headerLine))
     : header
+  options.uploads = uploadsFrom(opts)
   return options as unknown as ServeDirOptions
 }
 
@@ -85,6 +101,7 @@ export default fp<ServeDirAppOptions>(async (fastify, opts) => {
     throw new InvalidOptionError('root', 'it reached fastify-cli, not the app; write `npm start -- -- --root DIR` (two --)')
   }
   const options = toPluginOptions(opts)
+  if (options.uploads !== undefined && options.uploads !== false) allowLongUploads(fastify.server)
   // says which folder is served, once listening (a failed start says only why it failed)
   fastify.addHook('onListen', async () => {
     fastify.log.info({ root: options.root, prefix: options.prefix ?? '/' }, 'serving folder')

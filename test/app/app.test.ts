@@ -209,3 +209,25 @@ t.test('headers, CORS, SPA and downloads from the command line', async (t) => {
   t.equal((await one.inject({ url: '/r', headers: { accept: 'text/html' } })).body, 'a')
   await t.rejects(build(t, ['--root', root, '--header', 'no colon']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })
 })
+
+t.test('--upload from the command line: alone it opens /, repeated it opens each path; a refused 100-continue sends no 100', async (t) => {
+  const root = t.testdir({ a: {}, b: {}, c: {} })
+  const all = await build(t, ['--root', root, '--upload'])
+  t.equal((await all.inject({ method: 'PUT', url: '/c/x.txt', payload: 'x' })).statusCode, 201)
+  t.equal(all.server.requestTimeout, 0, 'an upload is cut when it stalls, not after requestTimeout')
+  const some = await build(t, ['--root', root, '--upload', '/a', '--upload', '/b', '--allowed-host', 'nas.lan'])
+  t.equal((await some.inject({ method: 'PUT', url: '/b/x.txt', payload: 'x', headers: { host: 'nas.lan:3000' } })).statusCode, 201, '--allowed-host')
+  t.equal((await some.inject({ method: 'PUT', url: '/c/y.txt', payload: 'x' })).statusCode, 403, 'not an upload path')
+  t.equal((await some.inject({ method: 'PUT', url: '/a/y.txt', payload: 'x', headers: { host: 'evil.example' } })).statusCode, 403, 'another name')
+  const off = await build(t, ['--root', root, '--upload', 'false'])
+  t.equal((await off.inject({ method: 'PUT', url: '/a/z.txt', payload: 'x' })).statusCode, 405, '--upload false: off')
+
+  await all.listen({ port: 0, host: '127.0.0.1' })
+  const socket = net.connect({ port: (all.server.address() as AddressInfo).port, host: '127.0.0.1' })
+  let text = ''
+  socket.on('data', (c) => { text += c.toString('latin1') })
+  socket.write('PUT /c/x.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n')
+  await once(socket, 'close')
+  t.match(text, /^HTTP\/1\.1 409 /, 'the refusal, first')
+  t.notMatch(text, '100 Continue', 'and never a 100')
+})

@@ -81,6 +81,27 @@ t.test('parseCli: the folder\'s options, as the app and the plugin name them', a
   t.throws(() => parseCli(['--symlinks', 'maybe']), { message: "argument --symlinks: invalid choice: 'maybe' (choose from inside, follow, deny)" })
 })
 
+t.test('parseCli: --upload [URLPATH] (alone: /), repeatable, and --allowed-host only beside it', async (t) => {
+  t.same(parseCli(['--upload'])?.plugin, { uploads: { paths: ['/'], allowedHosts: [] } })
+  t.same(parseCli(['--upload', '8080'])?.port, 8080, 'a port after --upload is the port')
+  t.same(parseCli(['--upload', '/inbox', '--upload', '/drop', '--allowed-host', 'nas.lan'])?.plugin,
+    { uploads: { paths: ['/inbox', '/drop'], allowedHosts: ['nas.lan'] } })
+  t.same(parseCli(['--upload=/inbox'])?.plugin, { uploads: { paths: ['/inbox'], allowedHosts: [] } })
+  t.throws(() => parseCli(['--allowed-host', 'nas.lan']), { message: 'argument --allowed-host: only with --upload' })
+})
+
+t.test('--upload reaches the plugin: a PUT is stored, and the request timeout no longer cuts an upload', async (t) => {
+  const dir = t.testdir({ inbox: {} })
+  const started = await start(['0', '-d', dir, '--upload', '/inbox', '-l', 'silent'], { stdout: capture().stream, stderr: capture().stream })
+  if (!('server' in started)) throw new Error('did not start')
+  t.teardown(() => started.server.close())
+  const app = started.server
+  t.equal((await app.inject({ method: 'PUT', url: '/inbox/a.txt', payload: 'up' })).statusCode, 201)
+  t.equal(readFileSync(path.join(dir, 'inbox', 'a.txt'), 'utf8'), 'up')
+  t.equal((await app.inject({ method: 'PUT', url: '/b.txt', payload: 'up' })).statusCode, 403, 'only below /inbox')
+  t.equal(app.server.requestTimeout, 0)
+})
+
 t.test('the folder\'s options reach the plugin: prefix, index, listing, dotfiles, caching, connections', async (t) => {
   const dir = t.testdir({ 'a.txt': 'a', '.env': 'secret', sub: { 'home.html': 'home' }, empty: {} })
   const stdout = capture()
