@@ -65,3 +65,19 @@ t.test('the folder downloads, as the README shows them', async (t) => {
   const zip = readFileSync(path.join(cwd, 'docs.zip'))
   t.equal(zip.readUInt32LE(0), 0x04034b50, 'curl -OJ saved docs.zip, a zip')
 })
+
+t.test('the uploads, as the README shows them', async (t) => {
+  const lines = example('serve-dir --upload /inbox -d shared ')
+  t.equal(lines.length, 2)
+  const shared = t.testdir({ inbox: {} })
+  const app = await build(t, ['--root', shared, '--upload', '/inbox'])
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const cwd = t.testdir({ 'notes.txt': 'notes\n', 'a.txt': 'a', 'b.txt': 'b' })
+  const said = await run(lines[0], base, cwd)
+  t.equal(said, (/# (Created .*)$/.exec(lines[0]) as RegExpExecArray)[1] + '\n', 'what curl -T prints')
+  t.equal(await run(lines[1], base, cwd), '', 'the form: a 303 with no body')
+  for (const name of ['notes.txt', 'a.txt', 'b.txt']) {
+    t.equal(readFileSync(path.join(shared, 'inbox', name), 'utf8'), readFileSync(path.join(cwd, name), 'utf8'), name)
+  }
+})
