@@ -5,10 +5,10 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { build, PATIENCE, ProjectRoot } from '../helper'
+import type { Browser, Page } from 'playwright-core'
+import { build, ProjectRoot } from '../helper'
+import { NO_CHROMIUM, launch, patient, watch } from '../browser'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = path.join(ProjectRoot, 'test-artifacts')
 const AWKWARD = ['a#b.txt', 'q?.txt', '100%.txt', 'two  spaces.txt', '😀 smile.txt', 'cafe\u0301 nfd.txt', 'amp&x.txt']
 
@@ -28,35 +28,16 @@ async function open (t: Test): Promise<{ base: string, browser: Browser, page: P
   const app = await build(t, ['--root', root])
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launch(t)
   const page = patient(await browser.newPage())
-  const problems: string[] = []
-  // failed loads are judged by the response listener below, which knows their URL
-  page.on('console', (m) => { if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('Failed to load resource')) problems.push(`console ${m.type()}: ${m.text()}`) })
-  // a text file's page asks for /favicon.ico, which the folder does not have: that 404 is not ours
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`HTTP ${r.status()}: ${r.url()}`) })
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`))
-  })
+  const problems = await watch(page)
   return { base, browser, page, problems }
-}
-
-/** Every wait of Playwright (actions, navigations, waitFor*) bounded by PATIENCE, not its 30 s. */
-function patient<T extends BrowserContext | Page> (x: T): T {
-  x.setDefaultTimeout(PATIENCE)
-  x.setDefaultNavigationTimeout(PATIENCE)
-  return x
 }
 
 const names = async (page: Page): Promise<string[]> =>
   await page.$$eval('tbody tr:not(.up):not([hidden])', (rows) => rows.map((r) => r.getAttribute('data-name') as string))
 
-t.test('the listing in Chromium', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium (CI installs it)' }, async (t) => {
+t.test('the listing in Chromium', { skip: NO_CHROMIUM }, async (t) => {
   const { base, browser, page, problems } = await open(t)
   mkdirSync(ARTIFACTS, { recursive: true })
 
