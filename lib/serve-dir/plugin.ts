@@ -69,14 +69,15 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     downloadHtml: settings.downloadHtml
   }, (dir, name) => lookup(realRoot, dir, [name], symlinks, !showHidden), symlinks !== 'follow')
   const lister = new Lister(realRoot, symlinks, showHidden)
+  const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
   const listings = new ListingRoute(lister, mount, {
     compress: settings.compress,
     compressThreshold: settings.compressThreshold,
     dirsFirst: settings.dirsFirst,
-    downloads: settings.archives !== false
+    downloads: settings.archives !== false,
+    ...(uploads === null ? {} : { uploads: { allows: (segments) => uploads.allows(segments), hidden: showHidden } })
   })
   const archives = new ArchiveRoute(new Walker(realRoot, symlinks, showHidden), settings.archives, mount, realRoot)
-  const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
   fastify.addHook('onClose', async () => lister.close())
 
   // A child context keeps our error handler away from the host app. A miss is the host's to

@@ -15,8 +15,8 @@ t.test('nosniff everywhere; a strict policy on listings and error pages', async 
   }
   const listing = await app.inject('/d/')
   const csp = listing.headers['content-security-policy'] as string
-  t.equal(csp, "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-  t.equal(listing.headers['referrer-policy'], 'no-referrer')
+  t.equal(csp, "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+  t.equal(listing.headers['referrer-policy'], 'same-origin')
   t.notMatch(listing.body, /<script>|<style| style=| on\w+=/, 'nothing inline: no script or style elements, attributes or handlers')
   // the page's own stylesheet and script, from the mount's reserved path, cached for good
   for (const asset of [/href="\.\.\/(\.serve-dir\/listing-[\w-]+\.css)"/, /src="\.\.\/(\.serve-dir\/listing-[\w-]+\.js)"/]) {

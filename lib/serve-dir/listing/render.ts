@@ -95,6 +95,8 @@ export interface View {
   limit: number | null
   /** Offer the folder as a zip and a tar.gz. */
   downloads?: boolean
+  /** Offer a form that adds files to the folder; `hidden`: whether hidden names may be added. */
+  uploads?: { hidden: boolean }
 }
 
 /** The sums a listing shows under its table. */
@@ -222,9 +224,24 @@ function queryButton (query: string, label: string): string {
   return `<form class="q">${inputs}<button>${label}</button></form>`
 }
 
-/** A strict policy for the listing page: its own stylesheet and script, nothing inline, no frames or base. */
+/**
+ * A strict policy for the listing page: its own stylesheet and script, nothing inline, no frames or
+ * base; its script may talk to this server only (the uploads' PUTs).
+ */
 export const LISTING_CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; " +
-  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/**
+ * The form that adds files to the folder (the upload route's `POST /dir/`, 303 back here), without
+ * a script; the script (assets/listing.js) sends each file with its own PUT instead, with a
+ * progress bar, and adds folders and drag-and-drop.
+ */
+function uploadForm (hidden: boolean): string {
+  return `<form class="upload" method="post" enctype="multipart/form-data" action="./" data-hidden="${hidden ? 'allow' : 'ignore'}">` +
+    '<label for="up">Add files</label><input id="up" name="file" type="file" multiple required>' +
+    '<button type="submit">Upload</button><progress hidden max="1" value="0"></progress>' +
+    '<output for="up" aria-live="polite"></output></form>\n'
+}
 
 function renderNav (page: Page, count: number): string {
   const first = page.total === 0 ? 0 : Math.min(page.offset + 1, page.total)
@@ -259,7 +276,8 @@ export function renderHtmlHead (view: View, page?: Page, count = 0): string {
     `<label for="q">Filter</label><input id="q" name="q" type="search" value="${escapeHtml(view.q)}" ` +
     'placeholder="names containing..." autocomplete="off" spellcheck="false">' + keep +
     (view.limit === null ? '' : `<input type="hidden" name="limit" value="${view.limit}">`) +
-    '<button type="submit">Filter</button></form>\n</header>\n<main>\n' +
+    '<button type="submit">Filter</button></form>\n' +
+    (view.uploads === undefined ? '' : uploadForm(view.uploads.hidden)) + '</header>\n<main>\n' +
     (page === undefined ? '' : renderNav(page, count)) +
     '<table>\n<thead><tr>' +
     header(view, 'name', 'Name', '') + header(view, 'size', 'Size', ' class="size"') +

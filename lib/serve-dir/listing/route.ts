@@ -22,11 +22,15 @@ export interface ListingOptions {
   dirsFirst: boolean
   /** Whether folder downloads are on (the listing offers them). */
   downloads: boolean
+  /** Whether files may be added to the folder at `segments` (its listing offers a form), and hidden ones. */
+  uploads?: { allows: (segments: readonly string[]) => boolean, hidden: boolean }
 }
 
 /** When the assets were made: the date their folder's listing shows. */
 const STARTED = new Date()
-const LISTING_HEADERS = { 'content-security-policy': LISTING_CSP, 'referrer-policy': 'no-referrer' }
+// same-origin, not no-referrer: no other site learns a listing's URL, and the upload form's POST
+// keeps its Origin (under no-referrer Chromium sends `Origin: null`, which uploads refuse)
+const LISTING_HEADERS = { 'content-security-policy': LISTING_CSP, 'referrer-policy': 'same-origin' }
 const LISTING_TYPES: Record<Format, string> = {
   html: 'text/html; charset=utf-8',
   json: 'application/json; charset=utf-8',
@@ -99,7 +103,8 @@ export class ListingRoute {
       order: oneOfQuery(query, 'order', ['asc', 'desc'], 'asc'),
       q: query.get('q') ?? '',
       dirsFirst: opts.dirsFirst,
-      downloads: opts.downloads
+      downloads: opts.downloads,
+      ...(opts.uploads?.allows(segments) === true ? { uploads: { hidden: opts.uploads.hidden } } : {})
     }, stat, untilClientGone(reply))
     /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time
     if (listing === null) throw new NotFoundError()
