@@ -4,8 +4,8 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { describe, expect, test } from 'tstyche'
 import serveDir, {
-  InvalidOptionError, InvalidRootError, notFoundHandler,
-  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy, type UploadOptions
+  InvalidOptionError, InvalidRootError, notFoundHandler, hashPassword, redactToken, userOf,
+  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy, type UploadOptions, type AuthOptions
 } from 'fastify-serve-dir'
 
 const root = '/srv/www'
@@ -16,7 +16,7 @@ describe('ServeDirOptions', () => {
     expect<keyof ServeDirOptions>().type.toBe<
       'root' | 'prefix' | 'index' | 'listing' | 'dotfiles' | 'symlinks' | 'maxAge' | 'immutable' | 'compress' |
       'precompressed' | 'compressThreshold' | 'cacheBytes' | 'downloadHtml' | 'dirsFirst' | 'methodNotAllowed' |
-      'headers' | 'cors' | 'spa' | 'archives' | 'uploads'
+      'headers' | 'cors' | 'spa' | 'archives' | 'uploads' | 'auth'
     >()
     expect<Pick<ServeDirOptions, 'root'>>().type.toBe<{ root: string }>()
     expect<Required<ServeDirOptions>>().type.toBe<{
@@ -40,6 +40,7 @@ describe('ServeDirOptions', () => {
       spa: boolean | string
       archives: boolean | { maxBytes?: number, maxEntries?: number }
       uploads: boolean | UploadOptions
+      auth: false | AuthOptions
     }>()
   })
 
@@ -69,6 +70,8 @@ describe('ServeDirOptions', () => {
     expect(options).type.toBeCallableWith({ root, index: false, symlinks: 'follow', cors: true, spa: true })
     expect(options).type.toBeCallableWith({ root, archives: false })
     expect(options).type.toBeCallableWith({ root, uploads: { paths: ['/inbox'], overwrite: 'rename', maxBytes: 1e9 } })
+    expect(options).type.toBeCallableWith({ root, auth: { users: 'bob:$2y$...', publicRead: true } })
+    expect(options).type.toBeCallableWith({ root, auth: { users: { bob: '$scrypt$...' }, token: 'a'.repeat(22), maxFailures: 10 } })
     expect(options).type.toBeCallableWith({ root, dotfiles: 'ignore', symlinks: 'inside', cors: 'https://a.example' })
     expect(options).type.toBeCallableWith({ root, archives: { maxEntries: 10, maxBytes: 0 } })
   })
@@ -96,6 +99,8 @@ describe('ServeDirOptions', () => {
     expect(options).type.not.toBeCallableWith({ root, spa: ['index.html'] })
     expect(options).type.not.toBeCallableWith({ root, archives: 'zip' })
     expect(options).type.not.toBeCallableWith({ root, uploads: { overwrite: 'sometimes' } })
+    expect(options).type.not.toBeCallableWith({ root, auth: true })
+    expect(options).type.not.toBeCallableWith({ root, auth: { users: ['bob:x'] } })
     expect(options).type.not.toBeCallableWith({ root, archives: { maxBytes: '4G' } })
   })
 
@@ -153,6 +158,16 @@ describe('notFoundHandler', () => {
     app.register(async (scope: FastifyInstance) => {
       expect(scope.setNotFoundHandler).type.toBeCallableWith(notFoundHandler)
     }, { prefix: '/files' })
+  })
+})
+
+describe('the login helpers', () => {
+  test('hashPassword makes a hash for auth.users; redactToken and userOf serve a host\'s logs', () => {
+    expect(hashPassword('pw')).type.toBe<Promise<string>>()
+    expect(redactToken('/a?token=x')).type.toBe<string>()
+    expect(serveDir.userOf).type.toBe(userOf)
+    expect(userOf).type.toBeCallableWith({} as import('fastify').FastifyRequest)
+    expect(userOf({} as import('fastify').FastifyRequest)).type.toBe<string | undefined>()
   })
 })
 

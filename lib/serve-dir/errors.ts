@@ -128,3 +128,17 @@ export const BadUploadError = createError<[string]>(
   'Bad upload: %s',
   400
 )
+
+/** A login is required, and none (or a wrong one) was given: the same answer whatever was wrong. */
+export const LoginRequiredError = createError(
+  'FST_SERVE_DIR_LOGIN_REQUIRED',
+  'Login required',
+  401
+)
+
+/** Too many failed logins from one address in the last minute. */
+export const TooManyLoginsError = createError(
+  'FST_SERVE_DIR_TOO_MANY_LOGINS',
+  'Too many failed logins: try again in a minute',
+  429
+)

@@ -29,6 +29,7 @@ function serveDir (...params: Parameters<ServeDirPlugin>): ReturnType<ServeDirPl
 declare namespace serveDir {
   export type ServeDirOptions = api.ServeDirOptions
   export type UploadOptions = api.UploadOptions
+  export type AuthOptions = api.AuthOptions
   export type Entry = api.Entry
   export type JsonListing = api.JsonListing
   export type SymlinkPolicy = api.SymlinkPolicy
@@ -36,6 +37,12 @@ declare namespace serveDir {
   export const InvalidRootError: typeof api.InvalidRootError
   /** The 404 page (HTML or JSON, as the client asked), for `app.setNotFoundHandler()`. */
   export const notFoundHandler: typeof import('./error-page').notFoundHandler
+  /** An scrypt hash of a password, for `auth.users` (what `serve-dir --hash-password` prints). */
+  export const hashPassword: typeof api.hashPassword
+  /** A URL with its `?token=` value hidden, for a host's request log. */
+  export const redactToken: typeof api.redactToken
+  /** The user a request logged in as, if any. */
+  export const userOf: typeof api.userOf
   // the plugin with everything on it, as `require()` gives it: `serveDir.default.notFoundHandler`
   const plugin: typeof serveDir
   export { plugin as serveDir, plugin as default }
@@ -46,7 +53,10 @@ fp(serveDir, { fastify: '5.x', name: 'serve-dir' })
 Object.assign(serveDir, {
   InvalidOptionError: api.InvalidOptionError,
   InvalidRootError: api.InvalidRootError,
-  notFoundHandler
+  notFoundHandler,
+  hashPassword: api.hashPassword,
+  redactToken: api.redactToken,
+  userOf: api.userOf
 })
 
 export = serveDir
@@ -54,4 +64,5 @@ export = serveDir
 // Node's ES-module loader reads a CommonJS module's export names from its source text
 // (cjs-module-lexer), not from the object: these lines name them for `import { serveDir }`; the
 // values it takes from `module.exports`, the plugin, which carries them (above).
-exports.default = exports.serveDir = exports.InvalidOptionError = exports.InvalidRootError = exports.notFoundHandler = undefined
+exports.default = exports.serveDir = exports.InvalidOptionError = exports.InvalidRootError = exports.notFoundHandler =
+  exports.hashPassword = exports.redactToken = exports.userOf = undefined

@@ -10,6 +10,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { InvalidOptionError, InvalidRootError } from './errors'
 import { prefixToSegments } from './url'
 import type { SymlinkPolicy } from './fs/lookup'
+import { usersOf, type Verifier } from './auth/passwords'
 
 export interface ServeDirOptions {
   /** Absolute path of the folder to serve. Required; a relative path is an error, not a guess. */
@@ -89,6 +90,31 @@ export interface ServeDirOptions {
    * object turns them on. See {@link UploadOptions}.
    */
   uploads?: boolean | UploadOptions
+  /** A login for everything the plugin serves: `false` (the default) for none. See {@link AuthOptions}. */
+  auth?: false | AuthOptions
+}
+
+/** Who may log in (`auth`): users with passwords, a `?token=` link, or both. */
+export interface AuthOptions {
+  /**
+   * Users and their password hashes: htpasswd text (`user:hash` lines) or an object of user to
+   * hash. bcrypt (`htpasswd -nB`) or scrypt (`serve-dir --hash-password`); plain text is refused.
+   */
+  users?: string | Record<string, string>
+  /** A secret of at least 16 characters: a link with `?token=` it logs a browser in with a cookie. */
+  token?: string
+  /** Anyone may read (GET, HEAD); only uploads need the login. Default `false`. */
+  publicRead?: boolean
+  /** Failed logins from one address in a minute before it gets 429s. Default 5. */
+  maxFailures?: number
+}
+
+/** {@link AuthOptions} checked, the users' hashes ready to check. */
+export interface AuthSettings {
+  users: Map<string, Verifier>
+  token: string | null
+  publicRead: boolean
+  maxFailures: number
 }
 
 /** Where and how files may be written (`uploads`). */
@@ -271,6 +297,34 @@ function uploadsOf (value: unknown): false | UploadSettings {
   }
 }
 
+function authOf (value: unknown): false | AuthSettings {
+  if (value === undefined || value === false) return false
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('auth', 'must be false or { users, token, publicRead, maxFailures }')
+  const { users, token, publicRead, maxFailures, ...rest } = value as Record<string, unknown>
+  const unknown = Object.keys(rest)[0]
+  if (unknown !== undefined) throw new InvalidOptionError('auth', `unknown key ${JSON.stringify(unknown)}`)
+  if (users === undefined && token === undefined) throw new InvalidOptionError('auth', 'needs users, a token or both')
+  if (token !== undefined && (typeof token !== 'string' || !/^[A-Za-z0-9_-]{16,}$/.test(token))) {
+    throw new InvalidOptionError('auth', 'token must be at least 16 letters, digits, - or _')
+  }
+  if (users !== undefined && typeof users !== 'string' && (typeof users !== 'object' || users === null || Array.isArray(users))) {
+    throw new InvalidOptionError('auth', 'users must be htpasswd text or an object of user to hash')
+  }
+  let checked: Map<string, Verifier>
+  try {
+    checked = usersOf((users ?? {}) as string | Record<string, string>, 'auth.users')
+  } catch (err) {
+    throw new InvalidOptionError('auth', (err as Error).message)
+  }
+  if (users !== undefined && checked.size === 0) throw new InvalidOptionError('auth', 'users names no user')
+  return {
+    users: checked,
+    token: token ?? null,
+    publicRead: bool(false)(publicRead, 'auth.publicRead'),
+    maxFailures: count(5)(maxFailures, 'auth.maxFailures')
+  }
+}
+
 const DOTFILES = ['ignore', 'allow'] as const
 const SYMLINKS = ['inside', 'follow', 'deny'] as const satisfies readonly SymlinkPolicy[]
 
@@ -295,7 +349,8 @@ export const OPTIONS = {
   cors: { shown: '`false`', check: corsOf, cli: 'words' },
   spa: { shown: '`false`', check: spaOf, cli: 'words' },
   archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' },
-  uploads: { shown: '`false`', check: uploadsOf, cli: 'own' }
+  uploads: { shown: '`false`', check: uploadsOf, cli: 'own' },
+  auth: { shown: '`false`', check: authOf, cli: 'own' }
 } as const satisfies { [K in keyof ServeDirOptions]-?: OptionSpec<unknown> }
 
 /** Options Fastify's `register` itself takes, passed on to the plugin with ours. */

@@ -4,7 +4,7 @@
 // what it is: file/responder.ts, listing/route.ts or archive/route.ts.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { BadPathError, InvalidOptionError, MethodNotAllowedError, NotFoundError } from './errors'
-import { displayPath, prefixToSegments } from './url'
+import { displayPath, encodePath, parseRequestUrl, prefixToSegments } from './url'
 import { lookup } from './fs/lookup'
 import { settingsOf, type ServeDirOptions } from './options'
 import { decide, type Where } from './route'
@@ -15,10 +15,12 @@ import { ArchiveRoute } from './archive/route'
 import { Walker } from './archive/walk'
 import { addVary, errorHandler, handOverMiss, isMiss } from './error-page'
 import { UploadRoute } from './upload/route'
-import { parseRequestUrl } from './url'
+import { Login } from './auth/login'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
-export type { ServeDirOptions, UploadOptions } from './options'
+export type { AuthOptions, ServeDirOptions, UploadOptions } from './options'
+export { hashPassword } from './auth/passwords'
+export { redactToken, userOf } from './auth/login'
 export type { Entry, JsonListing } from './listing/render'
 export type { SymlinkPolicy } from './fs/lookup'
 
@@ -77,6 +79,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     downloads: settings.archives !== false,
     ...(uploads === null ? {} : { uploads: { allows: (segments) => uploads.allows(segments), hidden: showHidden } })
   })
+  const login = settings.auth === false ? null : new Login(settings.auth, '/' + encodePath(mount) + (mount.length > 0 ? '/' : ''))
   const archives = new ArchiveRoute(new Walker(realRoot, symlinks, showHidden), settings.archives, mount, realRoot)
   fastify.addHook('onClose', async () => lister.close())
 
@@ -91,6 +94,10 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
       reply.header('x-content-type-options', 'nosniff')
       done()
     })
+    if (login !== null) {
+      // before anything else: nothing of the folder is told to whoever has not logged in
+      child.addHook('onRequest', async (req, reply) => await login.check(req, reply))
+    }
     child.setErrorHandler(function (this: unknown, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
       return isMiss(err) ? handOverMiss(req, reply, err) : errorHandler.call(this, err, req, reply)
     })

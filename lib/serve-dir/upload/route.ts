@@ -10,6 +10,7 @@ import { encodePath, parseRequestUrl } from '../url'
 import type { UploadSettings } from '../options'
 import { badName } from './names'
 import { refuseCrossSite } from './guard'
+import { userOf } from '../auth/login'
 import { UploadFolder, checkSpace, existing, store } from './store'
 
 const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as {
@@ -177,5 +178,6 @@ function proceed (req: FastifyRequest, reply: FastifyReply): void {
 }
 
 function logUpload (req: FastifyRequest, url: string, bytes: number): void {
-  req.log.info({ upload: url, bytes }, 'upload stored')
+  const user = userOf(req)
+  req.log.info({ upload: url, bytes, ...(user === undefined ? {} : { user }) }, 'upload stored')
 }

@@ -1,0 +1,177 @@
+// The login, an onRequest hook in the plugin's context: every request it serves (files, listings,
+// their assets, archives, uploads) needs a user from Basic auth or the cookie a `?token=` link
+// set, unless `publicRead` lets anyone read. Routes of the host (health, readiness) are not ours.
+//
+// Basic auth is parsed strictly (anything malformed is a 401, never a 500) and checked so that it
+// tells nothing: one 401 for a wrong user and a wrong password, a real hash checked for an unknown
+// user too, comparisons in constant time. A login that worked is remembered (an HMAC of its header
+// in a bounded LRU) so that a page's forty assets cost one hash; at most two hashes are computed at
+// once (a flood of bad passwords cannot take the thread pool from file I/O); and five failures in
+// a minute from one address make it wait (429 with Retry-After).
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { isUtf8 } from 'node:buffer'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import escapeHtml from 'escape-html'
+import { LoginRequiredError, TooManyLoginsError } from '../errors'
+import { Slots, untilClientGone } from '../slots'
+import type { AuthSettings } from '../options'
+import type { Verifier } from './passwords'
+
+/** The cookie a `?token=` link sets. */
+export const COOKIE = 'serve-dir-login'
+const FAILURE_WINDOW_MS = 60_000
+const kUser = Symbol('serve-dir.user')
+
+/** Who made the request, once the login let it in (`undefined` without a login). */
+export function userOf (req: FastifyRequest): string | undefined {
+  return (req as unknown as Record<symbol, string | undefined>)[kUser]
+}
+
+/** `url` with the value of a `token` query parameter hidden, for logs. */
+export function redactToken (url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
+}
+
+const sha256 = (s: string | Buffer): Buffer => createHash('sha256').update(s).digest()
+
+/** Whether two secrets are equal, in a time that depends on neither. */
+function same (a: string, b: string): boolean {
+  return timingSafeEqual(sha256(a), sha256(b))
+}
+
+export class Login {
+  /** Logins that worked, by an HMAC of their Authorization header: the header itself is never kept. */
+  private readonly known = new LRUCache<string, string>({ max: 1000, ttl: 10 * 60_000 })
+  private readonly failures = new LRUCache<string, { count: number, since: number }>({ max: 10_000, ttl: FAILURE_WINDOW_MS })
+  private readonly hashing = new Slots('password checks', 2, 200, 30_000)
+  private readonly key = randomBytes(32)
+  /** A user whose hash an unknown user's password is checked against, so that both cost the same. */
+  private readonly decoy: Verifier | undefined
+  private readonly cookie: string | undefined
+
+  constructor (private readonly settings: AuthSettings, private readonly cookiePath: string) {
+    this.decoy = settings.users.values().next().value
+    this.cookie = settings.token === null ? undefined : createHmac('sha256', settings.token).update(COOKIE).digest('base64url')
+  }
+
+  /** Lets the request on, or answers it: the token's cookie page, a 401, a 429. */
+  async check (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    // a CORS preflight never carries credentials
+    if (req.method === 'OPTIONS') return
+    if (this.settings.publicRead && (req.method === 'GET' || req.method === 'HEAD')) return
+    if (this.cookie !== undefined) {
+      if (same(cookieOf(req.headers.cookie) ?? '', this.cookie)) return this.let(req, 'token')
+      const token = new URLSearchParams(queryOf(req.raw.url as string)).get('token')
+      if (token !== null) return this.byToken(req, reply, token)
+    }
+    const header = req.headers.authorization
+    if (header === undefined || this.settings.users.size === 0) throw this.refusal()
+    const id = createHmac('sha256', this.key).update(header).digest('base64')
+    const known = this.known.get(id)
+    if (known !== undefined) return this.let(req, known)
+    this.throttle(req)
+    const user = await this.basic(header, reply)
+    if (user === undefined) {
+      this.failed(req)
+      throw this.refusal()
+    }
+    this.known.set(id, user)
+    return this.let(req, user)
+  }
+
+  private let (req: FastifyRequest, user: string): undefined {
+    (req as unknown as Record<symbol, string>)[kUser] = user
+    return undefined
+  }
+
+  /** The user a Basic header proves, or `undefined`: malformed, unknown user, wrong password. */
+  private async basic (header: string, reply: FastifyReply): Promise<string | undefined> {
+    const m = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header)
+    if (m === null || m[1].length % 4 !== 0) return undefined
+    const raw = Buffer.from(m[1], 'base64')
+    const colon = raw.indexOf(0x3a)
+    if (colon === -1 || !isUtf8(raw)) return undefined
+    const user = raw.subarray(0, colon).toString('utf8')
+    const password = raw.subarray(colon + 1).toString('utf8')
+    const verify = this.settings.users.get(user)
+    const release = await this.hashing.take(untilClientGone(reply))
+    try {
+      // an unknown user costs what a known one does: the answer's time says nothing
+      const ok = await (verify ?? this.decoy as Verifier)(password)
+      return ok && verify !== undefined ? user : undefined
+    } finally {
+      release()
+    }
+  }
+
+  /** A `?token=` link: the right token sets the cookie and leaves the address bar for the clean URL. */
+  private byToken (req: FastifyRequest, reply: FastifyReply, token: string): FastifyReply {
+    this.throttle(req)
+    if (!same(token, this.settings.token as string)) {
+      this.failed(req)
+      throw this.refusal()
+    }
+    const url = req.raw.url as string
+    const query = new URLSearchParams(queryOf(url))
+    query.delete('token')
+    const rest = query.toString()
+    const clean = url.slice(0, url.indexOf('?')) + (rest === '' ? '' : '?' + rest)
+    const secure = req.protocol === 'https' ? '; Secure' : ''
+    // a page, not a 303: after a redirect, a link followed from another site (a chat, a mail)
+    // would not carry a SameSite=Strict cookie; a refresh from this page is this site's own
+    const target = escapeHtml(clean)
+    return reply.code(200).headers({
+      'set-cookie': `${COOKIE}=${this.cookie as string}; Path=${this.cookiePath}; HttpOnly; SameSite=Strict${secure}`,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'",
+      'content-type': 'text/html; charset=utf-8'
+    }).send(`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="0; url=${target}">\n` +
+      `<title>Logged in</title>\n</head>\n<body>\n<p>Logged in. <a href="${target}">Continue</a></p>\n</body>\n</html>\n`)
+  }
+
+  /** 429 once an address has failed too often in the last minute: no hash is checked for it. */
+  private throttle (req: FastifyRequest): void {
+    const f = this.failures.get(req.ip)
+    if (f === undefined || f.count < this.settings.maxFailures) return
+    const err = new TooManyLoginsError()
+    ;(err as unknown as { headers: Record<string, string> }).headers = {
+      'retry-after': String(Math.max(1, Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000)))
+    }
+    throw err
+  }
+
+  private failed (req: FastifyRequest): void {
+    const f = this.failures.get(req.ip)
+    // the window runs from the first failure: ttl is not reset by later ones
+    if (f === undefined) this.failures.set(req.ip, { count: 1, since: Date.now() })
+    else f.count++
+  }
+
+  /** The one 401 for every refusal: no header, a bad one, an unknown user, a wrong password or token. */
+  private refusal (): Error {
+    const err = new LoginRequiredError()
+    if (this.settings.users.size > 0) {
+      (err as unknown as { headers: Record<string, string> }).headers = {
+        'www-authenticate': 'Basic realm="serve-dir", charset="UTF-8"'
+      }
+    }
+    return err
+  }
+}
+
+function queryOf (url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? '' : url.slice(q + 1)
+}
+
+/** The value of our cookie in a Cookie header. */
+function cookieOf (header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq !== -1 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}

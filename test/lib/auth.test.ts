@@ -1,0 +1,204 @@
+// The login on a bare Fastify with real folders: Basic auth parsed strictly and answered alike for
+// every wrong guess, the token's cookie, public reading, throttling, and the hashes it accepts.
+import t, { type Test } from 'tap'
+import bcrypt from 'bcryptjs'
+import type { FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
+import serveDir, { type AuthOptions, type ServeDirOptions } from '../../lib/serve-dir'
+import { hashPassword, usersOf, verifierOf } from '../../lib/serve-dir/auth/passwords'
+import { redactToken } from '../../lib/serve-dir/auth/login'
+import { capture, serve } from '../helper'
+
+/** Cheap hashes: every check in a test would otherwise cost 0.1 s. */
+const CHEAP = { ln: 8, r: 8, p: 1 }
+const TOKEN = 'k3y-0f-s1xteen-chars_and-more'
+const basic = (user: string, password: string): string => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
+
+async function users (): Promise<Record<string, string>> {
+  return {
+    bob: await hashPassword('correct horse', CHEAP),
+    jürgen: await hashPassword('pässwörd:with colon', CHEAP),
+    // htpasswd -nB writes $2y$
+    eve: bcrypt.hashSync('bcrypt pw', 4).replace(/^\$2b\$/, '$2y$')
+  }
+}
+
+async function guarded (t: Test, auth: AuthOptions, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
+  const root = t.testdir({ 'a.txt': 'secret a', sub: { 'b.txt': 'b' }, inbox: {} })
+  return await serve(t, root, { auth, ...opts })
+}
+
+t.test('hashes: bcrypt and scrypt are taken; plain text and weak ones are refused when read', async (t) => {
+  t.equal(await verifierOf(await hashPassword('pw', CHEAP))('pw'), true)
+  t.equal(await verifierOf(await hashPassword('pw', CHEAP))('pW'), false)
+  t.match(await hashPassword('pw', CHEAP), /^\$scrypt\$ln=8,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/)
+  t.match(await hashPassword('pw'), /^\$scrypt\$ln=15,r=8,p=3\$/, 'the default cost')
+  t.equal(await verifierOf(await hashPassword('café', CHEAP))('cafe\u0301'), true, 'NFC and NFD are one password')
+  for (const prefix of ['$2a$', '$2b$', '$2y$']) {
+    t.equal(await verifierOf(bcrypt.hashSync('pw', 4).replace(/^\$2b\$/, prefix))('pw'), true, prefix)
+  }
+  const refused: Array<[string, RegExp]> = [
+    ['plain', /plain text/],
+    ['$apr1$abc$def', /weak hash/],
+    ['{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=', /weak hash/],
+    ['abcdefghijklm', /weak hash/],
+    ['$6$salt$hash', /weak hash/],
+    ['$scrypt$ln=30,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43), /out of range/]
+  ]
+  for (const [hash, why] of refused) t.throws(() => verifierOf(hash), { message: why }, hash)
+  t.throws(() => usersOf('bob:plain\n', 'f'), { message: 'f line 1: not a bcrypt or scrypt hash (a password in plain text?): make one with serve-dir --hash-password or htpasswd -nB' })
+  const line = 'bob:' + await hashPassword('x', CHEAP)
+  t.throws(() => usersOf(`# users\n\n${line}\n${line}\n`, 'f'), { message: 'f line 4: "bob" is given twice' })
+  t.throws(() => usersOf('nocolon\n', 'f'), { message: /f line 1: not a bcrypt/ })
+  t.throws(() => usersOf(':' + line.slice(4), 'f'), { message: /f line 1: a user name must be/ })
+  t.throws(() => usersOf({ bob: 1 as never }, 'o'), { message: 'o user "bob": the hash must be a string' })
+  t.same([...usersOf(`# users\r\n${line}\r\n`, 'f').keys()], ['bob'], 'CRLF lines and comments')
+})
+
+t.test('options: a bad auth fails ready() with a named error', async (t) => {
+  const root = t.testdir({})
+  const line = 'bob:' + await hashPassword('x', CHEAP)
+  for (const bad of [true, 'x', [], {}, { users: 'bob:plain' }, { users: '' }, { users: 1 }, { users: [line] }, { token: 'short' }, { token: 1 }, { users: line, what: 1 }, { users: line, publicRead: 'yes' }, { users: line, maxFailures: -1 }]) {
+    const app = Fastify()
+    app.register(serveDir, { root, auth: bad as never })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' }, JSON.stringify(bad))
+  }
+})
+
+t.test('Basic auth: the right user in; every wrong guess the same 401, malformed ones too', async (t) => {
+  const app = await guarded(t, { users: await users() })
+  const ok = await app.inject({ url: '/a.txt', headers: { authorization: basic('bob', 'correct horse') } })
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.body, 'secret a')
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('jürgen', 'pässwörd:with colon') } })).statusCode, 200, 'UTF-8, split at the first colon')
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', 'bcrypt pw') } })).statusCode, 200, 'an htpasswd -nB hash')
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: 'basic   ' + Buffer.from('bob:correct horse').toString('base64') } })).statusCode, 200, 'the scheme in any case')
+
+  const strip = (r: { statusCode: number, headers: Record<string, unknown>, body: string }): unknown => {
+    const { date, ...headers } = r.headers
+    return { status: r.statusCode, headers, body: r.body }
+  }
+  const none = await app.inject({ url: '/a.txt', remoteAddress: '10.0.0.1' } as never)
+  t.equal(none.statusCode, 401)
+  t.equal(none.headers['www-authenticate'], 'Basic realm="serve-dir", charset="UTF-8"')
+  t.notMatch(none.body, 'secret')
+  const wrongPassword = strip(await app.inject({ url: '/a.txt', headers: { authorization: basic('bob', 'wrong') }, remoteAddress: '10.0.0.2' } as never))
+  const wrongUser = strip(await app.inject({ url: '/a.txt', headers: { authorization: basic('mallory', 'correct horse') }, remoteAddress: '10.0.0.3' } as never))
+  t.same(wrongUser, wrongPassword, 'a wrong user and a wrong password: byte-identical answers')
+  t.same(strip(none), wrongPassword, 'and no login at all')
+  const malformed = ['Basic', 'Basic !!!!', 'Basic YWJj', 'Basic YWJjZA=', 'Basic ' + Buffer.from([0x62, 0x6f, 0x62, 0x3a, 0xff]).toString('base64'), 'Bearer abc', 'Basic ' + 'A'.repeat(10_001) + '=']
+  for (const [i, authorization] of malformed.entries()) {
+    const res = await app.inject({ url: '/a.txt', headers: { authorization }, remoteAddress: `10.0.1.${i}` } as never)
+    t.same(strip(res), wrongPassword, `${authorization.slice(0, 30)}: the same 401, never a 500`)
+  }
+  const json = await app.inject({ url: '/a.txt', headers: { accept: 'application/json' } })
+  t.match(json.json(), { statusCode: 401, code: 'FST_SERVE_DIR_LOGIN_REQUIRED' }, 'in the client\'s format')
+  t.equal((await app.inject({ url: '/sub/' })).statusCode, 401, 'listings too')
+  t.equal((await app.inject({ url: '/?download=zip' })).statusCode, 401, 'and archives')
+  const listing = await app.inject({ url: '/', headers: { authorization: basic('bob', 'correct horse') } })
+  const css = /href="(\.serve-dir\/listing-[\w-]+\.css)"/.exec(listing.body)?.[1] as string
+  t.equal((await app.inject('/' + css)).statusCode, 401, 'and the listing\'s assets')
+})
+
+t.test('a login that worked is remembered: a page\'s assets cost one hash; at most two hashes at once', async (t) => {
+  let calls = 0
+  let running = 0
+  let most = 0
+  const compare = bcrypt.compare.bind(bcrypt)
+  t.intercept(bcrypt, 'compare', {
+    value: async (password: string, hash: string) => {
+      calls++
+      most = Math.max(most, ++running)
+      try {
+        return await compare(password, hash)
+      } finally {
+        running--
+      }
+    }
+  })
+  const app = await guarded(t, { users: { eve: bcrypt.hashSync('bcrypt pw', 6) }, maxFailures: 1000 })
+  for (let i = 0; i < 40; i++) {
+    t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', 'bcrypt pw') } })).statusCode, 200)
+  }
+  t.equal(calls, 1, '40 requests, one hash')
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', 'wrong') } })).statusCode, 401)
+  t.equal(calls, 2, 'a failure is not remembered')
+  const flood = await Promise.all(Array.from({ length: 12 }, async (_, i) =>
+    (await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', `guess ${i}`) } })).statusCode))
+  t.same(new Set(flood), new Set([401]))
+  t.equal(most, 2, 'twelve bad passwords at once: two hashes at a time')
+})
+
+t.test('five failures in a minute from one address: 429 with Retry-After, no hash checked; others go on', async (t) => {
+  let calls = 0
+  const compare = bcrypt.compare.bind(bcrypt)
+  t.intercept(bcrypt, 'compare', { value: async (p: string, h: string) => { calls++; return await compare(p, h) } })
+  const app = await guarded(t, { users: { eve: bcrypt.hashSync('right', 4) } })
+  const from = (remoteAddress: string, password: string): Promise<{ statusCode: number, headers: Record<string, unknown> }> =>
+    app.inject({ url: '/a.txt', headers: { authorization: basic('eve', password) }, remoteAddress } as never)
+  for (let i = 0; i < 5; i++) t.equal((await from('10.9.9.9', `wrong ${i}`)).statusCode, 401)
+  const before = calls
+  const throttled = await from('10.9.9.9', 'right')
+  t.equal(throttled.statusCode, 429, 'even the right password waits')
+  t.ok(Number(throttled.headers['retry-after']) >= 1 && Number(throttled.headers['retry-after']) <= 60, `Retry-After: ${String(throttled.headers['retry-after'])}`)
+  t.equal(calls, before, 'no hash checked for a throttled address')
+  t.equal((await from('10.9.9.8', 'right')).statusCode, 200, 'another address is not held up')
+  t.equal((await app.inject({ url: '/a.txt?token=whatever-token-value', remoteAddress: '10.9.9.9' } as never)).statusCode, 401, 'no token configured: a token parameter is no way in')
+})
+
+t.test('a token link: sets an HttpOnly SameSite=Strict cookie and leaves for the clean URL', async (t) => {
+  const app = await guarded(t, { token: TOKEN }, { prefix: '/files' })
+  const first = await app.inject(`/files/sub/?sort=size&token=${TOKEN}&order=desc`)
+  t.equal(first.statusCode, 200)
+  const cookie = first.headers['set-cookie'] as string
+  t.match(cookie, /^serve-dir-login=[\w-]{43}; Path=\/files\/; HttpOnly; SameSite=Strict$/)
+  t.notMatch(cookie, TOKEN, 'the cookie is not the token')
+  t.equal(first.headers['cache-control'], 'no-store')
+  t.equal(first.headers['referrer-policy'], 'no-referrer')
+  t.match(first.body, '<meta http-equiv="refresh" content="0; url=/files/sub/?sort=size&amp;order=desc">')
+  t.notMatch(first.body, TOKEN)
+  const jar = cookie.split(';')[0]
+  t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: `other=1; ${jar}` } })).body, 'secret a', 'the cookie lets the browser in')
+  t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: 'serve-dir-login=forged' } })).statusCode, 401)
+  t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: 'other=1; flag' } })).statusCode, 401, 'cookies, none of them ours')
+  const none = await app.inject('/files/a.txt')
+  t.equal(none.statusCode, 401)
+  t.notOk(none.headers['www-authenticate'], 'no users: no password prompt a browser could not answer')
+  t.equal((await app.inject(`/files/a.txt?token=${TOKEN}x`)).statusCode, 401, 'a wrong token')
+  t.equal((await app.inject({ url: '/files/a.txt', headers: { authorization: basic('bob', TOKEN) } })).statusCode, 401, 'no users: Basic is no way in')
+  t.equal(redactToken(`/a?x=1&token=${TOKEN}&y=2`), '/a?x=1&token=[redacted]&y=2')
+  t.equal(redactToken(`/a?TOKEN=${TOKEN}`), '/a?TOKEN=[redacted]')
+  t.equal(redactToken('/a?mytoken=1'), '/a?mytoken=1')
+})
+
+t.test('over HTTPS (here: behind a proxy that says so), the token\'s cookie is Secure', async (t) => {
+  const proxied = Fastify({ trustProxy: true })
+  t.teardown(() => proxied.close())
+  await proxied.register(serveDir, { root: t.testdir({ 'a.txt': 'a' }), auth: { token: TOKEN } })
+  const secure = await proxied.inject({ url: `/a.txt?token=${TOKEN}`, headers: { 'x-forwarded-proto': 'https' } })
+  t.match(secure.headers['set-cookie'], /; Secure$/, 'over HTTPS, a Secure cookie')
+  t.match(secure.body, 'url=/a.txt"', 'no query left: none in the clean URL')
+})
+
+t.test('publicRead: anyone reads; uploads need the login, and their log line names the user', async (t) => {
+  const lines = capture()
+  const root = t.testdir({ 'a.txt': 'a', inbox: {} })
+  const app = Fastify({ logger: { level: 'info', stream: lines.stream } })
+  t.teardown(() => app.close())
+  await app.register(serveDir, { root, uploads: { paths: ['/inbox'] }, auth: { users: await users(), publicRead: true } })
+  t.equal((await app.inject('/a.txt')).statusCode, 200)
+  t.equal((await app.inject({ method: 'HEAD', url: '/inbox/' })).statusCode, 200)
+  const anonymous = await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x' })
+  t.equal(anonymous.statusCode, 401)
+  t.ok(anonymous.headers['www-authenticate'])
+  const put = await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x', headers: { authorization: basic('bob', 'correct horse') } })
+  t.equal(put.statusCode, 201)
+  t.match(lines.text(), /"upload":"\/inbox\/x\.txt","bytes":1,"user":"bob","msg":"upload stored"/)
+  t.notMatch(lines.text(), 'correct horse', 'never the password')
+  t.notMatch(lines.text(), Buffer.from('bob:correct horse').toString('base64'), 'nor the header')
+  const preflight = Fastify()
+  t.teardown(() => preflight.close())
+  await preflight.register(serveDir, { root, cors: true, auth: { users: await users() } })
+  const options = await preflight.inject({ method: 'OPTIONS', url: '/a.txt', headers: { origin: 'http://a.example', 'access-control-request-method': 'GET' } })
+  t.equal(options.statusCode, 204, 'a CORS preflight carries no credentials: answered')
+})
