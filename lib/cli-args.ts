@@ -16,7 +16,9 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
                  [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
                  [--download-html] [--max-age SECONDS] [--max-connections N]
-                 [--upload [URLPATH]] [--allowed-host NAME]
+                 [--upload [URLPATH]] [--allowed-host NAME] [--auth USER]
+                 [--auth-file PATH] [--token] [--public-read]
+                 [--hash-password USER]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -87,6 +89,15 @@ options:
   --allowed-host NAME   a host name uploads may be addressed to, beside IP
                         addresses, localhost and this machine's name;
                         repeatable
+  --auth USER           ask for a login: USER, with the password typed at the
+                        start (not shown) or taken from $SERVE_DIR_PASSWORD
+  --auth-file PATH      ask for a login: the users of an htpasswd file (bcrypt
+                        from htpasswd -nB, or lines from --hash-password)
+  --token               ask for a login: print a link holding a secret token;
+                        opening it logs the browser in
+  --public-read         with a login: anyone may read, only uploads need it
+  --hash-password USER  print an htpasswd line for USER (the password typed,
+                        or $SERVE_DIR_PASSWORD) and exit
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -114,6 +125,10 @@ export interface CliOptions {
   http2: boolean
   /** The app's options for the folder (plugin options, and the app's connection limit). */
   plugin: Partial<ServeDirOptions> & LimitsOptions
+  /** Who may log in, before its password is read and its token made (start() does both). */
+  login?: { user?: string, file?: string, token: boolean, publicRead: boolean }
+  /** `--hash-password USER`: print a line for USER and exit. */
+  hashPasswordFor?: string
 }
 
 type LogFormat = 'python' | 'json' | 'pretty'
@@ -162,6 +177,11 @@ export function parseCli (argv: string[]): CliOptions | null {
         'max-connections': { type: 'string' },
         upload: { type: 'string', multiple: true, default: [] },
         'allowed-host': { type: 'string', multiple: true, default: [] },
+        auth: { type: 'string' },
+        'auth-file': { type: 'string' },
+        token: { type: 'boolean' },
+        'public-read': { type: 'boolean' },
+        'hash-password': { type: 'string' },
         cgi: { type: 'boolean' }
       }
     })
@@ -201,7 +221,10 @@ export function parseCli (argv: string[]): CliOptions | null {
     const [name, value] = headerLine(h)
     headers[name] = value
   }
+  const login = loginOf(values, workers)
   return {
+    ...(login === undefined ? {} : { login }),
+    ...(values['hash-password'] === undefined ? {} : { hashPasswordFor: values['hash-password'] }),
     port,
     portGiven: positionals.length > 0,
     host: values.bind,
@@ -225,6 +248,21 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...folderOptions(values)
     }
   }
+}
+
+/** `--auth`, `--auth-file`, `--token` and `--public-read`, checked as argparse would. */
+function loginOf (values: Record<string, unknown>, workers: number): CliOptions['login'] {
+  const user = values.auth as string | undefined
+  const file = values['auth-file'] as string | undefined
+  const token = values.token === true
+  if (user !== undefined && file !== undefined) throw new UsageError('argument --auth: not allowed with argument --auth-file')
+  if (user === undefined && file === undefined && !token) {
+    if (values['public-read'] === true) throw new UsageError('argument --public-read: only with --auth, --auth-file or --token')
+    return undefined
+  }
+  // each process would ask for the password, or make a token, of its own
+  if (workers !== 1 && (user !== undefined || token)) throw new UsageError(`argument -w/--workers: not allowed with argument ${token ? '--token' : '--auth'} (--auth-file is)`)
+  return { user, file, token, publicRead: values['public-read'] === true }
 }
 
 /** The plugin's own choices, as its option table declares them. */

@@ -6,7 +6,8 @@ import { availableParallelism, constants } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import app from '../app'
 import { LEVELS, OneLineLogController, PythonLogController } from './request-log'
-import { HELP, USAGE, packageVersion, parseCli, type CliOptions } from './cli-args'
+import { HELP, USAGE, UsageError, packageVersion, parseCli, type CliOptions } from './cli-args'
+import { authFor, passwordLine } from './login'
 import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
 import { networkAddresses, networkLines, qrLines } from './addresses'
@@ -18,6 +19,12 @@ export function servingLine ({ address, port }: AddressInfo, secure = false): st
   return `Serving HTTP${secure ? 'S' : ''} on ${address} port ${port} (http${secure ? 's' : ''}://${urlHost}:${port}/) ...`
 }
 
+/** The server's URL on this machine: bound to every address, the loopback one (a browser opens no `0.0.0.0`). */
+export function ownUrl ({ address, port }: AddressInfo, secure = false): string {
+  const local = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address
+  return `http${secure ? 's' : ''}://${local.includes(':') ? `[${local}]` : local}:${port}/`
+}
+
 /**
  * Python's first line on stdout, byte for byte; on a terminal, the addresses to open from another
  * device (or a hint to share) under it on stderr, where no script reading stdout meets them.
@@ -26,11 +33,18 @@ function announce (io: Io, address: AddressInfo, opts: CliOptions): void {
   const secure = opts.tls !== undefined
   io.stdout.write(servingLine(address, secure) + '\n')
   if (onTerminal(io)) for (const line of networkLines(address.address, address.port, secure)) io.stderr.write(line + '\n')
+  const first = networkAddresses(address.address, address.port, secure)[0]
+  // the only way in with --token: said on a terminal or not
+  const token = opts.plugin.auth === undefined || opts.plugin.auth === false ? undefined : opts.plugin.auth.token
+  const login = token === undefined ? '' : `?token=${token}`
+  if (token !== undefined) {
+    io.stderr.write(`Login link (it holds the password, share it with care): ${ownUrl(address, secure)}${login}\n`)
+    if (first !== undefined) io.stderr.write(`Login link for another device: ${first.url}${login}\n`)
+  }
   // asked for by name, so printed on a terminal or not
   if (!opts.qr) return
-  const first = networkAddresses(address.address, address.port, secure)[0]
   if (first === undefined) io.stderr.write('--qr: no network address to show: --bind 0.0.0.0 or --bind :: shares the folder\n')
-  else io.stderr.write(qrLines(first.url).join('\n') + '\n')
+  else io.stderr.write(qrLines(first.url + login).join('\n') + '\n')
 }
 
 /** A person is watching: stderr is a terminal. */
@@ -40,6 +54,10 @@ const onTerminal = (io: Io): boolean => (io.stderr as { isTTY?: boolean }).isTTY
 export interface Io {
   stdout: { write: (s: string) => unknown }
   stderr: NodeJS.WritableStream
+  /** Where a password is typed (`--auth`, `--hash-password`); process.stdin when not given. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
+  /** Where $SERVE_DIR_PASSWORD is read; process.env when not given. */
+  env?: NodeJS.ProcessEnv
 }
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
@@ -145,6 +163,20 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
   if (opts === null) {
     io.stdout.write(HELP)
     return { status: 0 }
+  }
+  if (opts.hashPasswordFor !== undefined || opts.login !== undefined) {
+    const source = { stdin: io.stdin ?? process.stdin, stderr: io.stderr, env: io.env ?? process.env }
+    try {
+      if (opts.hashPasswordFor !== undefined) {
+        io.stdout.write(await passwordLine(opts.hashPasswordFor, source) + '\n')
+        return { status: 0 }
+      }
+      opts.plugin.auth = await authFor(opts.login as NonNullable<CliOptions['login']>, source)
+    } catch (err) {
+      if (err instanceof UsageError) io.stderr.write(`${USAGE}\nserve-dir: error: ${err.message}\n`)
+      else io.stderr.write(`serve-dir: error: ${(err as Error).message}\n`)
+      return { status: err instanceof UsageError ? 2 : 1 }
+    }
   }
   // node:cluster and the primary's code load only for --workers
   const cluster = opts.workers === 1 ? undefined : require('node:cluster') as Cluster

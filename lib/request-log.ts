@@ -6,6 +6,7 @@ import {
   type FastifyReply,
   type FastifyRequest
 } from 'fastify'
+import { redactToken } from './serve-dir/auth/login'
 
 /** pino's levels, quietest last. */
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -81,7 +82,7 @@ export class OneLineLogController extends LogController {
     const line = {
       method: request.method,
       // JSON escapes control characters already; pino-pretty and terminals would not
-      url: escapeControl(request.url),
+      url: loggedUrl(request.url),
       statusCode: reply.statusCode,
       remoteAddress: addressOf(request),
       bytes,
@@ -123,6 +124,11 @@ export function escapeControl (s: string): string {
   return s.replace(/[\x00-\x1f\x7f-\x9f]/g, hexEscape)
 }
 
+/** A URL as the logs show it: a login link's token hidden, control characters escaped. */
+function loggedUrl (url: string): string {
+  return escapeControl(redactToken(url))
+}
+
 const hexEscape = (c: string): string => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
 
 /**
@@ -146,7 +152,7 @@ export class PythonLogController extends LogController {
     // routes that log only warnings (health and readiness checks) have no request line either
     if (!this.on || LEVELS.indexOf(request.routeOptions.logLevel) > LEVELS.indexOf('info')) return
     const { method, url, httpVersion } = request.raw
-    this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${escapeControl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+    this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${loggedUrl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
   }
 
   /** A request the HTTP parser refused (400, 408, 431), as Python logs its errors: a code line, then the request's. */

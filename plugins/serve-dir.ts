@@ -5,6 +5,7 @@ import serveDir, { InvalidOptionError, type ServeDirOptions } from '../lib/serve
 import { OPTIONS } from '../lib/serve-dir/options'
 import { headerLine } from '../lib/cli-args'
 import { allowLongUploads } from '../lib/server'
+import type { AddressInfo } from 'node:net'
 
 /** The plugin options the app reads as words from the command line (the option table's `cli: 'words'`). */
 type WordOptions = {
@@ -33,6 +34,48 @@ export interface ServeDirAppOptions extends WordOptions {
   allowedHost?: string | string[]
   /** The plugin's `uploads`, when the app is built in code. */
   uploads?: ServeDirOptions['uploads']
+  /** `--auth-file PATH`: a login, for the users of an htpasswd file. */
+  authFile?: string
+  /** `--public-read`: with a login, anyone may read. */
+  publicRead?: boolean | string
+  /** The plugin's `auth`, when the app is built in code (or by the serve-dir command). */
+  auth?: ServeDirOptions['auth']
+}
+
+/** A path from the command line, from where it was typed: npm runs scripts in the package's folder, INIT_CWD is where the user typed npm start. */
+function typedPath (p: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), p)
+}
+
+/** `--auth-file PATH` (and `--public-read`) as the plugin's `auth`; else the `auth` given in code. */
+export function authFrom (opts: Pick<ServeDirAppOptions, 'authFile' | 'publicRead' | 'auth'>): ServeDirOptions['auth'] {
+  const publicRead = fromCli(opts.publicRead ?? false)
+  if (opts.authFile === undefined) {
+    if (publicRead !== false) throw new InvalidOptionError('publicRead', 'only with --auth-file')
+    return opts.auth
+  }
+  let users: string
+  try {
+    users = readFileSync(typedPath(opts.authFile), 'utf8')
+  } catch (err) {
+    throw new InvalidOptionError('authFile', `${opts.authFile}: ${(err as Error).message}`)
+  }
+  return { users, publicRead: publicRead as boolean }
+}
+
+/**
+ * What a person starting the server should know about who can reach it: uploads without a login,
+ * or a login over plain HTTP, on an address other machines can reach.
+ */
+export function startupWarnings (address: string, options: Pick<ServeDirOptions, 'uploads' | 'auth'>, secure: boolean): string[] {
+  if (address === '::1' || address.startsWith('127.')) return []
+  const login = options.auth !== undefined && options.auth !== false
+  const warnings: string[] = []
+  if (options.uploads !== undefined && options.uploads !== false && !login) {
+    warnings.push('uploads are on and anyone who can reach this address can add files: --token or --auth USER asks for a login')
+  }
+  if (login && !secure) warnings.push('the login crosses the network unencrypted: --tls-cert and --tls-key serve HTTPS')
+  return warnings
 }
 
 /** `--upload` (alone or `true`: `/`; `false`: off) and `--allowed-host` as the plugin's `uploads`. */
@@ -55,8 +98,7 @@ function fromCli (value: unknown): unknown {
 export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
   const { root, index } = opts
   const options: Record<string, unknown> = {
-    // npm runs scripts in the package's folder; INIT_CWD is where the user typed npm start
-    root: resolve(process.env.INIT_CWD ?? process.cwd(), root ?? process.env.ROOT ?? '.'),
+    root: typedPath(root ?? process.env.ROOT ?? '.'),
     index: index === 'false' || index === false ? false : typeof index === 'string' ? index.split(',') : index,
     // the app is the whole server: every other method on a served path is a 405
     methodNotAllowed: true
@@ -71,6 +113,7 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     ? Object.fromEntries(([] as string[]).concat(header).map(headerLine))
     : header
   options.uploads = uploadsFrom(opts)
+  options.auth = authFrom(opts)
   return options as unknown as ServeDirOptions
 }
 
@@ -105,6 +148,8 @@ export default fp<ServeDirAppOptions>(async (fastify, opts) => {
   // says which folder is served, once listening (a failed start says only why it failed)
   fastify.addHook('onListen', async () => {
     fastify.log.info({ root: options.root, prefix: options.prefix ?? '/' }, 'serving folder')
+    const address = (fastify.server.address() as AddressInfo).address
+    for (const warning of startupWarnings(address, options, 'setSecureContext' in fastify.server)) fastify.log.warn({ address }, warning)
   })
   await fastify.register(serveDir, options)
 }, { name: 'app-serve-dir' })

@@ -238,3 +238,15 @@ export function capture (): { stream: Writable, text: () => string } {
   })
   return { stream, text: () => text }
 }
+
+/** JSON log lines, parsed as they are written. */
+export function captureLogs (): { stream: Writable, lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
+      cb()
+    }
+  })
+  return { stream, lines }
+}

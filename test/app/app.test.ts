@@ -1,10 +1,9 @@
 import t from 'tap'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import * as helper from 'fastify-cli/helper.js'
-import { AppPath, build, rawRequest, waitFor } from '../helper'
+import { AppPath, build, captureLogs, rawRequest, waitFor } from '../helper'
 import { options as appOptions } from '../../app'
 import { HEALTH_PATH, READY_PATH } from '../../routes/health'
 import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
@@ -132,17 +131,6 @@ t.test('outside the mount, 404s and bad URLs are negotiated too', async (t) => {
   t.equal(bad.statusCode, 400)
   t.equal(bad.json().code, 'FST_ERR_BAD_URL')
 })
-
-export function captureLogs (): { stream: Writable, lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
-      cb()
-    }
-  })
-  return { stream, lines }
-}
 
 t.test('one JSON log line per request: method, url, status, bytes, time', async (t) => {
   const root = t.testdir({ 'a.txt': 'hello' })

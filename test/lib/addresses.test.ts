@@ -118,3 +118,20 @@ t.test('--qr: the code of the first network address on stderr; a plain line when
     else t.match(stderr.text(), '--qr: no network address to show: --bind 0.0.0.0')
   }
 })
+
+t.test('--token with --qr: the login link for another device, in the code too; a warning for a login without TLS', async (t) => {
+  const { gone, ...table } = TABLE
+  t.intercept(os, 'networkInterfaces', { value: () => table })
+  const stdout = capture()
+  const stderr = capture()
+  const dir = t.testdir({ 'index.html': 'x' })
+  const started = await start(['0', '--bind', '0.0.0.0', '--directory', dir, '--log-format', 'json', '--qr', '--token'], { stdout: stdout.stream, stderr: stderr.stream })
+  if (!('server' in started)) throw new Error(`exit ${started.status}: ${stderr.text()}`)
+  const { port } = started.server.server.address() as AddressInfo
+  await started.server.close()
+  const link = new RegExp(`^Login link for another device: (http://192\\.168\\.1\\.23:${port}/\\?token=[\\w-]{22})$`, 'm').exec(stderr.text())
+  t.ok(link, stderr.text())
+  t.match(stderr.text(), `Login link (it holds the password, share it with care): http://127.0.0.1:${port}/?token=`, 'this machine\'s link: not 0.0.0.0, which no browser opens')
+  t.equal(decode(stderr.text().split('\n').filter((l) => l.startsWith('\x1b['))), link?.[1], 'the QR code holds the login link')
+  t.match(stderr.text(), '"msg":"the login crosses the network unencrypted: --tls-cert and --tls-key serve HTTPS"')
+})
