@@ -6,7 +6,8 @@ import path from 'node:path'
 import { existsSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
-import { build } from '../helper'
+import { build, capture } from '../helper'
+import { start } from '../../lib/command'
 import { NO_CHROMIUM, launch, patient, watch } from '../browser'
 
 const names = async (page: Page): Promise<string[]> =>
@@ -114,4 +115,31 @@ t.test('uploads in Chromium', { skip: NO_CHROMIUM }, async (t) => {
     t.notOk(existsSync(path.join(root, 'inbox', 'pwned.txt')))
     await page.close()
   })
+})
+
+t.test('a phone opens the printed login link, logs in with --token, adds a photo with the form and sees it', { skip: NO_CHROMIUM }, async (t) => {
+  const dir = t.testdir({ 'index.txt': 'shared' })
+  const stderr = capture()
+  const started = await start(['0', '-d', dir, '--upload', '--token', '-l', 'silent'], { stdout: capture().stream, stderr: stderr.stream })
+  if (!('server' in started)) throw new Error(`did not start: ${stderr.text()}`)
+  t.teardown(() => started.server.close())
+  const link = (/^Login link \(it holds the password, share it with care\): (\S+)$/m.exec(stderr.text()) as RegExpExecArray)[1]
+  const browser = await launch(t)
+  const context = patient(await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }))
+  const page = await context.newPage()
+  const problems = await watch(page)
+  const clean = link.slice(0, link.indexOf('?'))
+  await Promise.all([page.waitForURL(clean), page.goto(link)])
+  await page.waitForSelector('form.upload')
+  t.equal(page.url(), clean, 'the token has left the address bar')
+  t.equal(await page.title(), 'Directory listing for /')
+  const cookies = await context.cookies()
+  t.match(cookies, [{ name: 'serve-dir-login', httpOnly: true, sameSite: 'Strict' }])
+  await page.setInputFiles('#up', [{ name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(1_500_000, 3) }])
+  await Promise.all([page.waitForEvent('load'), page.tap('form.upload button')])
+  t.ok((await names(page)).includes('IMG_0001.jpg'), 'in the listing')
+  t.equal(readFileSync(path.join(dir, 'IMG_0001.jpg')).length, 1_500_000)
+  t.same(problems, [], 'no errors, no CSP violation, no failed load')
+  const stranger = await (await browser.newContext()).newPage()
+  t.equal((await stranger.goto(clean))?.status(), 401, 'a browser without the link gets nothing')
 })
