@@ -18,7 +18,7 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--download-html] [--max-age SECONDS] [--max-connections N]
                  [--upload [URLPATH]] [--allowed-host NAME] [--auth USER]
                  [--auth-file PATH] [--token] [--public-read]
-                 [--hash-password USER]
+                 [--hash-password USER] [--open [PATH]]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -98,6 +98,8 @@ options:
   --public-read         with a login: anyone may read, only uploads need it
   --hash-password USER  print an htpasswd line for USER (the password typed,
                         or $SERVE_DIR_PASSWORD) and exit
+  --open [PATH]         open the folder (or the URL path PATH) in the desktop's
+                        browser, logged in when --token is given
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -129,6 +131,8 @@ export interface CliOptions {
   login?: { user?: string, file?: string, token: boolean, publicRead: boolean }
   /** `--hash-password USER`: print a line for USER and exit. */
   hashPasswordFor?: string
+  /** `--open [PATH]`: the URL path to open in the desktop's browser once serving. */
+  open?: string
 }
 
 type LogFormat = 'python' | 'json' | 'pretty'
@@ -182,6 +186,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         token: { type: 'boolean' },
         'public-read': { type: 'boolean' },
         'hash-password': { type: 'string' },
+        open: { type: 'string' },
         cgi: { type: 'boolean' }
       }
     })
@@ -225,6 +230,7 @@ export function parseCli (argv: string[]): CliOptions | null {
   return {
     ...(login === undefined ? {} : { login }),
     ...(values['hash-password'] === undefined ? {} : { hashPasswordFor: values['hash-password'] }),
+    ...(values.open === undefined ? {} : { open: values.open === '/' && values.prefix !== undefined ? values.prefix.replace(/\/?$/, '/') : values.open }),
     port,
     portGiven: positionals.length > 0,
     host: values.bind,
@@ -317,7 +323,7 @@ function optionalValues (argv: string[]): string[] {
     const a = argv[i]
     const next = argv[i + 1]
     if (a === '--cors') out.push('--cors=' + (next !== undefined && (next.includes('://') || next === '*') ? argv[++i] : '*'))
-    else if (a === '--upload') out.push('--upload=' + (next?.startsWith('/') === true ? argv[++i] : '/'))
+    else if (a === '--upload' || a === '--open') out.push(a + '=' + (next?.startsWith('/') === true ? argv[++i] : '/'))
     else if (a === '--spa') out.push('--spa=' + (next !== undefined && !next.startsWith('-') && next.includes('.') && !/^\d+$/.test(next) ? argv[++i] : 'index.html'))
     else out.push(a)
   }

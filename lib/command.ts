@@ -8,6 +8,7 @@ import app from '../app'
 import { LEVELS, OneLineLogController, PythonLogController } from './request-log'
 import { HELP, USAGE, UsageError, packageVersion, parseCli, type CliOptions } from './cli-args'
 import { authFor, passwordLine } from './login'
+import { openBrowser } from './open-browser'
 import { readTls, refusedWith, serverOptions } from './server'
 import { startError } from './start-error'
 import { networkAddresses, networkLines, qrLines } from './addresses'
@@ -40,6 +41,9 @@ function announce (io: Io, address: AddressInfo, opts: CliOptions): void {
   if (token !== undefined) {
     io.stderr.write(`Login link (it holds the password, share it with care): ${ownUrl(address, secure)}${login}\n`)
     if (first !== undefined) io.stderr.write(`Login link for another device: ${first.url}${login}\n`)
+  }
+  if (opts.open !== undefined) {
+    openBrowser(ownUrl(address, secure) + encodeURI(opts.open.slice(1)) + login, { platform: process.platform, env: io.env ?? process.env, terminal: onTerminal(io) }, io.stderr)
   }
   // asked for by name, so printed on a terminal or not
   if (!opts.qr) return
