@@ -3,7 +3,7 @@ import path from 'node:path'
 import net from 'node:net'
 import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { truncateSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { parseWorkers } from '../../lib/workers'
 import { ProjectRoot, accepts, built, exitOf, freePort, rawRequest, spawnReaped, waitFor } from '../helper'
@@ -127,4 +127,29 @@ t.test('npm run start:workers: fastify start in workers', async (t) => {
   t.equal((await rawRequest(port, '/')).body, 'from a worker')
   process.kill(p.child.pid as number, 'SIGTERM')
   t.equal(await exitOf(p.child), 0)
+})
+
+t.test('serve-dir --workers 4 --upload: of twenty PUTs of one name at once, exactly one wins', async (t) => {
+  const dir = t.testdir({})
+  const port = await freePort()
+  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '4', '--upload', '-l', 'warn'])
+  await until('the first line', () => p.out().includes('\n'))
+  await until('four workers', () => workerPids(p.child.pid as number).length === 4)
+  await until('all four serving', () => servingPids(port, p.child.pid as number) === 4)
+  const put = async (i: number): Promise<string> => await new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' })
+    let text = ''
+    socket.setTimeout(60_000, () => socket.destroy(new Error('no answer')))
+    socket.on('data', (c) => { text += c.toString() })
+    socket.on('error', reject)
+    socket.on('close', () => { resolve(text.slice(9, 12)) })
+    const body = `writer ${i} `.repeat(20_000)
+    socket.write(`PUT /same.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+  })
+  const statuses = await Promise.all(Array.from({ length: 20 }, async (_, i) => await put(i)))
+  t.equal(statuses.filter((s) => s === '201').length, 1, `one 201: ${statuses.join(' ')}`)
+  t.equal(statuses.filter((s) => s === '409').length, 19, 'the rest 409')
+  t.same(readdirSync(dir), ['same.txt'], 'no temporary file left')
+  t.match(readFileSync(path.join(dir, 'same.txt'), 'utf8'), /^(writer \d+ )+$/)
+  t.equal(new Set(readFileSync(path.join(dir, 'same.txt'), 'utf8').match(/writer \d+/g)).size, 1, 'one writer\'s bytes, whole')
 })
