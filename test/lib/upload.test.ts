@@ -347,6 +347,16 @@ t.test('cross-site writes are refused; curl and the server\'s own pages are not'
   t.notOk(isOwnHost('laptop.evil.example', [], 'laptop'))
 })
 
+t.test('--cors opens reading to other sites, never writing: preflights allow GET and HEAD only', async (t) => {
+  const root = t.testdir({})
+  const app = await uploading(t, root, true, { cors: true })
+  const preflight = await app.inject({ method: 'OPTIONS', url: '/a.txt', headers: { origin: 'https://other.example', 'access-control-request-method': 'PUT' } })
+  t.equal(preflight.headers['access-control-allow-methods'], 'GET, HEAD')
+  const put = await app.inject({ method: 'PUT', url: '/a.txt', payload: 'x', headers: { origin: 'https://other.example' } })
+  t.equal(put.statusCode, 403, 'a cross-origin PUT, CORS or not')
+  t.notOk(existsSync(path.join(root, 'a.txt')))
+})
+
 t.test('pages under an upload path run sandboxed; files elsewhere and the listing do not', async (t) => {
   const root = t.testdir({ inbox: {}, site: { 'page.html': '<p>site</p>' } })
   const app = await uploading(t, root, { paths: ['/inbox'] })
@@ -420,14 +430,14 @@ t.test('multipart file names are attacker input: refused, and nothing created', 
 t.test('a file is whole or absent: a reader never sees part of an upload', async (t) => {
   const root = t.testdir({})
   const port = await listening(await uploading(t, root))
-  const size = 16 * 1024 * 1024
+  const size = 100 * 1024 * 1024
   const socket = net.connect({ port, host: '127.0.0.1' })
   await new Promise((resolve) => socket.once('connect', resolve))
   socket.write(`PUT /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`)
   let answer = ''
   socket.on('data', (c) => { answer += c.toString() })
   const closed = new Promise((resolve) => socket.once('close', resolve))
-  const chunk = Buffer.alloc(256 * 1024, 7)
+  const chunk = Buffer.alloc(1024 * 1024, 7)
   const seen = new Set<number>()
   for (let sent = 0; sent < size; sent += chunk.length) {
     if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve))
