@@ -56,7 +56,7 @@ try {
         ? { 'if-none-match': (await fetch(`http://127.0.0.1:${port}${url}`)).headers.get('etag') }
         : wanted
       servers[name].headers = headers
-      await hit(port, url, headers, Math.ceil(amount / 4), connections) // warm: JIT, caches
+      await hit(port, url, headers, Math.max(connections, Math.ceil(amount / 4)), connections) // warm: JIT, caches (autocannon wants amount >= connections)
     }
     for (let round = 0; round < Number(args.rounds); round++) {
       // each build goes first in every other round, so that neither always meets a warmer box
