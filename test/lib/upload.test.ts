@@ -514,3 +514,29 @@ t.test('the listing offers its form only where files may be added, and says whet
   const off = await serve(t, root)
   t.notMatch((await off.inject('/inbox/')).body, 'form class="upload"', 'uploads off: no form')
 })
+
+t.test('a form whose client goes away, in a file or between two: no temporary file, no descriptor left open', async (t) => {
+  const root = t.testdir({ inbox: {} })
+  const port = await listening(await uploading(t, root))
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  const boundary = 'gone-boundary'
+  const part = (name: string, body: string, end = true): string =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="${name}"\r\n\r\n${body}${end ? '\r\n' : ''}`
+  const bodies = [
+    part('half.bin', 'x'.repeat(200_000), false),
+    part('whole.txt', 'whole') + part('second.bin', 'y'.repeat(1000), false),
+    part('whole2.txt', 'whole')
+  ]
+  for (const body of bodies) {
+    const socket = net.connect({ port, host: '127.0.0.1' })
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(`POST /inbox/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 10000000\r\n\r\n${body}`)
+    await waitFor('the upload to start', () => temps(root).length > 0 || readdirSync(path.join(root, 'inbox')).length > 0)
+    socket.destroy()
+  }
+  await waitFor('every temporary file removed', () => temps(root).length === 0)
+  await waitFor(`descriptors back to ${before}`, () => fds() <= before)
+  t.same(readdirSync(path.join(root, 'inbox')), ['whole.txt'], 'a whole file stays (its part ended); parts never appear')
+  t.equal((await fetch(`http://127.0.0.1:${port}/inbox/whole.txt`)).status, 200, 'and the server serves on')
+})

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import type { Stats } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Busboy from '@fastify/busboy'
-import { BadPathError, BadUploadError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
+import { BadPathError, BadUploadError, ClientGoneError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
 import { encodePath, parseRequestUrl } from '../url'
 import type { UploadSettings } from '../options'
 import { badName } from './names'
@@ -123,11 +123,16 @@ export class UploadRoute {
     }
   }
 
-  /** Each file of the form, written in turn; the first refusal ends the request with its error. */
+  /**
+   * Each file of the form, written in turn; the first refusal ends the request with its error. A
+   * client that goes away, or a form that breaks, ends the file being written (its temporary file
+   * removed) before the folder is closed.
+   */
   private async parts (req: FastifyRequest, folder: UploadFolder, segments: string[]): Promise<Array<{ url: string, bytes: number }>> {
     const stored: Array<{ url: string, bytes: number }> = []
     let failure: Error | undefined
     let chain = Promise.resolve()
+    let writing: Readable | undefined
     let busboy: InstanceType<typeof Busboy>
     try {
       busboy = new Busboy({ headers: req.headers as never, preservePath: true, limits: { files: FORM_FILES, fields: 100, fieldSize: 1024 } })
@@ -135,7 +140,15 @@ export class UploadRoute {
       throw new BadUploadError((err as Error).message)
     }
     const done = new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => {
+        failure ??= err
+        // ended without an error of its own: store() sees it end early and removes what it wrote
+        writing?.destroy()
+        reject(err)
+      }
       busboy.on('file', (_field: string, file: Readable, filename: string) => {
+        // what goes wrong with a part is the form's failure, said once, by the request
+        file.on('error', () => {})
         chain = chain.then(async () => {
           if (failure !== undefined) {
             file.resume()
@@ -145,6 +158,7 @@ export class UploadRoute {
           if (why !== undefined) throw new WriteForbiddenError(why)
           const old = existing(folder, filename)
           if (old !== null && this.settings.overwrite === 'never') throw new ConflictError(`${JSON.stringify(filename)} exists and may not be replaced`)
+          writing = file
           const saved = await store(folder, filename, file, this.settings.overwrite, this.settings)
           const url = '/' + encodePath([...this.mount, ...segments, saved.name])
           logUpload(req, url, saved.stat.size)
@@ -152,13 +166,20 @@ export class UploadRoute {
         }).catch((err: Error) => {
           failure ??= err
           file.resume()
-        })
+        }).finally(() => { writing = undefined })
       })
       busboy.on('finish', () => { chain.then(resolve, reject) })
-      busboy.on('error', (err: Error) => { reject(new BadUploadError(err.message)) })
+      busboy.on('error', (err: Error) => { fail(new BadUploadError(err.message)) })
+      // the body ended before the form did: nothing more will come
+      req.raw.once('close', () => { if (!req.raw.complete) fail(new ClientGoneError()) })
     })
     req.raw.pipe(busboy)
-    await done
+    try {
+      await done
+    } finally {
+      // the file being written ends (stored, or removed) before the folder closes
+      await chain
+    }
     if (failure !== undefined) throw failure
     if (stored.length === 0) throw new BadUploadError('no file in the form')
     return stored

@@ -227,6 +227,8 @@ function guarded (body: Readable, folder: UploadFolder, limits: StoreLimits): Tr
     if (!body.readableEnded) body.pause()
   })
   idle()
-  body.pipe(counter)
+  // gone already, before the write began: it will say so no more
+  if (body.destroyed) gone()
+  else body.pipe(counter)
   return counter
 }
