@@ -79,7 +79,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     downloads: settings.archives !== false,
     ...(uploads === null ? {} : { uploads: { allows: (segments) => uploads.allows(segments), hidden: showHidden } })
   })
-  const login = settings.auth === false ? null : new Login(settings.auth, '/' + encodePath(mount) + (mount.length > 0 ? '/' : ''))
+  const login = settings.auth === false ? null : new Login(settings.auth, '/' + encodePath(mount))
   const archives = new ArchiveRoute(new Walker(realRoot, symlinks, showHidden), settings.archives, mount, realRoot)
   fastify.addHook('onClose', async () => lister.close())
 

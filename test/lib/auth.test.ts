@@ -23,8 +23,15 @@ async function users (): Promise<Record<string, string>> {
   }
 }
 
+/** Each test's folder, made once: a second t.testdir() in one test would replace the first. */
+const folders = new WeakMap<Test, string>()
+
 async function guarded (t: Test, auth: AuthOptions, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
-  const root = t.testdir({ 'a.txt': 'secret a', sub: { 'b.txt': 'b' }, inbox: {} })
+  let root = folders.get(t)
+  if (root === undefined) {
+    root = t.testdir({ 'a.txt': 'secret a', sub: { 'b.txt': 'b' }, inbox: {} })
+    folders.set(t, root)
+  }
   return await serve(t, root, { auth, ...opts })
 }
 
@@ -136,10 +143,15 @@ t.test('five failures in a minute from one address: 429 with Retry-After, no has
   const app = await guarded(t, { users: { eve: bcrypt.hashSync('right', 4) } })
   const from = (remoteAddress: string, password: string): Promise<{ statusCode: number, headers: Record<string, unknown> }> =>
     app.inject({ url: '/a.txt', headers: { authorization: basic('eve', password) }, remoteAddress } as never)
-  for (let i = 0; i < 5; i++) t.equal((await from('10.9.9.9', `wrong ${i}`)).statusCode, 401)
+  for (let i = 0; i < 4; i++) t.equal((await from('10.9.9.9', `wrong ${i}`)).statusCode, 401)
+  t.equal((await from('10.9.9.9', 'right')).statusCode, 200, 'a right one among them is not counted')
+  const burst = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await from('10.9.9.9', `burst ${i}`)).statusCode))
+  t.same(burst.sort(), [401, ...Array(9).fill(429)], 'ten guesses at once: one more try, the rest 429 before any hash')
   const before = calls
-  const throttled = await from('10.9.9.9', 'right')
-  t.equal(throttled.statusCode, 429, 'even the right password waits')
+  const remembered = await from('10.9.9.9', 'right')
+  t.equal(remembered.statusCode, 200, 'a login that worked before is remembered, not throttled')
+  const throttled = await app.inject({ url: '/a.txt', headers: { authorization: 'BASIC ' + Buffer.from('eve:right').toString('base64') }, remoteAddress: '10.9.9.9' } as never)
+  t.equal(throttled.statusCode, 429, 'a right password not seen before waits')
   t.ok(Number(throttled.headers['retry-after']) >= 1 && Number(throttled.headers['retry-after']) <= 60, `Retry-After: ${String(throttled.headers['retry-after'])}`)
   t.equal(calls, before, 'no hash checked for a throttled address')
   t.equal((await from('10.9.9.8', 'right')).statusCode, 200, 'another address is not held up')
@@ -151,7 +163,7 @@ t.test('a token link: sets an HttpOnly SameSite=Strict cookie and leaves for the
   const first = await app.inject(`/files/sub/?sort=size&token=${TOKEN}&order=desc`)
   t.equal(first.statusCode, 200)
   const cookie = first.headers['set-cookie'] as string
-  t.match(cookie, /^serve-dir-login=[\w-]{43}; Path=\/files\/; HttpOnly; SameSite=Strict$/)
+  t.match(cookie, /^serve-dir-login-[0-9a-f]{8}=[\w-]{43}; Path=\/files; HttpOnly; SameSite=Strict$/)
   t.notMatch(cookie, TOKEN, 'the cookie is not the token')
   t.equal(first.headers['cache-control'], 'no-store')
   t.equal(first.headers['referrer-policy'], 'no-referrer')
@@ -159,7 +171,13 @@ t.test('a token link: sets an HttpOnly SameSite=Strict cookie and leaves for the
   t.notMatch(first.body, TOKEN)
   const jar = cookie.split(';')[0]
   t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: `other=1; ${jar}` } })).body, 'secret a', 'the cookie lets the browser in')
-  t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: 'serve-dir-login=forged' } })).statusCode, 401)
+  t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: jar.replace(/=.*/, '=forged') } })).statusCode, 401)
+  t.equal((await app.inject({ url: '/files', headers: { cookie: jar } })).statusCode, 301, 'the prefix without its slash gets the cookie too (and its redirect)')
+  const other = await guarded(t, { token: 'another-token-of-16-chars' })
+  const evil = await other.inject('//evil.example/?token=another-token-of-16-chars')
+  t.match(evil.body, 'url=/evil.example/"', 'never a refresh to //host/, another site')
+  const otherCookie = (await other.inject('/?token=another-token-of-16-chars')).headers['set-cookie'] as string
+  t.not(otherCookie.split('=')[0], jar.split('=')[0], 'another server on this machine keeps a cookie of its own (cookies know no ports)')
   t.equal((await app.inject({ url: '/files/a.txt', headers: { cookie: 'other=1; flag' } })).statusCode, 401, 'cookies, none of them ours')
   const none = await app.inject('/files/a.txt')
   t.equal(none.statusCode, 401)
@@ -201,4 +219,15 @@ t.test('publicRead: anyone reads; uploads need the login, and their log line nam
   await preflight.register(serveDir, { root, cors: true, auth: { users: await users() } })
   const options = await preflight.inject({ method: 'OPTIONS', url: '/a.txt', headers: { origin: 'http://a.example', 'access-control-request-method': 'GET' } })
   t.equal(options.statusCode, 204, 'a CORS preflight carries no credentials: answered')
+})
+
+t.test('--token with publicRead: the link still logs in, so that uploads work from that browser', async (t) => {
+  const root = t.testdir({ 'a.txt': 'a', inbox: {} })
+  const app = await serve(t, root, { uploads: true, auth: { token: TOKEN, publicRead: true } })
+  t.equal((await app.inject('/a.txt')).statusCode, 200, 'anyone reads')
+  const first = await app.inject(`/inbox/?token=${TOKEN}`)
+  const jar = (first.headers['set-cookie'] as string).split(';')[0]
+  t.ok(jar, 'the cookie is set')
+  t.equal((await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x' })).statusCode, 401, 'no cookie: no upload')
+  t.equal((await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x', headers: { cookie: jar } })).statusCode, 201)
 })

@@ -18,7 +18,7 @@ import { Slots, untilClientGone } from '../slots'
 import type { AuthSettings } from '../options'
 import type { Verifier } from './passwords'
 
-/** The cookie a `?token=` link sets. */
+/** The cookie a `?token=` link sets, with a part of its own per token. */
 export const COOKIE = 'serve-dir-login'
 const FAILURE_WINDOW_MS = 60_000
 const kUser = Symbol('serve-dir.user')
@@ -49,33 +49,36 @@ export class Login {
   /** A user whose hash an unknown user's password is checked against, so that both cost the same. */
   private readonly decoy: Verifier | undefined
   private readonly cookie: string | undefined
+  private readonly cookieName: string
 
   constructor (private readonly settings: AuthSettings, private readonly cookiePath: string) {
     this.decoy = settings.users.values().next().value
     this.cookie = settings.token === null ? undefined : createHmac('sha256', settings.token).update(COOKIE).digest('base64url')
+    // cookies know no ports: two servers on one machine each keep their own
+    this.cookieName = settings.token === null ? COOKIE : `${COOKIE}-${createHmac('sha256', settings.token).update('name').digest('hex').slice(0, 8)}`
   }
 
   /** Lets the request on, or answers it: the token's cookie page, a 401, a 429. */
   async check (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     // a CORS preflight never carries credentials
     if (req.method === 'OPTIONS') return
-    if (this.settings.publicRead && (req.method === 'GET' || req.method === 'HEAD')) return
     if (this.cookie !== undefined) {
-      if (same(cookieOf(req.headers.cookie) ?? '', this.cookie)) return this.let(req, 'token')
+      if (same(cookieOf(req.headers.cookie, this.cookieName) ?? '', this.cookie)) return this.let(req, 'token')
+      // before publicRead: a login link logs in also where reading needs none
       const token = new URLSearchParams(queryOf(req.raw.url as string)).get('token')
       if (token !== null) return this.byToken(req, reply, token)
     }
+    if (this.settings.publicRead && (req.method === 'GET' || req.method === 'HEAD')) return
     const header = req.headers.authorization
     if (header === undefined || this.settings.users.size === 0) throw this.refusal()
     const id = createHmac('sha256', this.key).update(header).digest('base64')
     const known = this.known.get(id)
     if (known !== undefined) return this.let(req, known)
-    this.throttle(req)
+    // counted before the hash: a burst of guesses at once is held to the limit too
+    const tries = this.attempt(req)
     const user = await this.basic(header, reply)
-    if (user === undefined) {
-      this.failed(req)
-      throw this.refusal()
-    }
+    if (user === undefined) throw this.refusal()
+    tries.count--
     this.known.set(id, user)
     return this.let(req, user)
   }
@@ -107,22 +110,21 @@ export class Login {
 
   /** A `?token=` link: the right token sets the cookie and leaves the address bar for the clean URL. */
   private byToken (req: FastifyRequest, reply: FastifyReply, token: string): FastifyReply {
-    this.throttle(req)
-    if (!same(token, this.settings.token as string)) {
-      this.failed(req)
-      throw this.refusal()
-    }
+    const tries = this.attempt(req)
+    if (!same(token, this.settings.token as string)) throw this.refusal()
+    tries.count--
     const url = req.raw.url as string
     const query = new URLSearchParams(queryOf(url))
     query.delete('token')
     const rest = query.toString()
-    const clean = url.slice(0, url.indexOf('?')) + (rest === '' ? '' : '?' + rest)
+    // one leading slash: `//host/` would be another site
+    const clean = url.slice(0, url.indexOf('?')).replace(/^\/+/, '/') + (rest === '' ? '' : '?' + rest)
     const secure = req.protocol === 'https' ? '; Secure' : ''
     // a page, not a 303: after a redirect, a link followed from another site (a chat, a mail)
     // would not carry a SameSite=Strict cookie; a refresh from this page is this site's own
     const target = escapeHtml(clean)
     return reply.code(200).headers({
-      'set-cookie': `${COOKIE}=${this.cookie as string}; Path=${this.cookiePath}; HttpOnly; SameSite=Strict${secure}`,
+      'set-cookie': `${this.cookieName}=${this.cookie as string}; Path=${this.cookiePath}; HttpOnly; SameSite=Strict${secure}`,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
       'content-security-policy': "default-src 'none'",
@@ -131,22 +133,28 @@ export class Login {
       `<title>Logged in</title>\n</head>\n<body>\n<p>Logged in. <a href="${target}">Continue</a></p>\n</body>\n</html>\n`)
   }
 
-  /** 429 once an address has failed too often in the last minute: no hash is checked for it. */
-  private throttle (req: FastifyRequest): void {
+  /**
+   * One more try from this address, counted as a failure until it succeeds (the caller takes it
+   * back from the count it returns); 429 once it has failed too often in the last minute (no hash
+   * is checked for it then).
+   */
+  private attempt (req: FastifyRequest): { count: number } {
     const f = this.failures.get(req.ip)
-    if (f === undefined || f.count < this.settings.maxFailures) return
-    const err = new TooManyLoginsError()
-    ;(err as unknown as { headers: Record<string, string> }).headers = {
-      'retry-after': String(Math.max(1, Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000)))
+    if (f !== undefined && f.count >= this.settings.maxFailures) {
+      const err = new TooManyLoginsError()
+      ;(err as unknown as { headers: Record<string, string> }).headers = {
+        'retry-after': String(Math.max(1, Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000)))
+      }
+      throw err
     }
-    throw err
-  }
-
-  private failed (req: FastifyRequest): void {
-    const f = this.failures.get(req.ip)
+    if (f !== undefined) {
+      f.count++
+      return f
+    }
     // the window runs from the first failure: ttl is not reset by later ones
-    if (f === undefined) this.failures.set(req.ip, { count: 1, since: Date.now() })
-    else f.count++
+    const first = { count: 1, since: Date.now() }
+    this.failures.set(req.ip, first)
+    return first
   }
 
   /** The one 401 for every refusal: no header, a bad one, an unknown user, a wrong password or token. */
@@ -166,12 +174,12 @@ function queryOf (url: string): string {
   return q === -1 ? '' : url.slice(q + 1)
 }
 
-/** The value of our cookie in a Cookie header. */
-function cookieOf (header: string | undefined): string | undefined {
+/** The value of the cookie `name` in a Cookie header. */
+function cookieOf (header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim()
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
   }
   return undefined
 }
