@@ -32,7 +32,8 @@ const ALLOWED_METHODS = 'GET, HEAD'
  * cannot act as the visitor on this server (its requests carry `Origin: null` and are refused).
  */
 const SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
-const ACTIVE_TYPE = /^(?:text\/html|application\/(?:xhtml\+)?xml|text\/xml|image\/svg\+xml)\b/i
+// every XML type: a browser renders RSS, Atom, XSLT, KML or MathML as XML, where XHTML's scripts run
+const ACTIVE_TYPE = /^(?:text\/html|text\/xml|text\/mathml|application\/(?:[\w.-]+\+)?xml|image\/[\w.-]+\+xml)\b/i
 const kSandbox = Symbol('serve-dir.sandbox')
 
 /**

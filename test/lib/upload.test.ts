@@ -136,6 +136,7 @@ t.test('where a file may not go: 403, 409 and 400, and nothing written', async (
     ['/inbox/a%2fb', 400, 'an encoded slash'],
     ['/inbox/a%00', 400, 'NUL'],
     ['/inbox/', 409, 'a folder\'s URL'],
+    ['/inbox', 403, 'the upload folder\'s own name: a file in the root, which is none'],
     ['/inbox/file.txt/a.txt', 409, 'a file in the way'],
     ['/inbox/missing/a.txt', 409, 'a missing folder without mkdir']
   ]
@@ -178,6 +179,8 @@ t.test('what is in the way: a FIFO, every renamed name taken, a form without a t
   await folding.register(serveDir, { root, prefix: '/files', uploads: true })
   t.equal((await folding.inject({ method: 'PUT', url: '/FILES/new.txt', payload: 'x' })).statusCode, 404, 'the router folds case; the mount does not')
   t.equal((await folding.inject({ method: 'PUT', url: '/files/new.txt', payload: 'x' })).statusCode, 201)
+  t.equal((await folding.inject({ method: 'PUT', url: '/files', payload: 'x' })).statusCode, 409, 'the mount\'s own URL names no file')
+  t.notOk(existsSync(path.join(root, 'undefined')))
 })
 
 t.test('names: what badName refuses', async (t) => {
@@ -360,10 +363,11 @@ t.test('--cors opens reading to other sites, never writing: preflights allow GET
 t.test('pages under an upload path run sandboxed; files elsewhere and the listing do not', async (t) => {
   const root = t.testdir({ inbox: {}, site: { 'page.html': '<p>site</p>' } })
   const app = await uploading(t, root, { paths: ['/inbox'] })
-  for (const [name, body] of [['evil.html', '<script>1</script>'], ['pic.svg', '<svg xmlns="http://www.w3.org/2000/svg"/>'], ['data.xml', '<a/>'], ['notes.txt', 'x']]) {
-    t.equal((await app.inject({ method: 'PUT', url: '/inbox/' + name, payload: body })).statusCode, 201)
+  const active = ['evil.html', 'pic.svg', 'data.xml', 'page.xhtml', 'feed.rss', 'feed.atom', 'style.xslt', 'eq.mml', 'map.kml']
+  for (const name of [...active, 'notes.txt']) {
+    t.equal((await app.inject({ method: 'PUT', url: '/inbox/' + name, payload: '<a/>' })).statusCode, 201)
   }
-  for (const name of ['evil.html', 'pic.svg', 'data.xml']) {
+  for (const name of active) {
     t.match((await app.inject('/inbox/' + name)).headers['content-security-policy'], /^sandbox allow-scripts/, name)
   }
   t.notOk((await app.inject('/inbox/notes.txt')).headers['content-security-policy'], 'plain text needs none')

@@ -51,12 +51,14 @@ export class UploadRoute {
     if (parsed.kind === 'bad') throw new BadPathError(parsed.reason)
     if (parsed.kind === 'outside') throw new NotFoundError()
     const { segments, trailingSlash } = parsed.target
-    if (trailingSlash !== folder) {
+    // the mount's own URL without its slash (`/files`) is a folder's too
+    if (trailingSlash !== folder || (!folder && segments.length === 0)) {
       throw folder
         ? new BadUploadError('a form is posted to a folder\'s URL, ending in /')
         : new ConflictError('a folder\'s URL: PUT to the file\'s name')
     }
-    if (!this.allows(segments)) throw new WriteForbiddenError('not an upload folder')
+    // a PUT names a file in an upload folder: its folder is what must be one
+    if (!this.allows(folder ? segments : segments.slice(0, -1))) throw new WriteForbiddenError('not an upload folder')
     for (const s of segments) {
       const why = badName(s, this.showHidden)
       if (why !== undefined) throw new WriteForbiddenError(why)
