@@ -43,7 +43,11 @@ function announce (io: Io, address: AddressInfo, opts: CliOptions): void {
     if (first !== undefined) io.stderr.write(`Login link for another device: ${first.url}${login}\n`)
   }
   if (opts.open !== undefined) {
-    openBrowser(ownUrl(address, secure) + encodeURI(opts.open.slice(1)) + login, { platform: process.platform, env: io.env ?? process.env, terminal: onTerminal(io) }, io.stderr)
+    // each segment encoded: a `?` or `#` in PATH is part of a name, and keeps the token in the query
+    const target = opts.open.split('/').map(encodeURIComponent).join('/').slice(1)
+    // the browser inherits the opener's environment: not the password
+    const { SERVE_DIR_PASSWORD: _, ...env } = io.env ?? process.env
+    openBrowser(ownUrl(address, secure) + target + login, { platform: process.platform, env, terminal: onTerminal(io) }, io.stderr)
   }
   // asked for by name, so printed on a terminal or not
   if (!opts.qr) return

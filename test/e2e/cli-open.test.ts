@@ -30,20 +30,21 @@ t.test('opener: which program, and when none', async (t) => {
 t.test('--open on a terminal with a display: the opener gets the URL, with the token and the path, as one argument', async (t) => {
   const dir = t.testdir({
     www: { 'a b': { 'x.txt': 'x' } },
-    bin: { 'xdg-open': '#!/bin/sh\nprintf "%s\\n" "$#" "$@" > "$(dirname "$0")/opened"\n' }
+    bin: { 'xdg-open': '#!/bin/sh\nprintf "%s\\n" "$#" "$@" "${SERVE_DIR_PASSWORD-none}" > "$(dirname "$0")/opened"\n' }  // eslint-disable-line no-template-curly-in-string
   })
   chmodSync(path.join(dir, 'bin', 'xdg-open'), 0o755)
   const stderr = Object.assign(capture().stream, { isTTY: true })
-  const env = { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH ?? ''}`, DISPLAY: ':0' }
-  const started = await start(['0', '-d', path.join(dir, 'www'), '--token', '--open', '/a b/;$(touch pwned)', '-l', 'silent', '--log-format', 'json'], { stdout: capture().stream, stderr, env })
+  const env = { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH ?? ''}`, DISPLAY: ':0', SERVE_DIR_PASSWORD: 'pw' }
+  const started = await start(['0', '-d', path.join(dir, 'www'), '--auth', 'bob', '--token', '--open', '/a b/;$(touch pwned)#?', '-l', 'silent', '--log-format', 'json'], { stdout: capture().stream, stderr, env })
   if (!('server' in started)) throw new Error('did not start')
   t.teardown(() => started.server.close())
   const { port } = started.server.server.address() as AddressInfo
   const opened = path.join(dir, 'bin', 'opened')
   await waitFor('the opener to run', () => existsSync(opened) && readFileSync(opened, 'utf8').endsWith('\n'))
-  const [count, url] = readFileSync(opened, 'utf8').split('\n')
+  const [count, url, password] = readFileSync(opened, 'utf8').split('\n')
   t.equal(count, '1', 'one argument')
-  t.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${port}/a%20b/;\\$\\(touch%20pwned\\)\\?token=[\\w-]{22}$`))
+  t.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${port}/a%20b/%3B%24\\(touch%20pwned\\)%23%3F\\?token=[\\w-]{22}$`), 'every segment encoded, the token in the query')
+  t.equal(password, 'none', 'the browser does not inherit $SERVE_DIR_PASSWORD')
   t.notOk(existsSync(path.join(dir, 'bin', 'pwned')) || existsSync('pwned'), 'nothing ran through a shell')
 })
 
