@@ -83,9 +83,9 @@ options:
   --max-age SECONDS     let browsers reuse files this long without asking
                         (default: 0, always revalidate)
   --max-connections N   hold at most N connections at once (default: no limit)
-  --upload [URLPATH]    let anyone who can reach the server add files below
-                        URLPATH (default: /) with PUT or the listing's form;
-                        repeatable; an existing file is never replaced
+  --upload [URLPATH]    let visitors (with a login: those logged in) add files
+                        below URLPATH (default: /) with PUT or the listing's
+                        form; repeatable; an existing file is never replaced
   --allowed-host NAME   a host name uploads may be addressed to, beside IP
                         addresses, localhost and this machine's name;
                         repeatable
