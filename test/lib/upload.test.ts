@@ -350,6 +350,17 @@ t.test('cross-site writes are refused; curl and the server\'s own pages are not'
   t.notOk(isOwnHost('laptop.evil.example', [], 'laptop'))
 })
 
+t.test('behind a trusted proxy that rewrites Host, the browser\'s Origin is checked against X-Forwarded-Host', async (t) => {
+  const root = t.testdir({})
+  const headers = { host: '127.0.0.1:3000', 'x-forwarded-host': 'files.example', 'x-forwarded-proto': 'https', origin: 'https://files.example', 'sec-fetch-site': 'same-origin' }
+  const proxied = Fastify({ trustProxy: true })
+  t.teardown(() => proxied.close())
+  await proxied.register(serveDir, { root, uploads: { allowedHosts: ['files.example'] } })
+  t.equal((await proxied.inject({ method: 'PUT', url: '/a.txt', payload: 'x', headers })).statusCode, 201)
+  const direct = await uploading(t, root, { allowedHosts: ['files.example'] })
+  t.equal((await direct.inject({ method: 'PUT', url: '/b.txt', payload: 'x', headers })).statusCode, 403, 'X-Forwarded-Host from a proxy not trusted: ignored')
+})
+
 t.test('--cors opens reading to other sites, never writing: preflights allow GET and HEAD only', async (t) => {
   const root = t.testdir({})
   const app = await uploading(t, root, true, { cors: true })

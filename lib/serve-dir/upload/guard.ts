@@ -26,8 +26,10 @@ export function isOwnHost (name: string, allowed: readonly string[], machine = o
 
 /** Throws a 403 unless the write comes from this server's own pages, or from no page at all. */
 export function refuseCrossSite (req: FastifyRequest, allowedHosts: readonly string[]): void {
-  const host = req.headers.host ?? req.headers[':authority'] as string | undefined
-  if (host === undefined || !isOwnHost(hostName(host), allowedHosts)) {
+  // Host (or HTTP/2's :authority); behind a proxy trusted with trustProxy, the X-Forwarded-Host it
+  // sets, as the browser's Origin names it
+  const host = req.host
+  if (host === '' || !isOwnHost(hostName(host), allowedHosts)) {
     throw new WriteForbiddenError('the Host header does not name this machine (add it with --allowed-host)')
   }
   const site = req.headers['sec-fetch-site']
