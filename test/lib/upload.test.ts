@@ -485,6 +485,31 @@ t.test('writeFileSync stands in for an upload made elsewhere: a PUT of a name ta
   t.same(temps(root), [])
 })
 
+t.test('If-Match holds when the upload replaces the file, not only when it began; rename never takes it', async (t) => {
+  const root = t.testdir({ 'doc.txt': 'version 1' })
+  const app = await uploading(t, root, { overwrite: 'always' })
+  const etag = (await app.inject('/doc.txt')).headers.etag as string
+  const port = await listening(app)
+  const socket = net.connect({ port, host: '127.0.0.1' })
+  let answer = ''
+  socket.on('data', (c) => { answer += c.toString() })
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write(`PUT /doc.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-Match: ${etag}\r\nContent-Length: 4\r\nConnection: close\r\n\r\nab`)
+  await waitFor('the upload to start', () => temps(root).length === 1)
+  // another writer's version 2, while this one is under way
+  writeFileSync(path.join(root, 'doc.txt'), 'version 2, longer')
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  socket.write('cd')
+  await closed
+  t.match(answer, /^HTTP\/1\.1 412 /, 'the version it meant to replace is gone: 412')
+  t.equal(readFileSync(path.join(root, 'doc.txt'), 'utf8'), 'version 2, longer', 'the other writer\'s version stands')
+  t.same(temps(root), [])
+  const renaming = await uploading(t, root, { overwrite: 'rename' })
+  const now = (await renaming.inject('/doc.txt')).headers.etag as string
+  t.equal((await renaming.inject({ method: 'PUT', url: '/doc.txt', payload: 'x', headers: { 'if-match': now } })).statusCode, 409, 'rename never replaces: If-Match cannot be honoured')
+  t.same(readdirSync(root), ['doc.txt'])
+})
+
 const asRoot = process.getuid?.() === 0
 t.test('a small disk filling up: 507, and nothing left behind', { skip: !asRoot && 'mounting a tmpfs needs root' }, async (t) => {
   const { spawnSync } = await import('node:child_process')

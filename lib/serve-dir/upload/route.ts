@@ -84,7 +84,8 @@ export class UploadRoute {
       this.preconditions(req, old)
       checkSpace(folder, declared, this.settings.minFreeBytes)
       proceed(req, reply)
-      const saved = await store(folder, name, req.raw, this.settings.overwrite, this.settings)
+      // the preconditions hold again when the file replaces what is there: it may have changed meanwhile
+      const saved = await store(folder, name, req.raw, this.settings.overwrite, this.settings, (now) => { this.preconditions(req, now) })
       const url = '/' + encodePath([...this.mount, ...segments.slice(0, -1), saved.name])
       logUpload(req, url, saved.stat.size)
       const replaced = old !== null && saved.name === name
@@ -102,6 +103,8 @@ export class UploadRoute {
     if (inm !== undefined && old !== null && (inm.trim() === '*' || listed(inm, etagOf(old)))) throw new PreconditionFailedError('the file exists')
     if (im !== undefined && (old === null || (im.trim() !== '*' && !listed(im, etagOf(old))))) throw new PreconditionFailedError('If-Match does not name the file as it is')
     if (old !== null && this.settings.overwrite === 'never') throw new ConflictError('the file exists and may not be replaced')
+    // If-Match asks to replace the file: `rename` would keep it and store another
+    if (im !== undefined && this.settings.overwrite === 'rename') throw new ConflictError('If-Match asks to replace the file, which overwrite: rename never does')
   }
 
   /**

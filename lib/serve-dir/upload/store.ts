@@ -123,7 +123,8 @@ const RENAME_TRIES = 100
 
 /**
  * Writes `body` as `name` in `folder` (see the file's comment). Returns the name it took (another
- * under `rename`) and the new file's stats. Throws 413 past `maxBytes`, 507 on a full disk, 408
+ * under `rename`) and the new file's stats. Under `always`, `recheck` may refuse what is at the
+ * name when the file is about to replace it. Throws 413 past `maxBytes`, 507 on a full disk, 408
  * when no byte came for `idleTimeout`, 409 when the name was taken meanwhile, and `ClientGoneError`
  * when the client went away; nothing is left behind.
  */
@@ -132,7 +133,8 @@ export async function store (
   name: string,
   body: Readable,
   overwrite: Overwrite,
-  limits: StoreLimits
+  limits: StoreLimits,
+  recheck: (current: Stats | null) => void = () => {}
 ): Promise<{ name: string, stat: Stats }> {
   const temp = TEMP_PREFIX + randomBytes(12).toString('hex')
   const fh = await open(folder.at(temp), TEMP, 0o644)
@@ -147,7 +149,7 @@ export async function store (
     stat = await fh.stat()
     await fh.close()
     closed = true
-    placed = await place(folder, temp, name, overwrite)
+    placed = await place(folder, temp, name, overwrite, recheck)
   } catch (err) {
     if (!closed) await fh.close()
     await rm(folder.at(temp), { force: true })
@@ -161,10 +163,11 @@ export async function store (
 }
 
 /** Links (or under `always` renames) the written temporary file to its name. */
-async function place (folder: UploadFolder, temp: string, name: string, overwrite: Overwrite): Promise<string> {
+async function place (folder: UploadFolder, temp: string, name: string, overwrite: Overwrite, recheck: (current: Stats | null) => void): Promise<string> {
   if (overwrite === 'always') {
-    // checked again just before: rename would replace a link or a folder's name otherwise
-    existing(folder, name)
+    // checked again just before: rename would replace a link or a folder's name otherwise, or a
+    // file changed since the upload began (its If-Match)
+    recheck(existing(folder, name))
     await rename(folder.at(temp), folder.at(name))
     return name
   }
