@@ -3,6 +3,7 @@
 // could not show what happens on the wire (100 Continue, a client that vanishes).
 import t, { type Test } from 'tap'
 import path from 'node:path'
+import { PassThrough } from 'node:stream'
 import net, { type AddressInfo } from 'node:net'
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
@@ -11,7 +12,7 @@ import serveDir, { type ServeDirOptions, type UploadOptions } from '../../lib/se
 import { allowLongUploads } from '../../lib/server'
 import { hostName, isOwnHost } from '../../lib/serve-dir/upload/guard'
 import { badName } from '../../lib/serve-dir/upload/names'
-import { renamed } from '../../lib/serve-dir/upload/store'
+import { UploadFolder, renamed, store } from '../../lib/serve-dir/upload/store'
 import { capture, serve, waitFor } from '../helper'
 import { attacks } from '../traversal-payloads'
 
@@ -424,6 +425,9 @@ t.test('the listing\'s form: several files, 303 back to the listing; JSON for a 
   t.equal((await app.inject({ method: 'POST', url: '/inbox/', ...form([['.env', 'x'], ['after.txt', 'y']]) })).statusCode, 403, 'a bad name ends the form')
   t.notOk(existsSync(path.join(root, 'inbox', 'after.txt')), 'and the files after it are not kept')
   t.equal((await app.inject({ method: 'POST', url: '/inbox', ...form([['x.txt', 'x']]) })).statusCode, 400, 'not a folder URL')
+  const replacing = await uploading(t, root, { overwrite: 'always' })
+  t.equal((await replacing.inject({ method: 'POST', url: '/inbox/', ...form([['one.txt', 'replaced']]) })).statusCode, 303, 'overwrite: always')
+  t.equal(readFileSync(path.join(root, 'inbox', 'one.txt'), 'utf8'), 'replaced')
   t.equal((await app.inject({ method: 'POST', url: '/inbox/', payload: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode, 400, 'not multipart')
   t.equal((await app.inject({ method: 'POST', url: '/inbox/', payload: '--x--\r\n', headers: { 'content-type': 'multipart/form-data; boundary=x' } })).statusCode, 400, 'no file in it')
   t.equal((await app.inject({ method: 'POST', url: '/inbox/', payload: 'x', headers: { 'content-type': 'multipart/form-data; nothing=here' } })).statusCode, 400, 'no boundary')
@@ -555,6 +559,16 @@ t.test('the listing offers its form only where files may be added, and says whet
   t.notMatch((await off.inject('/inbox/')).body, 'form class="upload"', 'uploads off: no form')
 })
 
+t.test('store() given a body that is gone before it begins: ClientGoneError, and nothing written', async (t) => {
+  const root = t.testdir({})
+  const folder = UploadFolder.open(root, [], false)
+  t.teardown(() => { folder.close() })
+  const body = new PassThrough()
+  body.destroy()
+  await t.rejects(store(folder, 'x.txt', body, 'never', { maxBytes: 10, minFreeBytes: 0, idleTimeout: 30_000 }), { code: 'FST_SERVE_DIR_CLIENT_GONE' })
+  t.same(readdirSync(root), [])
+})
+
 t.test('a form whose client goes away, in a file or between two: no temporary file, no descriptor left open', async (t) => {
   const root = t.testdir({ inbox: {} })
   const port = await listening(await uploading(t, root))
@@ -566,7 +580,10 @@ t.test('a form whose client goes away, in a file or between two: no temporary fi
   const writing = (): boolean => temps(root).length > 0
   // each cut once the server has it under way: a file half-sent; a whole file, then half of the
   // next; a file whose part was sent but not the boundary that ends it
+  const handling = (): boolean => fds() > before + 1
   const bodies: Array<[string, () => boolean]> = [
+    // the folder opened (a descriptor more than the connection's), no part begun
+    [`--${boundary}\r\nContent-Disposition: form-da`, handling],
     [part('half.bin', 'x'.repeat(200_000), false), writing],
     [part('whole.txt', 'whole') + part('second.bin', 'y'.repeat(1000), false), () => existsSync(path.join(root, 'inbox', 'whole.txt')) && writing()],
     [part('unended.txt', 'whole'), writing]

@@ -134,7 +134,7 @@ export async function store (
   body: Readable,
   overwrite: Overwrite,
   limits: StoreLimits,
-  recheck: (current: Stats | null) => void = () => {}
+  recheck?: (current: Stats | null) => void
 ): Promise<{ name: string, stat: Stats }> {
   const temp = TEMP_PREFIX + randomBytes(12).toString('hex')
   const fh = await open(folder.at(temp), TEMP, 0o644)
@@ -163,11 +163,12 @@ export async function store (
 }
 
 /** Links (or under `always` renames) the written temporary file to its name. */
-async function place (folder: UploadFolder, temp: string, name: string, overwrite: Overwrite, recheck: (current: Stats | null) => void): Promise<string> {
+async function place (folder: UploadFolder, temp: string, name: string, overwrite: Overwrite, recheck?: (current: Stats | null) => void): Promise<string> {
   if (overwrite === 'always') {
     // checked again just before: rename would replace a link or a folder's name otherwise, or a
     // file changed since the upload began (its If-Match)
-    recheck(existing(folder, name))
+    const now = existing(folder, name)
+    recheck?.(now)
     await rename(folder.at(temp), folder.at(name))
     return name
   }
