@@ -2,7 +2,7 @@
 
 const globals = require('globals')
 
-// the listing page's script runs in a browser, as a classic script: its globals, not Node's
+// the listing page's and live reload's scripts run in a browser, as a classic script: its globals, not Node's
 const nodeOnly = Object.fromEntries(Object.keys(globals.node).filter((g) => !(g in globals.browser)).map((g) => [g, 'off']))
 
 module.exports = [
@@ -13,7 +13,7 @@ module.exports = [
     ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'test-artifacts/**']
   }),
   {
-    files: ['lib/serve-dir/listing/assets/*.js'],
+    files: ['lib/serve-dir/*/assets/*.js'],
     languageOptions: {
       // ES5 on purpose: it runs in whatever browser a folder is opened in
       ecmaVersion: 5,

@@ -18,7 +18,7 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--download-html] [--max-age SECONDS] [--max-connections N]
                  [--upload [URLPATH]] [--allowed-host NAME] [--auth USER]
                  [--auth-file PATH] [--token] [--public-read]
-                 [--hash-password USER] [--open [PATH]]
+                 [--hash-password USER] [--open [PATH]] [--live-reload]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -86,9 +86,9 @@ options:
   --upload [URLPATH]    let visitors (with a login: those logged in) add files
                         below URLPATH (default: /) with PUT or the listing's
                         form; repeatable; an existing file is never replaced
-  --allowed-host NAME   a host name uploads may be addressed to, beside IP
-                        addresses, localhost and this machine's name;
-                        repeatable
+  --allowed-host NAME   a host name uploads and live reload may be addressed to,
+                        beside IP addresses, localhost and this machine's
+                        name; repeatable
   --auth USER           ask for a login: USER, with the password typed at the
                         start (not shown) or taken from $SERVE_DIR_PASSWORD
   --auth-file PATH      ask for a login: the users of an htpasswd file (bcrypt
@@ -100,6 +100,8 @@ options:
                         or $SERVE_DIR_PASSWORD) and exit
   --open [PATH]         open the folder (or the URL path PATH) in the desktop's
                         browser, logged in when --token is given
+  --live-reload         reload the pages open in browsers when a file changes
+                        (a stylesheet is swapped in place); not with -w
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -187,6 +189,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         'public-read': { type: 'boolean' },
         'hash-password': { type: 'string' },
         open: { type: 'string' },
+        'live-reload': { type: 'boolean' },
         cgi: { type: 'boolean' }
       }
     })
@@ -227,6 +230,8 @@ export function parseCli (argv: string[]): CliOptions | null {
     headers[name] = value
   }
   const login = loginOf(values, workers)
+  // each process would watch the tree and hold streams of its own: one is enough for a preview
+  if (workers !== 1 && values['live-reload'] === true) throw new UsageError('argument -w/--workers: not allowed with argument --live-reload')
   return {
     ...(login === undefined ? {} : { login }),
     ...(values['hash-password'] === undefined ? {} : { hashPasswordFor: values['hash-password'] }),
@@ -251,6 +256,7 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...(values.spa === undefined ? {} : { spa: values.spa }),
       ...(values['no-download'] === true ? { archives: false } : {}),
       ...(values.upload.length === 0 ? {} : { uploads: { paths: values.upload, allowedHosts: values['allowed-host'] } }),
+      ...(values['live-reload'] === true ? { liveReload: { allowedHosts: values['allowed-host'] } } : {}),
       ...folderOptions(values)
     }
   }
@@ -297,8 +303,8 @@ function folderOptions (
   if (values.index !== undefined) out.index = (values.index as string).split(',')
   if (values['no-index'] === true) out.index = false
   if (values['no-listing'] === true) out.listing = false
-  if ((values['allowed-host'] as string[]).length > 0 &&
-      (values.upload as string[]).length === 0) throw new UsageError('argument --allowed-host: only with --upload')
+  if ((values['allowed-host'] as string[]).length > 0 && (values.upload as string[]).length === 0 &&
+      values['live-reload'] !== true) throw new UsageError('argument --allowed-host: only with --upload or --live-reload')
   if (values['dirs-first'] === true) out.dirsFirst = true
   if (values['download-html'] === true) out.downloadHtml = true
   const maxAge = whole('max-age')

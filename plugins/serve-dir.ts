@@ -67,7 +67,11 @@ export function authFrom (opts: Pick<ServeDirAppOptions, 'authFile' | 'publicRea
  * What a person starting the server should know about who can reach it: uploads without a login,
  * or a login over plain HTTP, on an address other machines can reach.
  */
-export function startupWarnings (address: string, options: Pick<ServeDirOptions, 'uploads' | 'auth'>, secure: boolean): string[] {
+export function startupWarnings (
+  address: string,
+  options: Pick<ServeDirOptions, 'uploads' | 'auth' | 'liveReload'>,
+  secure: boolean
+): string[] {
   if (address === '::1' || address.startsWith('127.')) return []
   const login = options.auth !== undefined && options.auth !== false
   const warnings: string[] = []
@@ -75,6 +79,9 @@ export function startupWarnings (address: string, options: Pick<ServeDirOptions,
     warnings.push('uploads are on and anyone who can reach this address can add files: --token or --auth USER asks for a login')
   }
   if (login && !secure) warnings.push('the login crosses the network unencrypted: --tls-cert and --tls-key serve HTTPS')
+  if (options.liveReload !== undefined && options.liveReload !== false) {
+    warnings.push('live reload is on: anyone who can reach this address can follow when files change (pages of other sites cannot)')
+  }
   return warnings
 }
 
@@ -114,6 +121,10 @@ export function toPluginOptions (opts: ServeDirAppOptions): ServeDirOptions {
     : header
   options.uploads = uploadsFrom(opts)
   options.auth = authFrom(opts)
+  // --allowed-host names the machine for live reload's stream too
+  if (options.liveReload === true && opts.allowedHost !== undefined) {
+    options.liveReload = { allowedHosts: ([] as string[]).concat(opts.allowedHost) }
+  }
   return options as unknown as ServeDirOptions
 }
 

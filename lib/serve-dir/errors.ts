@@ -87,6 +87,13 @@ export const WriteForbiddenError = createError<[string]>(
   403
 )
 
+/** Live reload's event stream asked for by another site's page, or under a name that is not this machine's. */
+export const CrossSiteError = createError<[string]>(
+  'FST_SERVE_DIR_CROSS_SITE',
+  'Refused: %s',
+  403
+)
+
 /** An upload's name is taken (and may not be replaced), or a folder or file is in the way. */
 export const ConflictError = createError<[string]>(
   'FST_SERVE_DIR_CONFLICT',

@@ -11,6 +11,7 @@ import { InvalidOptionError, InvalidRootError } from './errors'
 import { prefixToSegments } from './url'
 import type { SymlinkPolicy } from './fs/lookup'
 import { usersOf, type Verifier } from './auth/passwords'
+import type { LiveSettings } from './live/route'
 
 export interface ServeDirOptions {
   /** Absolute path of the folder to serve. Required; a relative path is an error, not a guess. */
@@ -92,6 +93,24 @@ export interface ServeDirOptions {
   uploads?: boolean | UploadOptions
   /** A login for everything the plugin serves: `false` (the default) for none. See {@link AuthOptions}. */
   auth?: false | AuthOptions
+  /**
+   * Live reload: pages reload (stylesheets are swapped in place) when a file of the tree changes.
+   * `false` (the default) turns it off; `true` or an object turns it on. See {@link LiveReloadOptions}.
+   */
+  liveReload?: boolean | LiveReloadOptions
+}
+
+/** How the tree is watched for live reload (`liveReload`). */
+export interface LiveReloadOptions {
+  /** Globs (picomatch) of paths below the root whose changes are not told. Default none. */
+  ignore?: string[]
+  /** Milliseconds of quiet after a change before the browsers are told (one reload per save). Default 150. */
+  debounceMs?: number
+  /**
+   * Host names, beside IP literals, `localhost`, `*.localhost` and this machine's name, that the
+   * event stream may be addressed to (a DNS-rebinding guard). Default none.
+   */
+  allowedHosts?: string[]
 }
 
 /** Who may log in (`auth`): users with passwords, a `?token=` link, or both. */
@@ -277,9 +296,6 @@ function uploadsOf (value: unknown): false | UploadSettings {
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('uploads', `unknown key ${JSON.stringify(unknown)}`)
   if (!Array.isArray(paths) || paths.length === 0) throw new InvalidOptionError('uploads', 'paths must be a list of URL paths such as ["/"]')
-  if (!Array.isArray(allowedHosts) || !allowedHosts.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$/i.test(h))) {
-    throw new InvalidOptionError('uploads', 'allowedHosts must be a list of host names')
-  }
   return {
     paths: paths.map((p) => {
       try {
@@ -293,7 +309,31 @@ function uploadsOf (value: unknown): false | UploadSettings {
     minFreeBytes: count(256 * 1024 ** 2)(minFreeBytes, 'uploads.minFreeBytes'),
     mkdir: bool(true)(mkdir, 'uploads.mkdir'),
     idleTimeout: count(30_000)(idleTimeout, 'uploads.idleTimeout'),
-    allowedHosts: allowedHosts.map((h: string) => h.toLowerCase())
+    allowedHosts: hostsOf(allowedHosts, 'uploads')
+  }
+}
+
+function hostsOf (value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$/i.test(h))) {
+    throw new InvalidOptionError(name, 'allowedHosts must be a list of host names')
+  }
+  return value.map((h: string) => h.toLowerCase())
+}
+
+function liveReloadOf (value: unknown): false | LiveSettings {
+  if (value === undefined || value === false) return false
+  const opts = value === true ? {} : value
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('liveReload', 'must be a boolean or { ignore, debounceMs, allowedHosts }')
+  const { ignore = [], debounceMs, allowedHosts = [], ...rest } = opts as Record<string, unknown>
+  const unknown = Object.keys(rest)[0]
+  if (unknown !== undefined) throw new InvalidOptionError('liveReload', `unknown key ${JSON.stringify(unknown)}`)
+  if (!Array.isArray(ignore) || !ignore.every((g) => typeof g === 'string' && g !== '')) {
+    throw new InvalidOptionError('liveReload', 'ignore must be a list of globs such as ["dist/**"]')
+  }
+  return {
+    ignore,
+    debounceMs: count(150)(debounceMs, 'liveReload.debounceMs'),
+    allowedHosts: hostsOf(allowedHosts, 'liveReload')
   }
 }
 
@@ -350,7 +390,8 @@ export const OPTIONS = {
   spa: { shown: '`false`', check: spaOf, cli: 'words' },
   archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' },
   uploads: { shown: '`false`', check: uploadsOf, cli: 'own' },
-  auth: { shown: '`false`', check: authOf, cli: 'own' }
+  auth: { shown: '`false`', check: authOf, cli: 'own' },
+  liveReload: { shown: '`false`', check: liveReloadOf, cli: 'words' }
 } as const satisfies { [K in keyof ServeDirOptions]-?: OptionSpec<unknown> }
 
 /** Options Fastify's `register` itself takes, passed on to the plugin with ours. */

@@ -2,13 +2,14 @@
 // child scope of its own its error handler, @fastify/static, CORS and extra headers, the listing's
 // assets, and the routes. Each request is decided by route.ts and answered by the responder of
 // what it is: file/responder.ts, listing/route.ts or archive/route.ts.
+import type { Stats } from 'node:fs'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { BadPathError, InvalidOptionError, MethodNotAllowedError, NotFoundError } from './errors'
 import { displayPath, encodePath, parseRequestUrl, prefixToSegments } from './url'
 import { lookup } from './fs/lookup'
 import { settingsOf, type ServeDirOptions } from './options'
 import { decide, type Where } from './route'
-import { FileResponder } from './file/responder'
+import { FileResponder, typeOf } from './file/responder'
 import { Lister } from './listing/lister'
 import { ListingRoute } from './listing/route'
 import { ArchiveRoute } from './archive/route'
@@ -16,6 +17,7 @@ import { Walker } from './archive/walk'
 import { addVary, errorHandler, handOverMiss, isMiss } from './error-page'
 import { UploadRoute } from './upload/route'
 import { Login } from './auth/login'
+import { LiveReload } from './live/route'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { AuthOptions, ServeDirOptions, UploadOptions } from './options'
@@ -71,6 +73,15 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     cacheEntries: 10000,
     downloadHtml: settings.downloadHtml
   }, (dir, name) => lookup(realRoot, dir, [name], symlinks, !showHidden), symlinks !== 'follow')
+  const live = settings.liveReload === false
+    ? null
+    : new LiveReload(settings.liveReload, { realRoot, symlinks, showHidden }, mount, fastify.log,
+      fastify.initialConfig.connectionTimeout ?? 0)
+  if (live !== null) {
+    await live.start()
+    // before the server closes, not after: it would wait for every open stream first
+    fastify.addHook('preClose', async () => await live.close())
+  }
   const lister = new Lister(realRoot, symlinks, showHidden)
   const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
   const listings = new ListingRoute(lister, mount, {
@@ -78,6 +89,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     compressThreshold: settings.compressThreshold,
     dirsFirst: settings.dirsFirst,
     downloads: settings.archives !== false,
+    ...(live === null ? {} : { live: live.scriptName }),
     ...(uploads === null ? {} : { uploads: { allows: (segments) => uploads.allows(segments), hidden: showHidden } })
   })
   const login = settings.auth === false ? null : new Login(settings.auth, '/' + encodePath(mount))
@@ -114,15 +126,27 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
         case 'file':
         case 'index':
           if (uploads !== null) markUploaded(req, reply)
-          return await files.send(req, reply, d.path, d.stat)
+          return await sendFile(req, reply, d.path, d.stat)
         case 'spa':
           // the page or a 404 depends on Accept: caches must know
-          return await files.send(req, addVary(reply, 'Accept'), d.path, d.stat)
+          return await sendFile(req, addVary(reply, 'Accept'), d.path, d.stat)
         case 'archive':
           return await archives.send(req, reply, d.folder, d.asked)
         case 'listing':
           return await listings.send(req, reply, d.folder)
       }
+    }
+
+    /** A file, with live reload's script when it is a page a browser navigates to. */
+    async function sendFile (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
+      // pages sent as downloads (downloadHtml) never run here, and sandboxed ones (under an upload
+      // path) could not listen: neither gets the script
+      if (live !== null && !settings.downloadHtml && (reply as unknown as Record<symbol, boolean>)[kSandbox] !== true &&
+          live.wants(req, reply, typeOf(file))) {
+        const sent = await files.sendInjected(req, reply, file, stat, live.tag)
+        if (sent !== null) return sent
+      }
+      return await files.send(req, reply, file, stat)
     }
 
     /** Whether the URL lies under an upload path: its active files get {@link SANDBOX}. */
@@ -197,6 +221,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
       ? [displayPath(prefixSegments).slice(0, -1), displayPath(prefixSegments) + '*']
       : mount.length > 0 ? ['/', '/*'] : ['/*']
     ListingRoute.installAssets(child, prefixSegments, mount)
+    live?.install(child, prefixSegments)
     for (const url of routes) {
       child.route({ method: ['GET', 'HEAD'], url, handler })
       if (uploads !== null) {

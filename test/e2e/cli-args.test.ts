@@ -87,7 +87,15 @@ t.test('parseCli: --upload [URLPATH] (alone: /), repeatable, and --allowed-host 
   t.same(parseCli(['--upload', '/inbox', '--upload', '/drop', '--allowed-host', 'nas.lan'])?.plugin,
     { uploads: { paths: ['/inbox', '/drop'], allowedHosts: ['nas.lan'] } })
   t.same(parseCli(['--upload=/inbox'])?.plugin, { uploads: { paths: ['/inbox'], allowedHosts: [] } })
-  t.throws(() => parseCli(['--allowed-host', 'nas.lan']), { message: 'argument --allowed-host: only with --upload' })
+  t.throws(() => parseCli(['--allowed-host', 'nas.lan']), { message: 'argument --allowed-host: only with --upload or --live-reload' })
+})
+
+t.test('parseCli: --live-reload, with --allowed-host, and never with several workers', async (t) => {
+  t.same(parseCli(['--live-reload'])?.plugin, { liveReload: { allowedHosts: [] } })
+  t.same(parseCli(['--live-reload', '--allowed-host', 'dev.lan'])?.plugin, { liveReload: { allowedHosts: ['dev.lan'] } })
+  t.throws(() => parseCli(['--live-reload', '-w', '2']), { message: 'argument -w/--workers: not allowed with argument --live-reload' })
+  t.throws(() => parseCli(['--live-reload', '-w', '0']), { message: 'argument -w/--workers: not allowed with argument --live-reload' })
+  t.same(parseCli(['--live-reload', '-w', '1'])?.workers, 1)
 })
 
 t.test('--upload reaches the plugin: a PUT is stored, and the request timeout no longer cuts an upload', async (t) => {

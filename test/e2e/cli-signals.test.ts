@@ -75,3 +75,20 @@ t.test('a second signal while a download holds the close exits at once', async (
   t.equal(await exitOf(s.child), 130, 'the shell\'s status for death by SIGINT')
   t.match(s.stderr(), 'exiting now: 1 connection(s) cut\n', 'the cut download is said')
 })
+
+t.test('Ctrl-C with live reload streams open exits at once, without waiting for --grace', async (t) => {
+  const dir = t.testdir({ 'index.html': '<body></body>' })
+  const s = await startCommand(t, ['0', '-d', dir, '--live-reload', '--grace', '600', '--log-format', 'python'])
+  const streams = await Promise.all([1, 2].map(async () => {
+    const socket = net.connect(s.port, '127.0.0.1')
+    t.teardown(() => { socket.destroy() })
+    socket.write('GET /.serve-dir/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    await once(socket, 'data')
+    return socket
+  }))
+  s.child.kill('SIGINT')
+  // a grace of 600 s no test outlives: an exit at all says the streams did not hold the close
+  t.equal(await exitOf(s.child), 0, 'one signal: the streams ended, nothing was left to wait for')
+  t.notMatch(s.stderr(), 'grace period over', 'nothing was cut')
+  for (const socket of streams) t.equal(socket.readableEnded || socket.destroyed, true, 'each stream ended')
+})

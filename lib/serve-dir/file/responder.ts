@@ -10,8 +10,10 @@
 //   4. a file that shrinks while it is sent ends the connection (send's stream ends quietly and
 //      the client waits for bytes that never come);
 //   5. in front, a cache of small files answering GET and HEAD (200, 304, one range) exactly as send
-//      would, with send's own helpers, without its two stats and an open per request.
+//      would, with send's own helpers, without its two stats and an open per request;
+//   6. beside it, live reload's variant of a page: made whole here, with a tag of its own.
 import path from 'node:path'
+import { createHash } from 'node:crypto'
 import { ReadStream, type Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { Transform, pipeline, type Readable } from 'node:stream'
@@ -19,11 +21,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic, { type SendOptions } from '@fastify/static'
 import mime from 'mime-types'
 import { LRUCache } from 'lru-cache'
+import fresh from 'fresh'
 import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
 import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
 import { addVary } from '../error-page'
 import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
+import { inject, injectionPoint } from '../live/inject'
+import { PreconditionFailedError } from '../errors'
 
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
 // they are files of its package, not its documented API)
@@ -112,6 +117,8 @@ const SEND_OPTIONS = { contentType: false, cacheControl: false, highWaterMark: S
 /** Bodies compressed on the fly up to this size are compressed whole, so they have a length. */
 const WHOLE_BYTES = 1024 * 1024
 const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
+/** Pages up to this size get live reload's tag (each is read whole per request); bigger ones go out as they are. */
+const INJECT_BYTES = 8 * 1024 * 1024
 
 /**
  * A file changed less than this long before it was read is not kept (git's "racily clean"): a
@@ -350,6 +357,43 @@ export class FileResponder {
       }
     }
     return await this.answer(req, reply, { file, stat, type, compress: false })
+  }
+
+  /**
+   * Answers GET or HEAD for a page with `tag` (live reload's script) inserted, or `null` when the
+   * page takes none (too big, opted out, UTF-16): then the caller sends it as it is. Made here,
+   * not by send, and never kept: read whole, tagged by a hash of the bytes sent (strong, so no
+   * cache mistakes it for the page without the tag, and turning live reload off or on never earns
+   * a stale 304), without Last-Modified (the file's date would validate either variant) or ranges
+   * (offsets into the file are not offsets into this), compressed after the tag, never a sidecar.
+   */
+  async sendInjected (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, tag: Buffer): Promise<FastifyReply | null> {
+    if (stat.size > INJECT_BYTES) return null
+    const fh = await openVerified(file, stat, this.verifyPath)
+    let page: Buffer
+    try {
+      page = await fh.readFile()
+    } finally {
+      await fh.close()
+    }
+    const at = injectionPoint(page)
+    if (at === null) return null
+    const body = inject(page, at, tag)
+    const type = typeOf(file)
+    const canCompress = this.opts.compress && isCompressible(type) && body.length >= this.opts.threshold
+    if (canCompress) addVary(reply, 'Accept-Encoding')
+    const coding = canCompress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+    const identity = '"' + createHash('sha1').update(body).digest('base64url') + '"'
+    const etag = coding === undefined ? identity : codedEtag(identity, coding)
+    reply.headers(this.headers).header('etag', etag)
+    const ifMatch = req.headers['if-match']
+    if (ifMatch !== undefined && ifMatch.trim() !== '*' &&
+        !ifMatch.split(',').some((t) => t.trim() === etag)) throw new PreconditionFailedError('the page has changed')
+    if (fresh(req.headers, { etag })) return reply.code(304).send()
+    const sent = coding === undefined ? body : await compressBuffer(body, coding)
+    if (coding !== undefined) reply.header('content-encoding', coding)
+    reply.type(type).header('content-length', sent.length)
+    return reply.send(req.method === 'HEAD' ? undefined : sent)
   }
 
   /** From memory when the cache may answer (a small file; 200, 304 or one range, as send decides), else from disk. */

@@ -461,7 +461,7 @@ export class Lister {
   private key (req: ListRequest): string {
     return JSON.stringify([
       req.format, req.dirPath, req.isTop, req.sort, req.order, req.q, req.dirsFirst, req.offset, req.limit, req.assets,
-      req.uploads?.hidden
+      req.uploads?.hidden, req.live
     ])
   }
 

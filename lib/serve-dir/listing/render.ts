@@ -97,6 +97,8 @@ export interface View {
   downloads?: boolean
   /** Offer a form that adds files to the folder; `hidden`: whether hidden names may be added. */
   uploads?: { hidden: boolean }
+  /** Live reload's script, by its name in the assets' folder. */
+  live?: string
 }
 
 /** The sums a listing shows under its table. */
@@ -270,6 +272,7 @@ export function renderHtmlHead (view: View, page?: Page, count = 0): string {
     '<link rel="icon" href="data:,">\n' +
     `<link rel="stylesheet" href="${escapeHtml(view.assets + ASSETS.css.name)}">\n` +
     `<script src="${escapeHtml(view.assets + ASSETS.js.name)}" defer></script>\n` +
+    (view.live === undefined ? '' : `<script src="${escapeHtml(view.assets + view.live)}" defer></script>\n`) +
     '</head>\n<body>\n' + SPRITE +
     `<header>\n<h1>Directory listing for <span class="crumbs">${crumbs}</span></h1>\n` +
     '<form class="filter" role="search" method="get">' +

@@ -24,6 +24,8 @@ export interface ListingOptions {
   downloads: boolean
   /** Whether files may be added to the folder at `segments` (its listing offers a form), and hidden ones. */
   uploads?: { allows: (segments: readonly string[]) => boolean, hidden: boolean }
+  /** Live reload's script, by its name in the assets' folder, when it is on. */
+  live?: string
 }
 
 /** When the assets were made: the date their folder's listing shows. */
@@ -104,6 +106,7 @@ export class ListingRoute {
       q: query.get('q') ?? '',
       dirsFirst: opts.dirsFirst,
       downloads: opts.downloads,
+      ...(opts.live === undefined ? {} : { live: opts.live }),
       ...(opts.uploads?.allows(segments) === true ? { uploads: { hidden: opts.uploads.hidden } } : {})
     }, stat, untilClientGone(reply))
     /* c8 ignore next */ // only if the folder vanished since lookup(): a race no test can time

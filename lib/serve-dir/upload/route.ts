@@ -9,7 +9,7 @@ import { BadPathError, BadUploadError, ClientGoneError, ConflictError, NotFoundE
 import { encodePath, parseRequestUrl } from '../url'
 import type { UploadSettings } from '../options'
 import { badName } from './names'
-import { refuseCrossSite } from './guard'
+import { refuseCrossSite } from '../cross-site'
 import { userOf } from '../auth/login'
 import { UploadFolder, checkSpace, existing, store } from './store'
 

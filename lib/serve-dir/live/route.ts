@@ -1,0 +1,136 @@
+// Live reload: the tree is watched (watch.ts), and each change is told to the browsers over
+// Server-Sent Events at `<prefix>/.serve-dir/live`; pages get an external script
+// (`live-<hash>.js`, assets/live.js) that listens and reloads, or swaps stylesheets in place.
+// Which answers get the script, and where it goes, is decided here and in inject.ts; the file
+// responder makes the injected variant (its own ETag and length, no ranges, no sidecars).
+import { createHash, randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { PassThrough } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import escapeHtml from 'escape-html'
+import { displayPath, encodePath } from '../url'
+import { refuseCrossSite } from '../cross-site'
+import { CrossSiteError } from '../errors'
+import { addVary } from '../error-page'
+import { TreeWatcher, type Change, type WatchLog, type WatchOptions } from './watch'
+
+/** The `liveReload` option, checked. */
+export interface LiveSettings {
+  ignore: string[]
+  debounceMs: number
+  allowedHosts: string[]
+}
+
+const SCRIPT = readFileSync(path.join(__dirname, 'assets', 'live.js'))
+const SCRIPT_NAME = `live-${createHash('sha256').update(SCRIPT).digest('base64url').slice(0, 12)}.js`
+/** The folder, below the mount prefix, of the script and the stream (the listing's assets' folder). */
+const DIR = '.serve-dir'
+/** How long a browser waits before it connects again after the stream broke (EventSource's `retry:`). */
+const RETRY_MS = 1000
+/** The longest time between two messages of a stream, so that no proxy or idle timeout cuts it. */
+const PING_MS = 15_000
+/** Answers that may carry the script: pages. */
+const PAGE_TYPE = /^(?:text\/html|application\/xhtml\+xml)\b/
+
+export class LiveReload {
+  /** The tag put into pages: same origin, external, deferred (so a CSP of `script-src 'self'` runs it). */
+  readonly tag: Buffer
+  /** The script's name in the assets' folder, for the listing page. */
+  readonly scriptName = SCRIPT_NAME
+  private readonly streams = new Set<PassThrough>()
+  private readonly watcher: TreeWatcher
+  /** This server's run: a page that sees another one reloads (what it shows may have changed meanwhile). */
+  private readonly id = randomUUID()
+  private readonly pingMs: number
+
+  /**
+   * @param idleTimeout the server's socket idle timeout (Fastify's `connectionTimeout`, `0` for none):
+   *   streams are pinged well inside it
+   */
+  constructor (
+    private readonly settings: LiveSettings,
+    watched: Omit<WatchOptions, 'ignore' | 'debounceMs'>,
+    private readonly mount: readonly string[],
+    log: WatchLog,
+    idleTimeout: number
+  ) {
+    const src = '/' + encodePath([...mount, DIR]) + '/' + SCRIPT_NAME
+    this.tag = Buffer.from(`<script src="${escapeHtml(src)}" defer="defer"></script>`)
+    this.pingMs = idleTimeout > 0 ? Math.min(PING_MS, Math.floor(idleTimeout / 3)) : PING_MS
+    this.watcher = new TreeWatcher({ ...watched, ignore: settings.ignore, debounceMs: settings.debounceMs },
+      (change) => { this.tell(change) }, log)
+  }
+
+  /**
+   * Whether the answer to `req` for a file of `type` gets the script: a page navigation (a
+   * document or a frame, by Fetch Metadata; without it, a request that accepts HTML) for the whole
+   * page. Never a `fetch()` of a fragment, never a range. A page's answer then depends on those
+   * headers: caches are told.
+   */
+  wants (req: FastifyRequest, reply: FastifyReply, type: string): boolean {
+    if (!PAGE_TYPE.test(type)) return false
+    addVary(reply, 'Sec-Fetch-Dest, Accept')
+    const h = req.headers
+    if (h.range !== undefined) return false
+    const dest = h['sec-fetch-dest']
+    if (dest !== undefined) return dest === 'document' || dest === 'iframe' || dest === 'frame'
+    return h.accept?.includes('text/html') === true
+  }
+
+  /** Starts watching: resolves once the tree is watched (or cannot be: the server serves on without). */
+  async start (): Promise<void> {
+    await this.watcher.start()
+  }
+
+  /** The script and the stream, in `scope` (the plugin's: behind its login, beside the listing's assets). */
+  install (scope: FastifyInstance, prefixSegments: readonly string[]): void {
+    const dir = displayPath([...prefixSegments, DIR])
+    scope.get(dir + SCRIPT_NAME, async (_req, reply) => {
+      // named by its hash: a new version is a new name
+      return reply.type('text/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=31536000, immutable').send(SCRIPT)
+    })
+    scope.get(dir + 'live', async (req, reply) => await this.stream(req, reply))
+  }
+
+  /** One browser's event stream: refused across sites and to other hosts' names (DNS rebinding). */
+  private async stream (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    refuseCrossSite(req, this.settings.allowedHosts, (why) => new CrossSiteError(why))
+    // CORS never applies: a page of another origin has no business here
+    reply.removeHeader('access-control-allow-origin')
+    const body = new PassThrough()
+    this.streams.add(body)
+    body.write(`retry: ${RETRY_MS}\n\n` + message('hello', { id: this.id }))
+    // a comment now and then: the connection is never idle long enough to be cut
+    const ping = setInterval(() => { body.write(': ping\n\n') }, this.pingMs)
+    body.once('close', () => {
+      clearInterval(ping)
+      this.streams.delete(body)
+    })
+    reply.raw.once('close', () => { body.destroy() })
+    return reply.code(200).headers({
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      // nginx would hold the events back in its buffer
+      'x-accel-buffering': 'no'
+    }).send(body)
+  }
+
+  /** Tells every open stream what changed, as URL paths. */
+  private tell (change: Change): void {
+    const paths = change.paths.map((p) => '/' + encodePath([...this.mount, ...p.split('/')]))
+    const event = message('change', { css: change.css, paths })
+    for (const s of this.streams) s.write(event)
+  }
+
+  /** Ends every stream at once (a shutdown waits for none of them) and stops watching. */
+  async close (): Promise<void> {
+    for (const s of this.streams) s.end()
+    await this.watcher.close()
+  }
+}
+
+function message (event: string, data: object): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+}
