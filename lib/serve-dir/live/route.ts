@@ -96,9 +96,9 @@ export class LiveReload {
 
   /** One browser's event stream: refused across sites and to other hosts' names (DNS rebinding). */
   private async stream (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    refuseCrossSite(req, this.settings.allowedHosts, (why) => new CrossSiteError(why))
-    // CORS never applies: a page of another origin has no business here
+    // CORS never applies: a page of another origin has no business here, refused or not
     reply.removeHeader('access-control-allow-origin')
+    refuseCrossSite(req, this.settings.allowedHosts, (why) => new CrossSiteError(why))
     const body = new PassThrough()
     this.streams.add(body)
     body.write(`retry: ${RETRY_MS}\n\n` + message('hello', { id: this.id }))
