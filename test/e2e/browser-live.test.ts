@@ -19,7 +19,7 @@ t.test('live reload in Chromium', { skip: NO_CHROMIUM }, async (t) => {
   const dir = t.testdir({
     'index.html': page('v1'),
     'style.css': 'h1 { color: rgb(0, 0, 255) }',
-    'csp.html': page('csp1', `<meta http-equiv="Content-Security-Policy" content="default-src 'self'">`),
+    'csp.html': page('csp1', '<meta http-equiv="Content-Security-Policy" content="default-src \'self\'">'),
     'frag.html': '<li>a fragment</li>',
     'outer.html': page('outer').replace('</body>', '<iframe src="inner.html"></iframe></body>'),
     'inner.html': page('inner1'),
@@ -118,7 +118,7 @@ t.test('live reload in Chromium', { skip: NO_CHROMIUM }, async (t) => {
     const { context, streams } = await fresh()
     const p = await opened(context, '/csp.html', streams)
     const problems = await watch(p)
-    save('csp.html', page('csp2', `<meta http-equiv="Content-Security-Policy" content="default-src 'self'">`))
+    save('csp.html', page('csp2', '<meta http-equiv="Content-Security-Policy" content="default-src \'self\'">'))
     await p.waitForFunction(() => document.querySelector('h1')?.textContent === 'csp2')
     t.same(problems, [], 'no CSP violation')
   })

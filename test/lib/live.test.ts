@@ -28,7 +28,7 @@ t.test('options: liveReload is off by default, and a bad value fails ready() wit
   for (const liveReload of ['yes', 1, null, [], { ignore: 'x' }, { ignore: [''] }, { debounceMs: -1 }, { allowedHosts: ['a b'] }, { soon: true }]) {
     const app = Fastify()
     app.register(serveDir, { root, liveReload } as unknown as ServeDirOptions)
-    await t.rejects(app.ready(), { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /"liveReload(\.debounceMs)?"/ }, JSON.stringify(liveReload))
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /"liveReload(\.debounceMs)?"/ }, JSON.stringify(liveReload))
     await app.close()
   }
 })
@@ -271,7 +271,8 @@ t.test('the stream refuses other sites and names that are not this machine (DNS 
     await s.ended
     t.match(JSON.parse(s.text()), { code: 'FST_SERVE_DIR_CROSS_SITE' })
   }
-  for (const headers of [{}, { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }, { host: `dev.test:${port}` }, { host: `localhost:${port}` }]) {
+  const allowed: Array<Record<string, string>> = [{}, { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }, { host: `dev.test:${port}` }, { host: `localhost:${port}` }]
+  for (const headers of allowed) {
     const s = await openStream(t, port, headers)
     t.equal(s.res.statusCode, 200, JSON.stringify(headers))
     t.equal(s.res.headers['access-control-allow-origin'], undefined, 'CORS never applies')
@@ -289,7 +290,7 @@ t.test('a ping keeps the stream open past the idle timeout', async (t) => {
   const s = await openStream(t, await listen(app))
   await s.next('hello')
   let open = true
-  void s.ended.then(() => { open = false })
+  s.ended.then(() => { open = false }, () => { open = false })
   const started = Date.now()
   while (Date.now() - started < 2000) {
     await new Promise((resolve) => setTimeout(resolve, 100))

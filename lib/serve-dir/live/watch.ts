@@ -68,8 +68,7 @@ export class TreeWatcher {
         const e = err as NodeJS.ErrnoException
         if (e.code === 'ENOSPC') {
           this.log.error({ err: e }, 'live reload is off: out of inotify watches (raise fs.inotify.max_user_watches)')
-          void this.close()
-          resolve()
+          this.close().then(resolve, resolve)
         } else {
           this.log.warn({ err: e }, 'live reload: watching failed for a path')
         }
