@@ -5,7 +5,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsy
 import { describe, expect, test } from 'tstyche'
 import serveDir, {
   InvalidOptionError, InvalidRootError, notFoundHandler, hashPassword, redactToken, userOf,
-  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy, type UploadOptions, type AuthOptions
+  type Entry, type JsonListing, type ServeDirOptions, type SymlinkPolicy, type UploadOptions, type AuthOptions,
+  type LiveReloadOptions
 } from 'fastify-serve-dir'
 
 const root = '/srv/www'
@@ -16,7 +17,7 @@ describe('ServeDirOptions', () => {
     expect<keyof ServeDirOptions>().type.toBe<
       'root' | 'prefix' | 'index' | 'listing' | 'dotfiles' | 'symlinks' | 'maxAge' | 'immutable' | 'compress' |
       'precompressed' | 'compressThreshold' | 'cacheBytes' | 'downloadHtml' | 'dirsFirst' | 'methodNotAllowed' |
-      'headers' | 'cors' | 'spa' | 'archives' | 'uploads' | 'auth'
+      'headers' | 'cors' | 'spa' | 'archives' | 'uploads' | 'auth' | 'liveReload'
     >()
     expect<Pick<ServeDirOptions, 'root'>>().type.toBe<{ root: string }>()
     expect<Required<ServeDirOptions>>().type.toBe<{
@@ -41,6 +42,7 @@ describe('ServeDirOptions', () => {
       archives: boolean | { maxBytes?: number, maxEntries?: number }
       uploads: boolean | UploadOptions
       auth: false | AuthOptions
+      liveReload: boolean | LiveReloadOptions
     }>()
   })
 
@@ -74,6 +76,8 @@ describe('ServeDirOptions', () => {
     expect(options).type.toBeCallableWith({ root, auth: { users: { bob: '$scrypt$...' }, token: 'a'.repeat(22), maxFailures: 10 } })
     expect(options).type.toBeCallableWith({ root, dotfiles: 'ignore', symlinks: 'inside', cors: 'https://a.example' })
     expect(options).type.toBeCallableWith({ root, archives: { maxEntries: 10, maxBytes: 0 } })
+    expect(options).type.toBeCallableWith({ root, liveReload: true })
+    expect(options).type.toBeCallableWith({ root, liveReload: { ignore: ['dist/**'], debounceMs: 50, allowedHosts: ['dev.test'] } })
   })
 
   test('rejects a value of the wrong type', () => {
@@ -96,6 +100,9 @@ describe('ServeDirOptions', () => {
     expect(options).type.not.toBeCallableWith({ root, headers: { 'X-Count': 1 } })
     expect(options).type.not.toBeCallableWith({ root, headers: [['X-A', 'b']] })
     expect(options).type.not.toBeCallableWith({ root, cors: [true] })
+    expect(options).type.not.toBeCallableWith({ root, liveReload: 'on' })
+    expect(options).type.not.toBeCallableWith({ root, liveReload: { ignore: 'dist/**' } })
+    expect(options).type.not.toBeCallableWith({ root, liveReload: { debounceMs: '150' } })
     expect(options).type.not.toBeCallableWith({ root, spa: ['index.html'] })
     expect(options).type.not.toBeCallableWith({ root, archives: 'zip' })
     expect(options).type.not.toBeCallableWith({ root, uploads: { overwrite: 'sometimes' } })

@@ -30,6 +30,7 @@ declare namespace serveDir {
   export type ServeDirOptions = api.ServeDirOptions
   export type UploadOptions = api.UploadOptions
   export type AuthOptions = api.AuthOptions
+  export type LiveReloadOptions = api.LiveReloadOptions
   export type Entry = api.Entry
   export type JsonListing = api.JsonListing
   export type SymlinkPolicy = api.SymlinkPolicy

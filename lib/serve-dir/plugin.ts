@@ -20,7 +20,7 @@ import { Login } from './auth/login'
 import { LiveReload } from './live/route'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
-export type { AuthOptions, ServeDirOptions, UploadOptions } from './options'
+export type { AuthOptions, LiveReloadOptions, ServeDirOptions, UploadOptions } from './options'
 export { hashPassword } from './auth/passwords'
 export { redactToken, userOf } from './auth/login'
 export type { Entry, JsonListing } from './listing/render'
