@@ -76,7 +76,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   const live = settings.liveReload === false
     ? null
     : new LiveReload(settings.liveReload, { realRoot, symlinks, showHidden }, mount, fastify.log,
-      fastify.initialConfig.connectionTimeout ?? 0)
+      fastify.initialConfig.connectionTimeout)
   if (live !== null) {
     await live.start()
     // before the server closes, not after: it would wait for every open stream first

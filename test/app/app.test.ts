@@ -8,6 +8,7 @@ import { options as appOptions } from '../../app'
 import { HEALTH_PATH, READY_PATH } from '../../routes/health'
 import { misplacedRoot, startArguments } from '../../plugins/serve-dir'
 import net from 'node:net'
+import http from 'node:http'
 import { once } from 'node:events'
 
 t.test('the app answers every method Node parses other than GET and HEAD with a 405 on a served path', async (t) => {
@@ -196,6 +197,24 @@ t.test('headers, CORS, SPA and downloads from the command line', async (t) => {
   t.equal((await one.inject('/a.txt')).headers['x-only'], '1')
   t.equal((await one.inject({ url: '/r', headers: { accept: 'text/html' } })).body, 'a')
   await t.rejects(build(t, ['--root', root, '--header', 'no colon']), { code: 'FST_SERVE_DIR_INVALID_OPTION' })
+})
+
+t.test('--live-reload true from the command line, with --allowed-host naming the machine for its stream', async (t) => {
+  const root = t.testdir({ 'index.html': '<body></body>' })
+  const app = await build(t, ['--root', root, '--live-reload', 'true', '--allowed-host', 'dev.test'])
+  const page = await app.inject({ url: '/', headers: { 'sec-fetch-dest': 'document' } })
+  t.match(page.body, /<script src="\/\.serve-dir\/live-[\w-]+\.js" defer="defer"><\/script><\/body>/)
+  t.equal((await app.inject({ url: '/.serve-dir/live', headers: { host: 'evil.example' } })).statusCode, 403, 'another name')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/.serve-dir/live', headers: { host: `dev.test:${port}` } }, resolve)
+    req.on('error', reject)
+    t.teardown(() => { req.destroy() })
+  })
+  t.equal(res.statusCode, 200, '--allowed-host')
+  t.equal(res.headers['content-type'], 'text/event-stream')
+  res.destroy()
 })
 
 t.test('--upload from the command line: alone it opens /, repeated it opens each path; a refused 100-continue sends no 100', async (t) => {

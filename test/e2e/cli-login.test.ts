@@ -168,6 +168,9 @@ t.test('startup warnings: uploads without a login, or a login without TLS, on a 
   t.match(startupWarnings('::', { uploads: true, auth }, false), [/crosses the network unencrypted/])
   t.same(startupWarnings('192.168.1.2', { uploads: true, auth }, true), [], 'a login over HTTPS')
   t.same(startupWarnings('0.0.0.0', {}, false), [], 'reading only, no login')
+  t.match(startupWarnings('0.0.0.0', { liveReload: true }, false), [/live reload is on/])
+  t.same(startupWarnings('0.0.0.0', { liveReload: false }, false), [], 'live reload off')
+  t.same(startupWarnings('127.0.0.1', { liveReload: { debounceMs: 10 } }, false), [], 'live reload on loopback')
 })
 
 t.test('--auth on a terminal: the password is typed without echo and is nowhere in the process\'s arguments', async (t) => {

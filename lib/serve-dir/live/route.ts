@@ -45,19 +45,20 @@ export class LiveReload {
   private readonly pingMs: number
 
   /**
-   * @param idleTimeout the server's socket idle timeout (Fastify's `connectionTimeout`, `0` for none):
-   *   streams are pinged well inside it
+   * @param idleTimeout the server's socket idle timeout (Fastify's `connectionTimeout`, `0` or
+   *   `undefined` for none): streams are pinged well inside it
    */
   constructor (
     private readonly settings: LiveSettings,
     watched: Omit<WatchOptions, 'ignore' | 'debounceMs'>,
     private readonly mount: readonly string[],
     log: WatchLog,
-    idleTimeout: number
+    idleTimeout: number | undefined
   ) {
     const src = '/' + encodePath([...mount, DIR]) + '/' + SCRIPT_NAME
     this.tag = Buffer.from(`<script src="${escapeHtml(src)}" defer="defer"></script>`)
-    this.pingMs = idleTimeout > 0 ? Math.min(PING_MS, Math.floor(idleTimeout / 3)) : PING_MS
+    // none (0, or NaN from undefined): the default ping
+    this.pingMs = Math.min(PING_MS, Math.floor(Number(idleTimeout) / 3) || PING_MS)
     this.watcher = new TreeWatcher({ ...watched, ignore: settings.ignore, debounceMs: settings.debounceMs },
       (change) => { this.tell(change) }, log)
   }
