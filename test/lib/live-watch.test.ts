@@ -140,7 +140,7 @@ t.test('what is never told: node_modules, .git, hidden names, editor and upload 
     'node_modules/pkg/index.js', 'node_modules/new.js', 'sub/node_modules/y.js', '.git/HEAD', '.git/index',
     '.hidden/page.html', '.env', 'sub/.secret',
     'page.html~', '.#page.html', '#page.html#', '.page.html.swp', '.page.html.swx', '4913',
-    '.serve-dir-upload-abc123', 'sub/.serve-dir-upload-x',
+    '.serve-dir-upload-abc123', 'sub/.serve-dir-upload-x', 'page.html___jb_tmp___', 'page.html___jb_old___',
     'debug.log', 'sub/deep.log', 'build/out/x.js', 'build/new.js', 'sub/skip.html'
   ]
   mkdirSync(path.join(root, 'sub', 'node_modules'), { recursive: true })
@@ -148,6 +148,8 @@ t.test('what is never told: node_modules, .git, hidden names, editor and upload 
   await w.quiet()
   writeFileSync(path.join(root, 'sub', 'kept.html'), 'b')
   t.same(await w.next(), { paths: ['sub/kept.html'], css: false }, 'a glob with a slash matches that path only')
+  writeFileSync(path.join(root, 'movie.swf'), 'b')
+  t.same(await w.next(), { paths: ['movie.swf'], css: false }, 'a name like a swap file that is not hidden is a file')
 })
 
 t.test('with hidden names shown, hidden files are told; .git and node_modules still are not', async (t) => {
@@ -226,7 +228,8 @@ function errno (code: string): NodeJS.ErrnoException {
 t.test('out of inotify watches: one error naming the sysctl, and watching stops', async (t) => {
   const root = t.testdir({})
   let fake: FailingWatcher | undefined
-  const factory = (() => { fake = new FailingWatcher([errno('ENOSPC')]); return fake }) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
+  // two folders out of watches at once: still one line
+  const factory = (() => { fake = new FailingWatcher([errno('ENOSPC'), errno('ENOSPC')]); return fake }) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
   const w = await watching(t, root, {}, factory)
   t.equal(w.watcher.active, false, 'start() resolved, not watching')
   t.equal(fake?.closed, 1)
@@ -240,4 +243,20 @@ t.test('any other watch error is a warning, and watching goes on', async (t) => 
   const w = await watching(t, root, {}, factory)
   t.equal(w.watcher.active, true)
   t.match(w.logged, [{ level: 'warn', msg: /watching failed/, obj: { err: { code: 'EACCES' } } }])
+})
+
+t.test('a path that cannot be looked at is not told, and the server does not fall over', async (t) => {
+  const root = t.testdir({ 'file.txt': 'a' })
+  // as chokidar tells a delayed unlink below a folder that has become a file since (git checkout)
+  let fake: EventEmitter | undefined
+  const factory = (() => {
+    fake = new EventEmitter()
+    Object.assign(fake, { close: async () => {} })
+    setImmediate(() => { fake?.emit('ready') })
+    return fake
+  }) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
+  const w = await watching(t, root, {}, factory)
+  t.doesNotThrow(() => fake?.emit('all', 'unlink', path.join(root, 'file.txt', 'x.html')), 'ENOTDIR is no crash')
+  fake?.emit('all', 'change', path.join(root, 'file.txt'))
+  t.same(await w.next(), { paths: ['file.txt'], css: false }, 'only what could be looked at was told')
 })

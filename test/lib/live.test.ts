@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir, { type ServeDirOptions } from '../../lib/serve-dir'
 import { serve } from '../helper'
+import { EventEmitter } from 'node:events'
+import type { watch } from 'chokidar'
+import { LiveReload } from '../../lib/serve-dir/live/route'
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>\n'
 const NAV = { 'sec-fetch-dest': 'document', accept: 'text/html' }
@@ -231,7 +234,7 @@ t.test('the event stream: its headers, a hello, then what changed', async (t) =>
   const s = await openStream(t, port)
   t.equal(s.res.statusCode, 200)
   t.equal(s.res.headers['content-type'], 'text/event-stream')
-  t.equal(s.res.headers['cache-control'], 'no-store')
+  t.equal(s.res.headers['cache-control'], 'no-store, no-transform')
   t.equal(s.res.headers['content-encoding'], undefined, 'never compressed')
   const hello = await s.next('hello')
   t.match(hello.id, /^[\w-]{36}$/)
@@ -319,4 +322,19 @@ t.test('a login guards the stream; closing the server ends every stream at once'
   t.ok(Date.now() - started < 5000, `closed in ${Date.now() - started} ms, not held by the streams`)
   await Promise.all(open.map(async (s) => await s.ended))
   t.pass('every stream ended')
+})
+
+t.test('a tree too large to be watched within the wait: registering goes on, with a line saying so', async (t) => {
+  const root = t.testdir({})
+  const infos: string[] = []
+  let closed = false
+  // chokidar still reading the tree: never ready while the test runs
+  const factory = (() => Object.assign(new EventEmitter(), { close: async () => { closed = true } })) as unknown as typeof watch
+  const quiet = (): void => {}
+  const live = new LiveReload({ ignore: [], debounceMs: 10, allowedHosts: [] }, { realRoot: root, symlinks: 'inside', showHidden: false },
+    [], { info: (_o, msg) => { infos.push(msg) }, warn: quiet, error: quiet }, 0, 50, factory)
+  await live.start()
+  t.match(infos, [/still being read/])
+  await live.close()
+  t.equal(closed, true, 'the watcher is closed with the server')
 })

@@ -30,6 +30,10 @@ const DIR = '.serve-dir'
 const RETRY_MS = 1000
 /** The longest time between two messages of a stream, so that no proxy or idle timeout cuts it. */
 const PING_MS = 15_000
+/** The shortest, whatever the idle timeout: a ping loop is never a busy loop. */
+const MIN_PING_MS = 100
+/** How long registering waits for the tree to be watched; a larger tree goes on being read after. */
+const START_WAIT_MS = 5000
 /** Answers that may carry the script: pages. */
 const PAGE_TYPE = /^(?:text\/html|application\/xhtml\+xml)\b/
 
@@ -47,20 +51,24 @@ export class LiveReload {
   /**
    * @param idleTimeout the server's socket idle timeout (Fastify's `connectionTimeout`, `0` or
    *   `undefined` for none): streams are pinged well inside it
+   * @param startWaitMs how long start() waits for the tree to be watched (tests make it short)
+   * @param factory chokidar's `watch`, or a stand-in (tests)
    */
   constructor (
     private readonly settings: LiveSettings,
     watched: Omit<WatchOptions, 'ignore' | 'debounceMs'>,
     private readonly mount: readonly string[],
-    log: WatchLog,
-    idleTimeout: number | undefined
+    private readonly log: WatchLog & { info: WatchLog['warn'] },
+    idleTimeout: number | undefined,
+    private readonly startWaitMs = START_WAIT_MS,
+    factory?: ConstructorParameters<typeof TreeWatcher>[3]
   ) {
     const src = '/' + encodePath([...mount, DIR]) + '/' + SCRIPT_NAME
     this.tag = Buffer.from(`<script src="${escapeHtml(src)}" defer="defer"></script>`)
     // none (0, or NaN from undefined): the default ping
-    this.pingMs = Math.min(PING_MS, Math.floor(Number(idleTimeout) / 3) || PING_MS)
+    this.pingMs = Math.max(MIN_PING_MS, Math.min(PING_MS, Math.floor(Number(idleTimeout) / 3) || PING_MS))
     this.watcher = new TreeWatcher({ ...watched, ignore: settings.ignore, debounceMs: settings.debounceMs },
-      (change) => { this.tell(change) }, log)
+      (change) => { this.tell(change) }, log, factory)
   }
 
   /**
@@ -79,9 +87,17 @@ export class LiveReload {
     return h.accept?.includes('text/html') === true
   }
 
-  /** Starts watching: resolves once the tree is watched (or cannot be: the server serves on without). */
+  /**
+   * Starts watching: resolves once the tree is watched (or cannot be: the server serves on
+   * without), or after `startWaitMs` of a large tree, which goes on being watched meanwhile
+   * (Fastify gives a plugin 10 s to register).
+   */
   async start (): Promise<void> {
-    await this.watcher.start()
+    let waited: NodeJS.Timeout | undefined
+    const slow = new Promise<boolean>((resolve) => { waited = setTimeout(resolve, this.startWaitMs, true).unref() })
+    const late = await Promise.race([this.watcher.start().then(() => false), slow])
+    clearTimeout(waited)
+    if (late) this.log.info({}, 'live reload: the tree is still being read; changes in it are told once it is')
   }
 
   /** The script and the stream, in `scope` (the plugin's: behind its login, beside the listing's assets). */
@@ -104,15 +120,18 @@ export class LiveReload {
     this.streams.add(body)
     body.write(`retry: ${RETRY_MS}\n\n` + message('hello', { id: this.id }))
     // a comment now and then: the connection is never idle long enough to be cut
-    const ping = setInterval(() => { body.write(': ping\n\n') }, this.pingMs)
-    body.once('close', () => {
+    const ping = setInterval(() => { body.write(': ping\n\n') }, this.pingMs).unref()
+    const gone = (): void => {
       clearInterval(ping)
       this.streams.delete(body)
-    })
+    }
+    body.once('close', gone)
+    body.once('finish', gone)
     reply.raw.once('close', () => { body.destroy() })
     return reply.code(200).headers({
       'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
+      // no-transform: a proxy compressing would hold the events back too
+      'cache-control': 'no-store, no-transform',
       // nginx would hold the events back in its buffer
       'x-accel-buffering': 'no'
     }).send(body)

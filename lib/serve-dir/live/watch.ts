@@ -27,9 +27,9 @@ export interface WatchLog {
   error: (obj: object, msg: string) => void
 }
 
-/** Folders never watched, and editor swap and temp files never told (vim, emacs, most others). */
+/** Folders never watched, and editor swap and temp files never told (vim, emacs, JetBrains, most others). */
 const SKIPPED_DIRS = new Set(['node_modules', '.git', '.serve-dir'])
-const EDITOR_TEMP = /~$|^\.#|^#.*#$|\.sw[a-p]$|^4913$/
+const EDITOR_TEMP = /~$|^\.#|^#.*#$|^\..*\.sw[a-p]$|^4913$|___jb_(?:tmp|old)___$/
 
 export class TreeWatcher {
   private watcher: FSWatcher | null = null
@@ -66,6 +66,7 @@ export class TreeWatcher {
       w.once('ready', resolve)
       w.on('error', (err) => {
         const e = err as NodeJS.ErrnoException
+        if (this.watcher !== w) return
         if (e.code === 'ENOSPC') {
           this.log.error({ err: e }, 'live reload is off: out of inotify watches (raise fs.inotify.max_user_watches)')
           this.close().then(resolve, resolve)
@@ -89,13 +90,26 @@ export class TreeWatcher {
   private changed (file: string): void {
     const rel = path.relative(this.opts.realRoot, file)
     const names = rel.split(path.sep)
-    const gone = lstatSync(file, { throwIfNoEntry: false }) === undefined
-    if (!gone && lookup(this.opts.realRoot, this.opts.realRoot, names, this.opts.symlinks, !this.opts.showHidden) === null) return
+    if (!this.visible(file, names)) return
     this.pending.add(names.join('/'))
     clearTimeout(this.quiet)
     this.quiet = setTimeout(() => { this.flush() }, this.opts.debounceMs).unref()
     // a file written without pause is still told, at the latest this long after its first write
     this.deadline ??= setTimeout(() => { this.flush() }, Math.max(1000, 10 * this.opts.debounceMs)).unref()
+  }
+
+  /**
+   * Whether a changed path may be told: gone (whatever it was, a page that showed it changed), or
+   * there as the policy allows. Never throws (it runs in the watcher's events): a path that cannot
+   * be looked at (a folder turned into a file under it, no permission) is not told.
+   */
+  private visible (file: string, names: string[]): boolean {
+    try {
+      if (lstatSync(file, { throwIfNoEntry: false }) === undefined) return true
+      return lookup(this.opts.realRoot, this.opts.realRoot, names, this.opts.symlinks, !this.opts.showHidden) !== null
+    } catch {
+      return false
+    }
   }
 
   private flush (): void {
@@ -115,5 +129,7 @@ export class TreeWatcher {
     const w = this.watcher
     this.watcher = null
     await w?.close()
+    // chokidar's close() drops every listener: an error still on its way would be thrown
+    w?.on('error', () => {})
   }
 }

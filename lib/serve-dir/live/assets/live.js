@@ -11,8 +11,11 @@
   if (!me || !window.EventSource) return
   var streamUrl = me.src.replace(/live-[^/?#]*\.js(?:[?#].*)?$/, 'live')
   var channelName = 'serve-dir-live ' + streamUrl
-  var channel = window.BroadcastChannel ? new window.BroadcastChannel(channelName) : null
+  // shared only where a leader can be elected: without Web Locks every tab holds its own stream,
+  // and passing events on as well would make each tab act on each event once per tab
+  var channel = window.BroadcastChannel && navigator.locks ? new window.BroadcastChannel(channelName) : null
   var server = null
+  var leading = false
 
   // whether the window above is a page of this origin with this script: it reloads us with it
   function underLivePage () {
@@ -28,7 +31,10 @@
   // loaded, so the page never shows unstyled
   function swapStyles () {
     var links = document.querySelectorAll('link[rel~="stylesheet"][href]')
-    for (var i = 0; i < links.length; i++) swap(links[i])
+    for (var i = 0; i < links.length; i++) {
+      // a sheet already being replaced is not loaded again: its newest copy is
+      if (!links[i].__serveDirReplaced) swap(links[i])
+    }
   }
 
   function swap (link) {
@@ -37,8 +43,14 @@
     url.searchParams.set('serve-dir-reload', String(Date.now()))
     var next = link.cloneNode(false)
     next.href = url.href
+    link.__serveDirReplaced = true
+    next.__serveDirPrevious = link
+    // once the newest copy has loaded, it and no other stays (an older copy may never have loaded)
     var done = function () {
-      if (link.parentNode) link.parentNode.removeChild(link)
+      for (var old = next.__serveDirPrevious; old; old = old.__serveDirPrevious) {
+        if (old.parentNode) old.parentNode.removeChild(old)
+      }
+      next.__serveDirPrevious = null
     }
     next.addEventListener('load', done)
     next.addEventListener('error', done)
@@ -46,7 +58,10 @@
   }
 
   function handle (message) {
-    if (message.type === 'hello') {
+    if (message.type === 'ask') {
+      // a tab just opened asks which server the stream is from
+      if (leading && server !== null) channel.postMessage({ type: 'hello', id: server })
+    } else if (message.type === 'hello') {
       // another server started since this page was loaded: what it serves may have changed
       if (server !== null && server !== message.id) location.reload()
       server = message.id
@@ -60,6 +75,7 @@
   if (channel) channel.onmessage = function (e) { handle(e.data) }
 
   function listen () {
+    leading = true
     var source = new EventSource(streamUrl)
     var pass = function (type) {
       return function (e) {
@@ -78,7 +94,9 @@
   }
 
   if (underLivePage()) return
-  if (navigator.locks && channel) {
+  if (channel) {
+    // the server this page came from, so that a restart while another tab holds the stream reloads it too
+    channel.postMessage({ type: 'ask' })
     // held for the tab's life: when it closes, the next tab waiting takes the stream over
     navigator.locks.request(channelName, function () {
       listen()
