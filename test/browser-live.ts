@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { BrowserContext, Page, Request } from 'playwright-core'
 import { capture } from './helper'
-import { start } from '../lib/command'
+import { start, type Started } from '../lib/command'
 import { launch, patient } from './browser'
 
 export const page = (title: string, extra = ''): string =>
@@ -21,7 +21,9 @@ export interface LiveBrowser {
   /** Writes `name` (below the folder) in place. */
   save: (name: string, text: string) => void
   /** A fresh browser (context), the event streams its pages open, and how many were open at once at most. */
-  fresh: () => Promise<{ context: BrowserContext, streams: string[], most: () => number }>
+  fresh: (how?: { noLocks?: boolean }) => Promise<{ context: BrowserContext, streams: string[], most: () => number }>
+  /** Stops the server and starts it again on the same port, as a person restarting it would. */
+  restart: () => Promise<void>
   /** `url`'s page in `context`, once its stream is open (by it or by another tab of its browser). */
   opened: (context: BrowserContext, url: string, streams: string[]) => Promise<Page>
 }
@@ -36,17 +38,28 @@ export async function liveBrowser (t: Test): Promise<LiveBrowser> {
     'inner.html': page('inner1'),
     sub: { 'a.txt': 'a' }
   })
-  const stderr = capture()
-  const started = await start(['0', '-d', dir, '--live-reload', '-l', 'silent'], { stdout: capture().stream, stderr: stderr.stream })
-  if (!('server' in started)) throw new Error(`did not start: ${stderr.text()}`)
+  async function serve (port: number): Promise<Extract<Started, { server: unknown }>> {
+    const stderr = capture()
+    const started = await start([String(port), '-d', dir, '--live-reload', '-l', 'silent'], { stdout: capture().stream, stderr: stderr.stream })
+    if (!('server' in started)) throw new Error(`did not start: ${stderr.text()}`)
+    return started
+  }
+  let started = await serve(0)
   t.teardown(() => started.server.close())
-  const base = `http://127.0.0.1:${(started.server.server.address() as AddressInfo).port}`
+  const port = (started.server.server.address() as AddressInfo).port
+  const base = `http://127.0.0.1:${port}`
+  async function restart (): Promise<void> {
+    await started.server.close()
+    started = await serve(port)
+  }
   const browser = await launch(t)
   const save = (name: string, text: string): void => { writeFileSync(path.join(dir, name), text) }
 
   /** A fresh browser (context), the event streams its pages open, and how many were open at once at most. */
-  async function fresh (): Promise<{ context: BrowserContext, streams: string[], most: () => number }> {
+  async function fresh (how: { noLocks?: boolean } = {}): Promise<{ context: BrowserContext, streams: string[], most: () => number }> {
     const context = patient(await browser.newContext())
+    // a browser without Web Locks (older Safari, some embedded views)
+    if (how.noLocks === true) await context.addInitScript(() => { Reflect.deleteProperty(Navigator.prototype, 'locks') })
     const streams: string[] = []
     let open = 0
     let most = 0
@@ -77,5 +90,5 @@ export async function liveBrowser (t: Test): Promise<LiveBrowser> {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
-  return { dir, save, fresh, opened }
+  return { dir, save, fresh, opened, restart }
 }
