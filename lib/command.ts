@@ -66,6 +66,8 @@ export interface Io {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
   /** Where $SERVE_DIR_PASSWORD is read; process.env when not given. */
   env?: NodeJS.ProcessEnv
+  /** The port when none is given: Python's 8000 when not given (tests hold one of their own). */
+  defaultPort?: number
 }
 
 /** Builds the very app `fastify start` runs, on one folder, and listens. */
@@ -108,8 +110,8 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
   return server
 }
 
-/** The last port a busy default may move on to, as Python's users would try by hand. */
-const LAST_FALLBACK = 8009
+/** How many ports past a busy default it may move on to (8001 to 8009), as Python's users would try by hand. */
+const FALLBACKS = 9
 
 /**
  * serve(); when no port was given, one process serves and a person watches (stderr is a terminal),
@@ -123,7 +125,7 @@ async function serveOnFreePort (opts: CliOptions, io: Io, port = opts.port): Pro
     return server
   } catch (err) {
     const mayMove = !opts.portGiven && opts.workers === 1 && onTerminal(io)
-    if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= LAST_FALLBACK) throw err
+    if (!mayMove || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port >= opts.port + FALLBACKS) throw err
   }
   return await serveOnFreePort(opts, io, port + 1)
 }
@@ -186,6 +188,7 @@ export async function start (argv: string[], io: Io = process): Promise<Started>
       return { status: err instanceof UsageError ? 2 : 1 }
     }
   }
+  if (!opts.portGiven && io.defaultPort !== undefined) opts.port = io.defaultPort
   // node:cluster and the primary's code load only for --workers
   const cluster = opts.workers === 1 ? undefined : require('node:cluster') as Cluster
   if (cluster?.isPrimary === true) return { status: await primary(opts, argv, io) }
