@@ -73,7 +73,9 @@ t.test('serve-dir --http2: the HTTP/1.1 fallback cuts a slowloris client at the 
   const slow = trickle(s.port)
   t.equal(await get(s.port, '/a.txt'), 'HTTP/1.1 200 OK')
   // it would stay as long as it trickles without the deadline; PATIENCE bounds a hang
-  const after = await Promise.race([slow.closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), LIMITS.headersTimeout + PATIENCE).unref())])
+  let bound: NodeJS.Timeout | undefined
+  const after = await Promise.race([slow.closed, new Promise<number>((resolve) => { bound = setTimeout(() => resolve(-1), LIMITS.headersTimeout + PATIENCE) })])
+  clearTimeout(bound)
   t.ok(after >= LIMITS.headersTimeout - 50, `cut after ${after} ms, at the ${LIMITS.headersTimeout} ms deadline`)
   slow.socket.destroy()
 })

@@ -49,7 +49,8 @@ async function watching (t: Test, root: string, opts: Partial<WatchOptions> = {}
       if (Date.now() > deadline) throw new Error('no batch in 20 s')
       await new Promise<void>((resolve) => {
         waiting.push(resolve)
-        setTimeout(resolve, 1000).unref()
+        // a ref'd timer: while nothing else is pending it keeps the wait (and the test) alive
+        setTimeout(resolve, 1000)
       })
     }
     return batches.shift() as Change

@@ -216,7 +216,8 @@ async function openStream (t: Test, port: number, headers: Record<string, string
           if (Date.now() > deadline) throw new Error(`no ${event} event in 20 s; got ${JSON.stringify(text)}`)
           await new Promise<void>((resolve) => {
             waiting.push(resolve)
-            setTimeout(resolve, 1000).unref()
+            // a ref'd timer: while nothing else is pending it keeps the wait (and the test) alive
+            setTimeout(resolve, 1000)
           })
         }
       }

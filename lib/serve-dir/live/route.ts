@@ -94,7 +94,7 @@ export class LiveReload {
    */
   async start (): Promise<void> {
     let waited: NodeJS.Timeout | undefined
-    const slow = new Promise<boolean>((resolve) => { waited = setTimeout(resolve, this.startWaitMs, true).unref() })
+    const slow = new Promise<boolean>((resolve) => { waited = setTimeout(resolve, this.startWaitMs, true) })
     const late = await Promise.race([this.watcher.start().then(() => false), slow])
     clearTimeout(waited)
     if (late) this.log.info({}, 'live reload: the tree is still being read; changes in it are told once it is')
