@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import net from 'node:net'
 import { once } from 'node:events'
 import { Writable } from 'node:stream'
-import { readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions, type SpawnSyncReturns } from 'node:child_process'
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
@@ -130,13 +130,25 @@ export function link (href: string, text: string): RegExp {
   return new RegExp(`<a href="${esc(href)}"><svg class="i"[^>]*><use href="#i-\\w+"></use></svg>${esc(text)}</a>`)
 }
 
-/** A TCP port free on 127.0.0.1 a moment ago, for a server started in another process. */
+/**
+ * A TCP port free on 127.0.0.1 a moment ago, for a server started in another process. It is taken
+ * below the kernel's ephemeral range, where no `listen(0)` nor outgoing connection of another test
+ * can be handed it between this check and the child's bind; at random, so that two test files
+ * asking at once pick different ones.
+ */
 export async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as net.AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
+  const [ephemeral] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
+  const low = 10_000
+  for (let tries = 0; tries < 100; tries++) {
+    const port = low + Math.floor(Math.random() * (ephemeral - low))
+    const s = net.createServer().listen(port, '127.0.0.1')
+    const [event] = await Promise.race([once(s, 'listening').then(() => ['listening']), once(s, 'error').then(() => ['error'])])
+    if (event === 'listening') {
+      await new Promise((resolve) => s.close(resolve))
+      return port
+    }
+  }
+  throw new Error(`no free port between ${low} and ${ephemeral} in 100 tries`)
 }
 
 /** The exit code of a child process; one still running after `limitMs` is killed. */
