@@ -208,12 +208,13 @@ t.test('HTTP/2: a client that vanishes mid-download leaves no socket or file ope
   const sockets = (): number => fds().filter((l) => l.startsWith('socket:')).length
   const before = sockets()
   const url = `https://127.0.0.1:${(server.server.address() as AddressInfo).port}/big.bin`
-  // curl reads slowly and gives up: the server's stream is left waiting on flow control
-  const curl = spawn('curl', ['-sk', '--http2', '--limit-rate', '1M', '-m', '0.5', '-o', '/dev/null', '-w', '%{http_version}', url])
-  let out = ''
-  curl.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  t.equal(await exitOf(curl), 28, 'curl gave up (timeout)')
-  t.equal(out, '2', 'the download was over h2')
+  // curl reads slowly (the server's stream waits on flow control) and goes once the file is open:
+  // on that event, not after a time, which a busy machine can spend on the handshake alone
+  const curl = spawn('curl', ['-sk', '--http2', '--limit-rate', '1M', '-o', '/dev/null', url])
+  await waitFor('the download to begin', () => fds().some((l) => l.endsWith('big.bin')))
+  curl.kill('SIGKILL')
+  await exitOf(curl)
+  t.equal(sessions.length, 1, 'the download was over h2')
   // the session timeout (1.5 s) and the socket's grace (2 s) pass first: the bound is for a leak
   await waitFor('the file and the socket to be closed', () => sockets() <= before && !fds().some((l) => l.endsWith('big.bin')))
   t.pass('no descriptor left behind')
