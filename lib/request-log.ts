@@ -28,30 +28,31 @@ function socketBytes (request: FastifyRequest): number {
   return bytes
 }
 
-/** HTTP/2 client addresses, read when each request came. */
-const h2Addresses = new WeakMap<object, string>()
+/** Client addresses, read when each request came. */
+const addresses = new WeakMap<object, string | undefined>()
 
 /**
- * Keeps an HTTP/2 request's address: it is read through its stream, which is gone by the time the
- * request is logged.
+ * Keeps a request's address: it is read through its socket (or HTTP/2 stream), which may be gone
+ * by the time the request is logged (a client that sends a request and closes at once).
  */
 function noteAddress (request: FastifyRequest): void {
-  if (request.raw.httpVersionMajor === 2) h2Addresses.set(request.raw, request.ip)
+  addresses.set(request.raw, request.ip)
 }
 
 function addressOf (request: FastifyRequest): string {
   // Fastify calls incomingRequest first on every path that logs a request (routes, 404s, frameworkErrors)
-  return loggedAddress(request.raw.httpVersionMajor === 2 ? h2Addresses.get(request.raw) as string : request.ip)
+  return loggedAddress(addresses.get(request.raw))
 }
 
 /**
- * The client's address as logged. Behind --trust-proxy it comes from X-Forwarded-For, which any
- * client can fill with text: what is not an IP address is escaped (controls, space, `"`, `\`) so
- * that it stays one token and cannot forge a log line's fields or reach a terminal as a control.
+ * The client's address as logged: `-` when unknown (a connection closed before it was read).
+ * Behind --trust-proxy it comes from X-Forwarded-For, which any client can fill with text: what
+ * is not an IP address is escaped (all but printable ASCII, and `"`, `\`) so that it stays one
+ * token and cannot forge a log line's fields or reach a terminal as a control.
  */
-export function loggedAddress (address: string): string {
-  // eslint-disable-next-line no-control-regex
-  return isIP(address) !== 0 ? address : address.replace(/[\x00-\x20\x7f-\x9f"\\]/g, hexEscape)
+export function loggedAddress (address: string | undefined): string {
+  if (address === undefined || address === '') return '-'
+  return isIP(address) !== 0 ? address : address.replace(/[^\x21-\x7e]|["\\]/g, hexEscape)
 }
 
 /**
@@ -75,6 +76,10 @@ export class OneLineLogController extends LogController {
   }
 
   requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    neverThrows(() => { this.line(error, request, reply) })
+  }
+
+  private line (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
     const h2 = request.raw.httpVersionMajor === 2
     const bytes = h2 ? h2BodyBytes(request, reply) : socketBytes(request)
@@ -93,6 +98,18 @@ export class OneLineLogController extends LogController {
     } else {
       reply.log.info(line, 'request completed')
     }
+  }
+}
+
+/**
+ * Writes a request's log line. A log line runs in the response's 'finish' event, where a throw
+ * would end the process: whatever it did not expect is told as a process warning instead.
+ */
+function neverThrows (write: () => void): void {
+  try {
+    write()
+  } catch (err) {
+    process.emitWarning(`a request's log line could not be written: ${(err as Error).message}`)
   }
 }
 
@@ -124,12 +141,28 @@ export function escapeControl (s: string): string {
   return s.replace(/[\x00-\x1f\x7f-\x9f]/g, hexEscape)
 }
 
+/**
+ * The fields of the line for a request answered before Fastify sees it (CONNECT, a method HTTP/2
+ * allows and the router does not know): as a request line's, escaped as its.
+ */
+export function unroutedLine (req: { method?: string, url?: string, socket: { remoteAddress?: string } }, statusCode: number): object {
+  return {
+    method: escapeControl(String(req.method)),
+    url: loggedUrl(String(req.url)),
+    statusCode,
+    remoteAddress: loggedAddress(req.socket.remoteAddress)
+  }
+}
+
 /** A URL as the logs show it: a login link's token hidden, control characters escaped. */
 function loggedUrl (url: string): string {
   return escapeControl(redactToken(url))
 }
 
-const hexEscape = (c: string): string => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
+const hexEscape = (c: string): string => {
+  const code = c.charCodeAt(0)
+  return code > 0xff ? '\\u' + code.toString(16).padStart(4, '0') : '\\x' + code.toString(16).padStart(2, '0')
+}
 
 /**
  * The line Python's `http.server` writes for each request, on stderr:
@@ -152,13 +185,15 @@ export class PythonLogController extends LogController {
     // routes that log only warnings (health and readiness checks) have no request line either
     if (!this.on || LEVELS.indexOf(request.routeOptions.logLevel) > LEVELS.indexOf('info')) return
     const { method, url, httpVersion } = request.raw
-    this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${loggedUrl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+    neverThrows(() => {
+      this.out.write(`${addressOf(request)} - - [${pythonDate(new Date())}] "${method} ${loggedUrl(url as string)} HTTP/${httpVersion}" ${reply.statusCode} -\n`)
+    })
   }
 
   /** A request the HTTP parser refused (400, 408, 431), as Python logs its errors: a code line, then the request's. */
   refused (remoteAddress: string | undefined, statusCode: number, reason: string): void {
     if (!this.on) return
-    const at = `${String(remoteAddress)} - - [${pythonDate(new Date())}]`
+    const at = `${loggedAddress(remoteAddress)} - - [${pythonDate(new Date())}]`
     this.out.write(`${at} code ${statusCode}, message ${reason}\n${at} "" ${statusCode} -\n`)
   }
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import { LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
+import { unroutedLine } from '../lib/request-log'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>(
@@ -63,12 +64,7 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   // CONNECT (a proxy's method) never reaches Fastify: Node gives it to 'connect' listeners, or
   // drops the connection unanswered. It gets the 405 every other method we do not serve gets.
   fastify.server.on('connect', (req: IncomingMessage | Http2ServerRequest, to: Socket | Http2ServerResponse) => {
-    fastify.log.info({
-      method: req.method,
-      url: req.url,
-      statusCode: 405,
-      remoteAddress: req.socket.remoteAddress
-    }, 'CONNECT refused')
+    fastify.log.info(unroutedLine(req, 405), 'CONNECT refused')
     // an HTTP/2 stream: an ordinary response
     if ('writeHead' in to) return refuse(to)
     // HTTP/1: Node hands the socket over without its error and timeout handlers: a reset would be
@@ -92,12 +88,7 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
   ) => {
     if (req.httpVersionMajor === 1) return inOrder(req, res)
     if (fastify.supportedMethods.includes(req.method as string)) return route(req, res)
-    fastify.log.info({
-      method: req.method,
-      url: req.url,
-      statusCode: 405,
-      remoteAddress: req.socket.remoteAddress
-    }, 'unknown method refused')
+    fastify.log.info(unroutedLine(req, 405), 'unknown method refused')
     refuse(res as Http2ServerResponse)
   })
   fastify.addHook('onRequest', async (req) => {

@@ -28,9 +28,20 @@ export function userOf (req: FastifyRequest): string | undefined {
   return (req as unknown as Record<symbol, string | undefined>)[kUser]
 }
 
-/** `url` with the value of a `token` query parameter hidden, for logs. */
+/**
+ * `url` with the value of every `token` query parameter hidden, for logs: a parameter whose name
+ * reads `token` once decoded as the login decodes it (`?%74oken=` is one too).
+ */
 export function redactToken (url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
+  const q = url.indexOf('?')
+  if (q === -1) return url
+  const hash = url.indexOf('#', q)
+  const end = hash === -1 ? url.length : hash
+  const params = url.slice(q + 1, end).split('&').map((param) => {
+    const name = param.split('=', 1)[0]
+    return new URLSearchParams(name).keys().next().value?.toLowerCase() === 'token' ? `${name}=[redacted]` : param
+  })
+  return url.slice(0, q + 1) + params.join('&') + url.slice(end)
 }
 
 const sha256 = (s: string | Buffer): Buffer => createHash('sha256').update(s).digest()
