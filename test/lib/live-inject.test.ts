@@ -49,5 +49,7 @@ t.test('UTF-16 and UTF-32 pages are left alone', async (t) => {
   const be = Buffer.from('\ufeff<body></body>', 'utf16le').swap16()
   t.equal(injectionPoint(be), null, 'UTF-16BE with a BOM')
   t.equal(injectionPoint(Buffer.from('<body></body>', 'utf16le')), null, 'UTF-16 without a BOM (NUL bytes)')
+  // its first KiB in Cyrillic: no NUL byte there (U+0416 is 16 04), the markup's NULs come later
+  t.equal(injectionPoint(Buffer.from('\u0416'.repeat(600) + '<p>end</p>', 'utf16le')), null, 'UTF-16 without a BOM, NUL bytes past the first KiB')
   t.not(injectionPoint(Buffer.from('\ufeff<body></body>')), null, 'UTF-8 with a BOM is injected')
 })

@@ -11,7 +11,7 @@ const OPT_OUT = /<(?:html|body)\b[^>]*\sdata-serve-dir-no-reload\b/i
 
 /**
  * The byte offset at which to insert the script tag into `page`, or `null` when the page opts out
- * or is not in an ASCII-compatible encoding (UTF-16 or UTF-32: a BOM, or NUL bytes near the start),
+ * or is not in an ASCII-compatible encoding (UTF-16 or UTF-32: a BOM, or NUL bytes),
  * where ASCII bytes would corrupt it.
  */
 export function injectionPoint (page: Buffer): number | null {
@@ -30,12 +30,15 @@ export function injectionPoint (page: Buffer): number | null {
   return page.length
 }
 
-/** Whether `page` is UTF-16 or UTF-32 (by its BOM, or by a NUL byte in its first KiB). */
+/**
+ * Whether `page` is UTF-16 or UTF-32 (by its BOM, or by a NUL byte anywhere: no ASCII-compatible
+ * page has one, and a wide page's first KiB may be all text without one).
+ */
 function isWide (page: Buffer): boolean {
   const b0 = page[0]
   const b1 = page[1]
   if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) return true
-  return page.subarray(0, 1024).includes(0)
+  return page.includes(0)
 }
 
 /** `page` with `tag` inserted at `at`: a new buffer, the page's bytes around the tag untouched. */
