@@ -7,6 +7,7 @@ import path from 'node:path'
 import { renameSync, writeFileSync } from 'node:fs'
 import { NO_CHROMIUM, watch } from '../browser'
 import { CSP, liveBrowser, page } from '../browser-live'
+import { PATIENCE } from '../helper'
 
 t.test('live reload in Chromium', { skip: NO_CHROMIUM }, async (t) => {
   const { dir, save, fresh, opened } = await liveBrowser(t)
@@ -24,7 +25,8 @@ t.test('live reload in Chromium', { skip: NO_CHROMIUM }, async (t) => {
       times.push(Math.round(began - saved))
     }
     t.comment(`save to reload: ${times.join(', ')} ms (debounce 150 ms)`)
-    t.ok(times.every((ms) => ms > 0 && ms < 5000), 'each save reloaded the page')
+    // how soon is a benchmark's figure (the comment above); a busy machine stretches it
+    t.ok(times.every((ms) => ms > 0 && ms < PATIENCE), 'each save reloaded the page, after it')
     t.same(problems, [], 'no errors, no failed load')
   })
 
