@@ -5,7 +5,7 @@
 // npm test (test/e2e/hostile.test.ts runs smaller ones). Loopback only; every loop is bounded.
 //
 //   npm run attack                          # every attack, default sizes
-//   npm run attack -- --only pipelining     # one (h1-reset, h2-reset, slow-listing, archives, pipelining, h2-streams)
+//   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining, h2-streams)
 //   npm run attack -- --files 100000 --clients 300
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -101,8 +101,10 @@ async function settle (pid, before) {
   return { rss: rss(pid), fds: fds(pid), ms: Date.now() - began }
 }
 
-async function measure (name, attack, { tls = false } = {}) {
-  const { child, port } = await startServer(['-d', root, '-l', 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])], (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean))
+async function measure (name, attack, { tls = false, logged = false } = {}) {
+  // logged: the server writes its request lines (default flags), to a stderr no one reads here
+  const { child, port } = await startServer(['-d', root, '-l', logged ? 'info' : 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])],
+    (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), undefined, logged ? 'ignore' : 'inherit')
   try {
     await sleep(300)
     const before = { rss: rss(child.pid), fds: fds(child.pid), cpu: cpu(child.pid) }
@@ -120,7 +122,7 @@ async function measure (name, attack, { tls = false } = {}) {
       console.log(`after a forced GC: RSS ${rss(child.pid).toFixed(0)} MiB`)
     }
     const used = cpu(child.pid) - before.cpu
-    console.log(`${name.padEnd(13)} ${what}`)
+    console.log(`${name.padEnd(13)} ${what}${child.exitCode === null ? '' : `; THE SERVER EXITED (${child.exitCode})`}`)
     console.log(`${''.padEnd(13)} RSS ${before.rss.toFixed(0)} -> peak ${p.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB after ${(after.ms / 1000).toFixed(1)} s; ` +
       `fds ${before.fds} -> ${p.fds} -> ${after.fds}; CPU ${used.toFixed(1)} s in ${(attackMs / 1000).toFixed(1)} s; ` +
       `small file: slowest ${s.slowest} ms, ${s.failed} failed`)
@@ -217,7 +219,25 @@ async function h2Streams (port) {
   return `500 unread streams of a 64 MiB file on one session (${refused} refused by the server)`
 }
 
+/** Connect, send `GET /`, close at once, four at a time, for as long as the attack holds (default flags: request lines logged). */
+async function hitAndRun (port) {
+  let n = 0
+  const began = Date.now()
+  const end = began + Math.max(HOLD_MS, 10_000)
+  const one = () => new Promise((resolve) => {
+    const s = net.connect(port, HOST, () => { s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); s.destroy() })
+    s.on('close', resolve)
+    s.on('error', () => {})
+  })
+  while (Date.now() < end && n < 1_000_000) {
+    await Promise.all([one(), one(), one(), one()])
+    n += 4
+  }
+  return `${n.toLocaleString('en')} connect-request-close of / in ${((Date.now() - began) / 1000).toFixed(0)} s, request lines logged`
+}
+
 const ATTACKS = {
+  'hit-and-run': [hitAndRun, { logged: true }],
   'h1-reset': [h1Reset],
   'h2-reset': [h2Reset, { tls: true }],
   'slow-listing': [slowListing],

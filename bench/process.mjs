@@ -8,8 +8,8 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** serve-dir (of `project`, built) on port 0 with `args` (node's own `nodeArgs` first): its first line, Python's "Serving HTTP on ... port N", says which port it got. */
-export async function startServer (args, nodeArgs = [], project = path.join(here, '..')) {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(project, 'dist', 'bin', 'serve-dir.js'), '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+export async function startServer (args, nodeArgs = [], project = path.join(here, '..'), stderr = 'inherit') {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(project, 'dist', 'bin', 'serve-dir.js'), '0', ...args], { stdio: ['ignore', 'pipe', stderr] })
   let out = ''
   child.stdout.on('data', (d) => { out += d })
   const deadline = Date.now() + 20000
