@@ -26,9 +26,12 @@ export function projectCopy (t: Test, withDist: boolean): string {
 /** The built app of a copy. */
 export const appOf = (copy: string): string => path.join(copy, 'dist', 'app.js')
 
-/** Runs build-if-stale on a copy: its exit code. */
+/**
+ * Runs build-if-stale on a copy: its exit code. A build is no quick start: tsc takes 5 s idle, and
+ * took over a minute with the machine loaded 17 deep; its bound is four times PATIENCE.
+ */
 export function buildIfStale (copy: string): number | null {
-  return spawnSync(process.execPath, [SCRIPT, copy], { stdio: 'ignore', timeout: PATIENCE }).status
+  return spawnSync(process.execPath, [SCRIPT, copy], { stdio: 'ignore', timeout: 4 * PATIENCE }).status
 }
 
 /** Dates one file of a copy a minute after its dist/ was built. */
