@@ -14,6 +14,12 @@ export function clientOf (req: FastifyRequest): string {
   return networkOf(isIP(forwarded) !== 0 ? forwarded : req.raw.socket?.remoteAddress ?? '')
 }
 
+/** The trusted proxy a request came through (counted as {@link clientOf} counts), or `undefined`. */
+export function proxyOf (req: FastifyRequest): string | undefined {
+  const peer = req.raw.socket?.remoteAddress
+  return req.ip === peer ? undefined : networkOf(peer ?? '')
+}
+
 /** An IPv6 address's `/64` (an IPv4-mapped one's IPv4 address); any other string as it is. */
 export function networkOf (ip: string): string {
   if (isIP(ip) !== 6) return ip

@@ -135,6 +135,12 @@ export interface AuthOptions {
    * its flood delays another's first login by at most this many checks. Default 2.
    */
   maxPending?: number
+  /**
+   * Failed logins in a minute of all the clients one trusted proxy forwards, together, before they
+   * get 429s: a client that reaches the port directly is believed as a proxy and names itself.
+   * Default 20.
+   */
+  maxProxyFailures?: number
 }
 
 /** {@link AuthOptions} checked, the users' hashes ready to check. */
@@ -144,6 +150,7 @@ export interface AuthSettings {
   publicRead: boolean
   maxFailures: number
   maxPending: number
+  maxProxyFailures: number
 }
 
 /** Where and how files may be written (`uploads`). */
@@ -349,8 +356,8 @@ function liveReloadOf (value: unknown): false | LiveSettings {
 
 function authOf (value: unknown): false | AuthSettings {
   if (value === undefined || value === false) return false
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('auth', 'must be false or { users, token, publicRead, maxFailures, maxPending }')
-  const { users, token, publicRead, maxFailures, maxPending, ...rest } = value as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('auth', 'must be false or { users, token, publicRead, maxFailures, maxPending, maxProxyFailures }')
+  const { users, token, publicRead, maxFailures, maxPending, maxProxyFailures, ...rest } = value as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('auth', `unknown key ${JSON.stringify(unknown)}`)
   if (users === undefined && token === undefined) throw new InvalidOptionError('auth', 'needs users, a token or both')
@@ -374,7 +381,8 @@ function authOf (value: unknown): false | AuthSettings {
     token: token ?? null,
     publicRead: bool(false)(publicRead, 'auth.publicRead'),
     maxFailures: count(5)(maxFailures, 'auth.maxFailures'),
-    maxPending: count(2)(maxPending, 'auth.maxPending')
+    maxPending: count(2)(maxPending, 'auth.maxPending'),
+    maxProxyFailures: count(20)(maxProxyFailures, 'auth.maxProxyFailures')
   }
 }
 

@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import serveDir, { type AuthOptions, type ServeDirOptions } from '../../lib/serve-dir'
 import { decoyOf, hashPassword, usersOf, verifierOf } from '../../lib/serve-dir/auth/passwords'
 import { redactToken } from '../../lib/serve-dir/auth/login'
-import { clientOf, networkOf } from '../../lib/serve-dir/client'
+import { clientOf, networkOf, proxyOf } from '../../lib/serve-dir/client'
 import { capture, serve, waitFor } from '../helper'
 
 /** Cheap hashes: every check in a test would otherwise cost 0.1 s. */
@@ -66,7 +66,7 @@ t.test('hashes: bcrypt and scrypt are taken; plain text and weak ones are refuse
 t.test('options: a bad auth fails ready() with a named error', async (t) => {
   const root = t.testdir({})
   const line = 'bob:' + await hashPassword('x', CHEAP)
-  for (const bad of [true, 'x', [], {}, { users: 'bob:plain' }, { users: '' }, { users: 1 }, { users: [line] }, { token: 'short' }, { token: 1 }, { users: line, what: 1 }, { users: line, publicRead: 'yes' }, { users: line, maxFailures: -1 }, { users: line, maxPending: 0 }, { users: line, maxPending: 1.5 }]) {
+  for (const bad of [true, 'x', [], {}, { users: 'bob:plain' }, { users: '' }, { users: 1 }, { users: [line] }, { token: 'short' }, { token: 1 }, { users: line, what: 1 }, { users: line, publicRead: 'yes' }, { users: line, maxFailures: -1 }, { users: line, maxPending: 0 }, { users: line, maxPending: 1.5 }, { users: line, maxProxyFailures: 'x' }]) {
     const app = Fastify()
     app.register(serveDir, { root, auth: bad as never })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' }, JSON.stringify(bad))
@@ -271,6 +271,8 @@ t.test('a client is an address it cannot choose: a proxy\'s junk is the proxy, a
   t.equal(networkOf(''), '')
   t.equal(clientOf({ ip: undefined, raw: { socket: undefined } } as never), '', 'a connection gone: no address, no crash')
   t.equal(clientOf({ ip: 'junk', raw: { socket: { remoteAddress: '::ffff:127.0.0.1' } } } as never), '127.0.0.1')
+  t.equal(proxyOf({ ip: '192.0.2.1', raw: { socket: undefined } } as never), '', 'forwarded, its connection gone')
+  t.equal(proxyOf({ ip: '192.0.2.1', raw: { socket: { remoteAddress: '192.0.2.1' } } } as never), undefined, 'not forwarded')
   // one hop, as serve-dir --trust-proxy trusts
   const proxied = Fastify({ trustProxy: (_address: string, hop: number) => hop === 0 })
   t.teardown(() => proxied.close())
@@ -286,6 +288,15 @@ t.test('a client is an address it cannot choose: a proxy\'s junk is the proxy, a
   t.same(sixes, [401, 401, 401, 401, 401, 429, 429, 429], 'eight addresses of one /64: one client')
   t.equal(await guess('2001:db8:5:7::1', 0), 401, 'the next /64 is another')
   t.equal(await guess('192.0.2.1, 198.51.100.7', 0), 401, 'the address the proxy saw (the last), not what the client wrote before it')
+  // a client that reaches the port itself is believed as a proxy: it names every guess anew
+  const named = []
+  for (let i = 0; i < 25; i++) {
+    const forwarded = i % 5 === 0 ? `junk ${i}` : `203.0.113.${i}`
+    named.push((await proxied.inject({
+      url: '/a.txt', remoteAddress: '127.0.0.2', headers: { authorization: basic('eve', `wrong ${i}`), 'x-forwarded-for': forwarded }
+    } as never)).statusCode)
+  }
+  t.same(named, [...Array(20).fill(401), ...Array(5).fill(429)], 'all the clients of one proxy: maxProxyFailures (20) a minute')
 })
 
 t.test('one client holds at most maxPending places in the password checks\' queue: more get 429 at once', async (t) => {

@@ -18,7 +18,7 @@ import { LRUCache } from 'lru-cache'
 import escapeHtml from 'escape-html'
 import { LoginRequiredError, LoginsPendingError, TooManyLoginsError } from '../errors'
 import { Slots, untilClientGone } from '../slots'
-import { clientOf } from '../client'
+import { clientOf, proxyOf } from '../client'
 import type { AuthSettings } from '../options'
 import { decoyOf, type Verifier } from './passwords'
 
@@ -93,7 +93,7 @@ export class Login {
     const held = this.pending.get(client) ?? 0
     if (held >= this.settings.maxPending) throw withRetry(new LoginsPendingError(), 1)
     // counted before the hash: a burst of guesses at once is held to the limit too
-    const tries = this.attempt(client)
+    const tries = this.attempt(req, client)
     this.pending.set(client, held + 1)
     const check = this.basic(header, reply)
     this.checking.set(id, check)
@@ -104,7 +104,7 @@ export class Login {
       else this.pending.set(client, left)
     })
     if (user === undefined) throw this.refusal()
-    tries.count--
+    for (const f of tries) f.count--
     this.known.set(id, user)
     return this.let(req, user)
   }
@@ -136,9 +136,9 @@ export class Login {
 
   /** A `?token=` link: the right token sets the cookie and leaves the address bar for the clean URL. */
   private byToken (req: FastifyRequest, reply: FastifyReply, token: string): FastifyReply {
-    const tries = this.attempt(clientOf(req))
+    const tries = this.attempt(req, clientOf(req))
     if (!same(token, this.settings.token as string)) throw this.refusal()
-    tries.count--
+    for (const f of tries) f.count--
     const url = req.raw.url as string
     const query = new URLSearchParams(queryOf(url))
     query.delete('token')
@@ -161,22 +161,31 @@ export class Login {
 
   /**
    * One more try from this client, counted as a failure until it succeeds (the caller takes it
-   * back from the count it returns); 429 once it has failed too often in the last minute (no hash
-   * is checked for it then).
+   * back from the counts it returns); 429 once it has failed too often in the last minute (no hash
+   * is checked for it then). Through a trusted proxy, the proxy is counted too (with a budget of its
+   * own): whoever reaches the port directly is believed as a proxy, and chooses the client's name.
    */
-  private attempt (client: string): { count: number } {
-    const f = this.failures.get(client)
-    if (f !== undefined && f.count >= this.settings.maxFailures) {
-      throw withRetry(new TooManyLoginsError(), Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000))
+  private attempt (req: FastifyRequest, client: string): Array<{ count: number }> {
+    const proxy = proxyOf(req)
+    const keys: Array<[string, number]> = [[client, this.settings.maxFailures]]
+    if (proxy !== undefined) keys.push([`via ${proxy}`, this.settings.maxProxyFailures])
+    for (const [key, max] of keys) {
+      const f = this.failures.get(key)
+      if (f !== undefined && f.count >= max) {
+        throw withRetry(new TooManyLoginsError(), Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000))
+      }
     }
-    if (f !== undefined) {
-      f.count++
-      return f
-    }
-    // the window runs from the first failure: ttl is not reset by later ones
-    const first = { count: 1, since: Date.now() }
-    this.failures.set(client, first)
-    return first
+    return keys.map(([key]) => {
+      const f = this.failures.get(key)
+      if (f !== undefined) {
+        f.count++
+        return f
+      }
+      // the window runs from the first failure: ttl is not reset by later ones
+      const first = { count: 1, since: Date.now() }
+      this.failures.set(key, first)
+      return first
+    })
   }
 
   /** The one 401 for every refusal: no header, a bad one, an unknown user, a wrong password or token. */
