@@ -54,8 +54,9 @@ options:
                         (default: 5); a second signal exits at once
   --qr                  print a QR code of the network address on stderr, for
                         a phone's camera (with --bind 0.0.0.0 or ::)
-  --trust-proxy         behind a reverse proxy: log the client address from
-                        X-Forwarded-For
+  --trust-proxy         behind a reverse proxy: the client is the address it saw
+                        (X-Forwarded-For's last entry), in logs and for the
+                        login's limits
   --tls-cert PATH       serve HTTPS with this certificate (chain), PEM
   --tls-key PATH        its private key (default: in the certificate file)
   --tls-password-file PATH

@@ -84,7 +84,9 @@ export async function serve (opts: CliOptions, stderr: Io['stderr'] = process.st
       http2: opts.http2,
       logController: requests
     }),
-    trustProxy: opts.trustProxy,
+    // one hop: the proxy that connects; its X-Forwarded-For's last entry is the address it saw, where
+    // `true` would take the first, which the client writes
+    trustProxy: opts.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     logger: {
       level: python && opts.logLevel === 'info' ? 'warn' : opts.logLevel,
       // json: as is; pretty: pino-pretty; python: text too, not JSON among Python's lines

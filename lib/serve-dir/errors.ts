@@ -149,3 +149,10 @@ export const TooManyLoginsError = createError(
   'Too many failed logins: try again in a minute',
   429
 )
+
+/** One address already has its share of the password checks running or waiting. */
+export const LoginsPendingError = createError(
+  'FST_SERVE_DIR_LOGINS_PENDING',
+  'Too many logins from this address in progress: try again shortly',
+  429
+)

@@ -124,8 +124,23 @@ export interface AuthOptions {
   token?: string
   /** Anyone may read (GET, HEAD); only uploads need the login. Default `false`. */
   publicRead?: boolean
-  /** Failed logins from one address in a minute before it gets 429s. Default 5. */
+  /**
+   * Failed logins from one client in a minute before it gets 429s. A client is the connection's
+   * address, or the one a proxy trusted with Fastify's `trustProxy` saw; an IPv6 client its /64.
+   * Default 5.
+   */
   maxFailures?: number
+  /**
+   * Password checks one client may have running or waiting at once; more get 429 at once, so that
+   * its flood delays another's first login by at most this many checks. Default 2.
+   */
+  maxPending?: number
+  /**
+   * Failed logins in a minute of all the clients one trusted proxy forwards, together, before they
+   * get 429s: a client that reaches the port directly is believed as a proxy and names itself.
+   * Default 20.
+   */
+  maxProxyFailures?: number
 }
 
 /** {@link AuthOptions} checked, the users' hashes ready to check. */
@@ -134,6 +149,8 @@ export interface AuthSettings {
   token: string | null
   publicRead: boolean
   maxFailures: number
+  maxPending: number
+  maxProxyFailures: number
 }
 
 /** Where and how files may be written (`uploads`). */
@@ -339,8 +356,8 @@ function liveReloadOf (value: unknown): false | LiveSettings {
 
 function authOf (value: unknown): false | AuthSettings {
   if (value === undefined || value === false) return false
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('auth', 'must be false or { users, token, publicRead, maxFailures }')
-  const { users, token, publicRead, maxFailures, ...rest } = value as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('auth', 'must be false or { users, token, publicRead, maxFailures, maxPending, maxProxyFailures }')
+  const { users, token, publicRead, maxFailures, maxPending, maxProxyFailures, ...rest } = value as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('auth', `unknown key ${JSON.stringify(unknown)}`)
   if (users === undefined && token === undefined) throw new InvalidOptionError('auth', 'needs users, a token or both')
@@ -357,11 +374,15 @@ function authOf (value: unknown): false | AuthSettings {
     throw new InvalidOptionError('auth', (err as Error).message)
   }
   if (users !== undefined && checked.size === 0) throw new InvalidOptionError('auth', 'users names no user')
+  // none would let no password be checked at all
+  if (maxPending === 0) throw new InvalidOptionError('auth.maxPending', 'must be 1 or more')
   return {
     users: checked,
     token: token ?? null,
     publicRead: bool(false)(publicRead, 'auth.publicRead'),
-    maxFailures: count(5)(maxFailures, 'auth.maxFailures')
+    maxFailures: count(5)(maxFailures, 'auth.maxFailures'),
+    maxPending: count(2)(maxPending, 'auth.maxPending'),
+    maxProxyFailures: count(20)(maxProxyFailures, 'auth.maxProxyFailures')
   }
 }
 

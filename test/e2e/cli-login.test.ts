@@ -194,3 +194,21 @@ t.test('--auth on a terminal: the password is typed without echo and is nowhere 
   t.ok(commandLines.length >= 1, 'the command was found')
   t.notOk(commandLines.some((c) => c.includes(password)), 'the password is in no process\'s command line')
 })
+
+t.test('--trust-proxy: the throttle counts the address the proxy saw, not what the client wrote before it', async (t) => {
+  const dir = t.testdir({ 'a.txt': 'a', users: 'eve:' + await hashPassword('right', CHEAP) + '\n' })
+  const r = await run(t, ['0', '-d', dir, '--auth-file', path.join(dir, 'users'), '--trust-proxy'])
+  const app = r.app as import('fastify').FastifyInstance
+  const statuses = []
+  for (let i = 0; i < 8; i++) {
+    // nginx's $proxy_add_x_forwarded_for: what the client sent, then the address nginx saw
+    const forwarded = `10.0.${i}.1, 198.51.100.7`
+    const headers = { authorization: basic('eve', `guess ${i}`), 'x-forwarded-for': forwarded }
+    statuses.push((await app.inject({ url: '/a.txt', remoteAddress: '127.0.0.1', headers } as never)).statusCode)
+  }
+  t.same(statuses, [401, 401, 401, 401, 401, 429, 429, 429])
+  const headers = { authorization: basic('eve', 'right'), 'x-forwarded-for': '198.51.100.8' }
+  const other = await app.inject({ url: '/a.txt', remoteAddress: '127.0.0.1', headers } as never)
+  t.equal(other.statusCode, 200, 'another client behind the proxy goes on')
+  t.equal(other.body, 'a')
+})

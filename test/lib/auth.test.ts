@@ -5,9 +5,10 @@ import bcrypt from 'bcryptjs'
 import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
 import serveDir, { type AuthOptions, type ServeDirOptions } from '../../lib/serve-dir'
-import { hashPassword, usersOf, verifierOf } from '../../lib/serve-dir/auth/passwords'
+import { decoyOf, hashPassword, usersOf, verifierOf } from '../../lib/serve-dir/auth/passwords'
 import { redactToken } from '../../lib/serve-dir/auth/login'
-import { capture, serve } from '../helper'
+import { clientOf, networkOf, proxyOf } from '../../lib/serve-dir/client'
+import { capture, serve, waitFor } from '../helper'
 
 /** Cheap hashes: every check in a test would otherwise cost 0.1 s. */
 const CHEAP = { ln: 8, r: 8, p: 1 }
@@ -65,7 +66,7 @@ t.test('hashes: bcrypt and scrypt are taken; plain text and weak ones are refuse
 t.test('options: a bad auth fails ready() with a named error', async (t) => {
   const root = t.testdir({})
   const line = 'bob:' + await hashPassword('x', CHEAP)
-  for (const bad of [true, 'x', [], {}, { users: 'bob:plain' }, { users: '' }, { users: 1 }, { users: [line] }, { token: 'short' }, { token: 1 }, { users: line, what: 1 }, { users: line, publicRead: 'yes' }, { users: line, maxFailures: -1 }]) {
+  for (const bad of [true, 'x', [], {}, { users: 'bob:plain' }, { users: '' }, { users: 1 }, { users: [line] }, { token: 'short' }, { token: 1 }, { users: line, what: 1 }, { users: line, publicRead: 'yes' }, { users: line, maxFailures: -1 }, { users: line, maxPending: 0 }, { users: line, maxPending: 1.5 }, { users: line, maxProxyFailures: 'x' }]) {
     const app = Fastify()
     app.register(serveDir, { root, auth: bad as never })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' }, JSON.stringify(bad))
@@ -131,7 +132,7 @@ t.test('a login that worked is remembered: a page\'s assets cost one hash; at mo
   t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', 'wrong') } })).statusCode, 401)
   t.equal(calls, 2, 'a failure is not remembered')
   const flood = await Promise.all(Array.from({ length: 12 }, async (_, i) =>
-    (await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', `guess ${i}`) } })).statusCode))
+    (await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', `guess ${i}`) }, remoteAddress: `10.0.2.${i}` } as never)).statusCode))
   t.same(new Set(flood), new Set([401]))
   t.equal(most, 2, 'twelve bad passwords at once: two hashes at a time')
 })
@@ -230,4 +231,100 @@ t.test('--token with publicRead: the link still logs in, so that uploads work fr
   t.ok(jar, 'the cookie is set')
   t.equal((await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x' })).statusCode, 401, 'no cookie: no upload')
   t.equal((await app.inject({ method: 'PUT', url: '/inbox/x.txt', payload: 'x', headers: { cookie: jar } })).statusCode, 201)
+})
+
+t.test('an unknown user is checked against a hash of the cost most users have, not the first user\'s', async (t) => {
+  const compared: string[] = []
+  const compare = bcrypt.compare.bind(bcrypt)
+  t.intercept(bcrypt, 'compare', {
+    value: async (p: string, h: string) => { compared.push(h.slice(0, 7)); return await compare(p, h) }
+  })
+  const app = await guarded(t, {
+    users: { eve: bcrypt.hashSync('e', 4), bob: bcrypt.hashSync('b', 5), carol: bcrypt.hashSync('c', 5) },
+    maxFailures: 1000
+  })
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('mallory', 'guess') } })).statusCode, 401)
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('bob', 'guess') } })).statusCode, 401)
+  t.same(compared, ['$2b$05$', '$2b$05$'], 'an unknown user costs what most known ones do')
+  const scryptUsers = usersOf({
+    a: await hashPassword('a', { ln: 4, r: 8, p: 1 }),
+    b: await hashPassword('b', CHEAP),
+    c: await hashPassword('c', CHEAP),
+    d: '$2y$' + bcrypt.hashSync('d', 4).slice(4)
+  }, 'o')
+  t.same([...scryptUsers.values()].map((v) => v.cost),
+    ['scrypt ln=4,r=8,p=1', 'scrypt ln=8,r=8,p=1', 'scrypt ln=8,r=8,p=1', 'bcrypt 04'])
+  t.equal(decoyOf(scryptUsers), scryptUsers.get('b'), 'the most common cost; the first user of it')
+  const tie = usersOf({ x: await hashPassword('x', CHEAP), y: bcrypt.hashSync('y', 4) }, 'o')
+  t.equal(decoyOf(tie)?.cost, 'scrypt ln=8,r=8,p=1', 'a tie: the first listed')
+  t.equal(decoyOf(new Map()), undefined)
+})
+
+t.test('a client is an address it cannot choose: a proxy\'s junk is the proxy, an IPv6 /64 one client', async (t) => {
+  t.equal(networkOf('192.0.2.1'), '192.0.2.1')
+  t.equal(networkOf('::ffff:192.0.2.1'), '192.0.2.1', 'IPv4-mapped')
+  t.equal(networkOf('2001:DB8:1:2:3:4:5:6'), '2001:db8:1:2::/64')
+  t.equal(networkOf('2001:db8::1'), '2001:db8:0:0::/64')
+  t.equal(networkOf('::1'), '0:0:0:0::/64')
+  t.equal(networkOf('fe80::1:2:3:4%eth0'), 'fe80:0:0:0::/64')
+  t.equal(networkOf('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64')
+  t.equal(networkOf(''), '')
+  t.equal(clientOf({ ip: undefined, raw: { socket: undefined } } as never), '', 'a connection gone: no address, no crash')
+  t.equal(clientOf({ ip: 'junk', raw: { socket: { remoteAddress: '::ffff:127.0.0.1' } } } as never), '127.0.0.1')
+  t.equal(proxyOf({ ip: '192.0.2.1', raw: { socket: undefined } } as never), '', 'forwarded, its connection gone')
+  t.equal(proxyOf({ ip: '192.0.2.1', raw: { socket: { remoteAddress: '192.0.2.1' } } } as never), undefined, 'not forwarded')
+  // one hop, as serve-dir --trust-proxy trusts
+  const proxied = Fastify({ trustProxy: (_address: string, hop: number) => hop === 0 })
+  t.teardown(() => proxied.close())
+  await proxied.register(serveDir, { root: t.testdir({ 'a.txt': 'a' }), auth: { users: { eve: bcrypt.hashSync('right', 4) } } })
+  const guess = async (forwarded: string, i: number): Promise<number> => (await proxied.inject({
+    url: '/a.txt', remoteAddress: '127.0.0.1', headers: { authorization: basic('eve', `wrong ${i}`), 'x-forwarded-for': forwarded }
+  } as never)).statusCode
+  const junk = []
+  for (let i = 0; i < 8; i++) junk.push(await guess(`not an address ${i}`, i))
+  t.same(junk, [401, 401, 401, 401, 401, 429, 429, 429], 'text that is no address counts as the proxy, never a client of its own')
+  const sixes = []
+  for (let i = 0; i < 8; i++) sixes.push(await guess(`2001:db8:5:6::${i + 1}`, i))
+  t.same(sixes, [401, 401, 401, 401, 401, 429, 429, 429], 'eight addresses of one /64: one client')
+  t.equal(await guess('2001:db8:5:7::1', 0), 401, 'the next /64 is another')
+  t.equal(await guess('192.0.2.1, 198.51.100.7', 0), 401, 'the address the proxy saw (the last), not what the client wrote before it')
+  // a client that reaches the port itself is believed as a proxy: it names every guess anew
+  const named = []
+  for (let i = 0; i < 25; i++) {
+    const forwarded = i % 5 === 0 ? `junk ${i}` : `203.0.113.${i}`
+    named.push((await proxied.inject({
+      url: '/a.txt', remoteAddress: '127.0.0.2', headers: { authorization: basic('eve', `wrong ${i}`), 'x-forwarded-for': forwarded }
+    } as never)).statusCode)
+  }
+  t.same(named, [...Array(20).fill(401), ...Array(5).fill(429)], 'all the clients of one proxy: maxProxyFailures (20) a minute')
+})
+
+t.test('one client holds at most maxPending places in the password checks\' queue: more get 429 at once', async (t) => {
+  let calls = 0
+  let open = (): void => {}
+  const gate = new Promise<void>((resolve) => { open = resolve })
+  const compare = bcrypt.compare.bind(bcrypt)
+  t.intercept(bcrypt, 'compare', {
+    value: async (p: string, h: string) => { calls++; await gate; return await compare(p, h) }
+  })
+  const app = await guarded(t, { users: { eve: bcrypt.hashSync('right', 4) }, maxFailures: 1000 })
+  type Answer = { statusCode: number, headers: Record<string, unknown>, json: () => { code: string } }
+  const from = async (remoteAddress: string, password: string): Promise<Answer> => await app.inject(
+    { url: '/a.txt', headers: { authorization: basic('eve', password), accept: 'application/json' }, remoteAddress } as never)
+  // fifty addresses of one /64, each its own guess, while the two checks running hang
+  const flood = Array.from({ length: 50 }, async (_, i) => await from(`2001:db8:7:7::${i + 1}`, `guess ${i}`))
+  await waitFor('the two checks running', () => calls === 2)
+  const refused = (await Promise.all(flood.slice(2))).map((r) => [r.statusCode, r.headers['retry-after'], r.json().code])
+  t.same(new Set(refused.map(String)), new Set(['429,1,FST_SERVE_DIR_LOGINS_PENDING']),
+    'the 48 beyond its share: 429 at once, no place in the line')
+  const first = from('192.0.2.9', 'right')
+  const again = from('192.0.2.9', 'right')
+  const wrong = [from('192.0.2.10', 'wrong'), from('192.0.2.11', 'wrong')]
+  open()
+  t.same([(await first).statusCode, (await again).statusCode], [200, 200], 'another client\'s first login: in the line, and in')
+  t.same([(await wrong[0]).statusCode, (await wrong[1]).statusCode], [401, 401], 'a wrong one sent twice at once: both refused')
+  t.same((await Promise.all(flood.slice(0, 2))).map((r) => r.statusCode), [401, 401])
+  t.equal(calls, 4, 'the same header twice at once: one check')
+  t.equal((await app.inject({ url: '/a.txt', headers: { authorization: basic('eve', 'right') } })).statusCode, 200)
+  t.equal(calls, 4, 'and remembered')
 })

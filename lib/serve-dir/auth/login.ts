@@ -3,20 +3,24 @@
 // set, unless `publicRead` lets anyone read. Routes of the host (health, readiness) are not ours.
 //
 // Basic auth is parsed strictly (anything malformed is a 401, never a 500) and checked so that it
-// tells nothing: one 401 for a wrong user and a wrong password, a real hash checked for an unknown
-// user too, comparisons in constant time. A login that worked is remembered (an HMAC of its header
-// in a bounded LRU) so that a page's forty assets cost one hash; at most two hashes are computed at
-// once (a flood of bad passwords cannot take the thread pool from file I/O); and five failures in
-// a minute from one address make it wait (429 with Retry-After).
+// tells nothing: one 401 for a wrong user and a wrong password, a real hash of the users' usual
+// cost checked for an unknown user too, comparisons in constant time. A login that worked is
+// remembered (an HMAC of its header in a bounded LRU) so that a page's forty assets cost one hash,
+// and requests with one header at once wait for one check. At most two hashes are computed at once
+// (a flood of bad passwords cannot take the thread pool from file I/O), and one client (see
+// ../client.ts: an address it cannot choose, an IPv6 /64) holds at most `maxPending` of the
+// places, running or waiting, so that its flood delays another's first login by that many checks
+// at most; `maxFailures` failures in a minute make it wait (429 with Retry-After).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import escapeHtml from 'escape-html'
-import { LoginRequiredError, TooManyLoginsError } from '../errors'
+import { LoginRequiredError, LoginsPendingError, TooManyLoginsError } from '../errors'
 import { Slots, untilClientGone } from '../slots'
+import { clientOf, proxyOf } from '../client'
 import type { AuthSettings } from '../options'
-import type { Verifier } from './passwords'
+import { decoyOf, type Verifier } from './passwords'
 
 /** The cookie a `?token=` link sets, with a part of its own per token. */
 export const COOKIE = 'serve-dir-login'
@@ -56,6 +60,10 @@ export class Login {
   private readonly known = new LRUCache<string, string>({ max: 1000, ttl: 10 * 60_000 })
   private readonly failures = new LRUCache<string, { count: number, since: number }>({ max: 10_000, ttl: FAILURE_WINDOW_MS })
   private readonly hashing = new Slots('password checks', 2, 200, 30_000)
+  /** Each client's checks running or waiting for a slot. */
+  private readonly pending = new Map<string, number>()
+  /** Checks under way, by the same HMAC as `known`: a header sent again meanwhile waits for its answer. */
+  private readonly checking = new Map<string, Promise<string | undefined>>()
   private readonly key = randomBytes(32)
   /** A user whose hash an unknown user's password is checked against, so that both cost the same. */
   private readonly decoy: Verifier | undefined
@@ -63,7 +71,7 @@ export class Login {
   private readonly cookieName: string
 
   constructor (private readonly settings: AuthSettings, private readonly cookiePath: string) {
-    this.decoy = settings.users.values().next().value
+    this.decoy = decoyOf(settings.users)
     this.cookie = settings.token === null ? undefined : createHmac('sha256', settings.token).update(COOKIE).digest('base64url')
     // cookies know no ports: two servers on one machine each keep their own
     this.cookieName = settings.token === null ? COOKIE : `${COOKIE}-${createHmac('sha256', settings.token).update('name').digest('hex').slice(0, 8)}`
@@ -85,11 +93,29 @@ export class Login {
     const id = createHmac('sha256', this.key).update(header).digest('base64')
     const known = this.known.get(id)
     if (known !== undefined) return this.let(req, known)
+    const under = this.checking.get(id)
+    // the same guess again tells nothing more; a check given up (its client left) is made anew
+    const joined = under === undefined ? null : await under.catch(() => null)
+    if (joined !== null) {
+      if (joined === undefined) throw this.refusal()
+      return this.let(req, joined)
+    }
+    const client = clientOf(req)
+    const held = this.pending.get(client) ?? 0
+    if (held >= this.settings.maxPending) throw withRetry(new LoginsPendingError(), 1)
     // counted before the hash: a burst of guesses at once is held to the limit too
-    const tries = this.attempt(req)
-    const user = await this.basic(header, reply)
+    const tries = this.attempt(req, client)
+    this.pending.set(client, held + 1)
+    const check = this.basic(header, reply)
+    this.checking.set(id, check)
+    const user = await check.finally(() => {
+      this.checking.delete(id)
+      const left = (this.pending.get(client) as number) - 1
+      if (left === 0) this.pending.delete(client)
+      else this.pending.set(client, left)
+    })
     if (user === undefined) throw this.refusal()
-    tries.count--
+    for (const f of tries) f.count--
     this.known.set(id, user)
     return this.let(req, user)
   }
@@ -121,9 +147,9 @@ export class Login {
 
   /** A `?token=` link: the right token sets the cookie and leaves the address bar for the clean URL. */
   private byToken (req: FastifyRequest, reply: FastifyReply, token: string): FastifyReply {
-    const tries = this.attempt(req)
+    const tries = this.attempt(req, clientOf(req))
     if (!same(token, this.settings.token as string)) throw this.refusal()
-    tries.count--
+    for (const f of tries) f.count--
     const url = req.raw.url as string
     const query = new URLSearchParams(queryOf(url))
     query.delete('token')
@@ -145,27 +171,32 @@ export class Login {
   }
 
   /**
-   * One more try from this address, counted as a failure until it succeeds (the caller takes it
-   * back from the count it returns); 429 once it has failed too often in the last minute (no hash
-   * is checked for it then).
+   * One more try from this client, counted as a failure until it succeeds (the caller takes it
+   * back from the counts it returns); 429 once it has failed too often in the last minute (no hash
+   * is checked for it then). Through a trusted proxy, the proxy is counted too (with a budget of its
+   * own): whoever reaches the port directly is believed as a proxy, and chooses the client's name.
    */
-  private attempt (req: FastifyRequest): { count: number } {
-    const f = this.failures.get(req.ip)
-    if (f !== undefined && f.count >= this.settings.maxFailures) {
-      const err = new TooManyLoginsError()
-      ;(err as unknown as { headers: Record<string, string> }).headers = {
-        'retry-after': String(Math.max(1, Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000)))
+  private attempt (req: FastifyRequest, client: string): Array<{ count: number }> {
+    const proxy = proxyOf(req)
+    const keys: Array<[string, number]> = [[client, this.settings.maxFailures]]
+    if (proxy !== undefined) keys.push([`via ${proxy}`, this.settings.maxProxyFailures])
+    for (const [key, max] of keys) {
+      const f = this.failures.get(key)
+      if (f !== undefined && f.count >= max) {
+        throw withRetry(new TooManyLoginsError(), Math.ceil((f.since + FAILURE_WINDOW_MS - Date.now()) / 1000))
       }
-      throw err
     }
-    if (f !== undefined) {
-      f.count++
-      return f
-    }
-    // the window runs from the first failure: ttl is not reset by later ones
-    const first = { count: 1, since: Date.now() }
-    this.failures.set(req.ip, first)
-    return first
+    return keys.map(([key]) => {
+      const f = this.failures.get(key)
+      if (f !== undefined) {
+        f.count++
+        return f
+      }
+      // the window runs from the first failure: ttl is not reset by later ones
+      const first = { count: 1, since: Date.now() }
+      this.failures.set(key, first)
+      return first
+    })
   }
 
   /** The one 401 for every refusal: no header, a bad one, an unknown user, a wrong password or token. */
@@ -178,6 +209,12 @@ export class Login {
     }
     return err
   }
+}
+
+/** `err` with a Retry-After of `seconds` (at least one). */
+function withRetry (err: Error, seconds: number): Error {
+  (err as unknown as { headers: Record<string, string> }).headers = { 'retry-after': String(Math.max(1, seconds)) }
+  return err
 }
 
 function queryOf (url: string): string {

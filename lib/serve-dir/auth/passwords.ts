@@ -6,8 +6,11 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 import { promisify } from 'node:util'
 import bcrypt from 'bcryptjs'
 
-/** Checks a password against one stored hash. */
-export type Verifier = (password: string) => Promise<boolean>
+/** Checks a password against one stored hash; `cost` names its algorithm and parameters (`bcrypt 12`). */
+export interface Verifier {
+  (password: string): Promise<boolean>
+  readonly cost: string
+}
 
 /** scrypt's cost for new hashes: N = 2^15, r = 8, p = 3, one of OWASP's recommended settings (32 MiB, ~0.1 s). */
 const SCRYPT_COST = { ln: 15, r: 8, p: 3 }
@@ -36,7 +39,8 @@ export function verifierOf (hash: string): Verifier {
   if (BCRYPT.test(hash)) {
     // $2y$ (PHP's and htpasswd's name) is the same algorithm as $2b$
     const normal = hash.replace(/^\$2y\$/, '$2b$')
-    return async (password) => await bcrypt.compare(password, normal)
+    const check = async (password: string): Promise<boolean> => await bcrypt.compare(password, normal)
+    return Object.assign(check, { cost: `bcrypt ${hash.slice(4, 6)}` })
   }
   const m = SCRYPT.exec(hash)
   if (m !== null) {
@@ -46,7 +50,9 @@ export function verifierOf (hash: string): Verifier {
     }
     const salt = Buffer.from(m[4], 'base64')
     const key = Buffer.from(m[5], 'base64')
-    return async (password) => timingSafeEqual(await derive(password, salt, cost, key.length), key)
+    const check = async (password: string): Promise<boolean> =>
+      timingSafeEqual(await derive(password, salt, cost, key.length), key)
+    return Object.assign(check, { cost: `scrypt ln=${cost.ln},r=${cost.r},p=${cost.p}` })
   }
   if (/^\$apr1\$|^\{SHA\}|^\$1\$|^\$[56]\$/.test(hash) || /^[./A-Za-z0-9]{13}$/.test(hash)) {
     throw new Error('a weak hash (MD5, SHA-1 or crypt): make a bcrypt one with htpasswd -nB, or run serve-dir --hash-password')
@@ -79,4 +85,24 @@ export function usersOf (users: string | Record<string, string>, where: string):
     }
   }
   return out
+}
+
+/**
+ * The hash an unknown user's password is checked against, so that the check costs what a known
+ * user's does: one of the users' own, of the cost most of them share (ties: the first listed). A
+ * check's time tells its hash's cost, so users of another cost can be told apart from a name that
+ * is no user whatever is chosen; the most common cost leaves the fewest of them (the most
+ * expensive would leave every user of a cheaper one), and with one cost (as `--hash-password` and
+ * `htpasswd -nB` make them) none.
+ */
+export function decoyOf (users: Map<string, Verifier>): Verifier | undefined {
+  const byCost = new Map<string, { count: number, first: Verifier }>()
+  for (const verify of users.values()) {
+    const seen = byCost.get(verify.cost)
+    if (seen === undefined) byCost.set(verify.cost, { count: 1, first: verify })
+    else seen.count++
+  }
+  let best: { count: number, first: Verifier } | undefined
+  for (const group of byCost.values()) if (best === undefined || group.count > best.count) best = group
+  return best?.first
 }
