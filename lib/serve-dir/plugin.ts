@@ -26,7 +26,7 @@ export { redactToken, userOf } from './auth/login'
 export type { Entry, JsonListing } from './listing/render'
 export type { SymlinkPolicy } from './fs/lookup'
 
-/** Files up to this size may be kept whole in memory. */
+/** Files up to this size are read whole, and their compressed forms kept. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
 /**
