@@ -15,10 +15,11 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--cors [ORIGIN]] [--spa [FILE]] [--no-download]
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
                  [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
-                 [--download-html] [--max-age SECONDS] [--max-connections N]
-                 [--upload [URLPATH]] [--allowed-host NAME] [--auth USER]
-                 [--auth-file PATH] [--token] [--public-read]
-                 [--hash-password USER] [--open [PATH]] [--live-reload]
+                 [--download-html] [--max-age SECONDS] [--cache-bytes BYTES]
+                 [--max-connections N] [--upload [URLPATH]]
+                 [--allowed-host NAME] [--auth USER] [--auth-file PATH]
+                 [--token] [--public-read] [--hash-password USER]
+                 [--open [PATH]] [--live-reload]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -83,6 +84,9 @@ options:
                         their scripts never run on this origin
   --max-age SECONDS     let browsers reuse files this long without asking
                         (default: 0, always revalidate)
+  --cache-bytes BYTES   keep compressed forms of small files, up to BYTES in
+                        all (default: 67108864, 64 MiB); 0: read every file
+                        as it is asked for, compress it each time
   --max-connections N   hold at most N connections at once (default: no limit)
   --upload [URLPATH]    let visitors (with a login: those logged in) add files
                         below URLPATH (default: /) with PUT or the listing's
@@ -181,6 +185,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         'dirs-first': { type: 'boolean' },
         'download-html': { type: 'boolean' },
         'max-age': { type: 'string' },
+        'cache-bytes': { type: 'string' },
         'max-connections': { type: 'string' },
         upload: { type: 'string', multiple: true, default: [] },
         'allowed-host': { type: 'string', multiple: true, default: [] },
@@ -310,6 +315,8 @@ function folderOptions (
   if (values['download-html'] === true) out.downloadHtml = true
   const maxAge = whole('max-age')
   if (maxAge !== undefined) out.maxAge = maxAge
+  const cacheBytes = whole('cache-bytes')
+  if (cacheBytes !== undefined) out.cacheBytes = cacheBytes
   const maxConnections = whole('max-connections')
   if (maxConnections !== undefined) out.maxConnections = maxConnections
   return out

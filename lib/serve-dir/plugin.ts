@@ -2,11 +2,11 @@
 // child scope of its own its error handler, @fastify/static, CORS and extra headers, the listing's
 // assets, and the routes. Each request is decided by route.ts and answered by the responder of
 // what it is: file/responder.ts, listing/route.ts or archive/route.ts.
-import type { Stats } from 'node:fs'
+import { realpathSync, type Stats } from 'node:fs'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { BadPathError, InvalidOptionError, MethodNotAllowedError, NotFoundError } from './errors'
 import { displayPath, encodePath, parseRequestUrl, prefixToSegments } from './url'
-import { lookup } from './fs/lookup'
+import { lookup, type Found } from './fs/lookup'
 import { settingsOf, type ServeDirOptions } from './options'
 import { decide, type Where } from './route'
 import { FileResponder, typeOf } from './file/responder'
@@ -26,7 +26,7 @@ export { redactToken, userOf } from './auth/login'
 export type { Entry, JsonListing } from './listing/render'
 export type { SymlinkPolicy } from './fs/lookup'
 
-/** Files up to this size may be kept whole in memory. */
+/** Files up to this size are read whole, and their compressed forms kept. */
 const CACHE_FILE_BYTES = 1024 * 1024
 const ALLOWED_METHODS = 'GET, HEAD'
 /**
@@ -62,6 +62,17 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     spa: settings.spa,
     windows: process.platform === 'win32'
   }
+  const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
+  /**
+   * A file's sidecar (`name.br`) stands for the file: never one an uploader could have put there,
+   * before or after the file (nothing an uploader adds may change what another name answers).
+   * `follow` leaves links in a looked-up path: uploads reach a folder by its real one (a folder
+   * gone meanwhile is a 404, as its file would be).
+   */
+  const sidecar = (dir: string, name: string): Found | null =>
+    uploads?.writesInto(symlinks === 'follow' ? realpathSync.native(dir) : dir) === true
+      ? null
+      : lookup(realRoot, dir, [name], symlinks, !showHidden)
   const files = new FileResponder({
     maxAge: settings.maxAge,
     immutable: settings.immutable,
@@ -72,7 +83,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     cacheTotalBytes: settings.cacheBytes,
     cacheEntries: 10000,
     downloadHtml: settings.downloadHtml
-  }, (dir, name) => lookup(realRoot, dir, [name], symlinks, !showHidden), symlinks !== 'follow')
+  }, sidecar, symlinks !== 'follow')
   const live = settings.liveReload === false
     ? null
     : new LiveReload(settings.liveReload, { realRoot, symlinks, showHidden }, mount, fastify.log,
@@ -83,7 +94,6 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     fastify.addHook('preClose', async () => await live.close())
   }
   const lister = new Lister(realRoot, symlinks, showHidden)
-  const uploads = settings.uploads === false ? null : new UploadRoute(realRoot, mount, settings.uploads, showHidden)
   const listings = new ListingRoute(lister, mount, {
     compress: settings.compress,
     compressThreshold: settings.compressThreshold,

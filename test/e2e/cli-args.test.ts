@@ -71,12 +71,13 @@ t.test('parseCli: Python\'s defaults, except loopback', async (t) => {
 })
 
 t.test('parseCli: the folder\'s options, as the app and the plugin name them', async (t) => {
-  t.same(parseCli(['--prefix', '/files', '--index', 'a.html,b.htm', '--no-listing', '--dotfiles', 'allow', '--symlinks', 'deny', '--dirs-first', '--download-html', '--max-age', '3600', '--max-connections', '100'])?.plugin,
-    { prefix: '/files', index: ['a.html', 'b.htm'], listing: false, dotfiles: 'allow', symlinks: 'deny', dirsFirst: true, downloadHtml: true, maxAge: 3600, maxConnections: 100 })
+  t.same(parseCli(['--prefix', '/files', '--index', 'a.html,b.htm', '--no-listing', '--dotfiles', 'allow', '--symlinks', 'deny', '--dirs-first', '--download-html', '--max-age', '3600', '--cache-bytes', '0', '--max-connections', '100'])?.plugin,
+    { prefix: '/files', index: ['a.html', 'b.htm'], listing: false, dotfiles: 'allow', symlinks: 'deny', dirsFirst: true, downloadHtml: true, maxAge: 3600, cacheBytes: 0, maxConnections: 100 })
   t.same(parseCli(['--no-index'])?.plugin, { index: false })
   t.throws(() => parseCli(['--no-index', '--index', 'a.html']), { message: 'argument --no-index: not allowed with argument --index' })
   t.throws(() => parseCli(['--max-age', 'soon']), { message: "argument --max-age: invalid whole number: 'soon'" })
   t.throws(() => parseCli(['--max-connections', '-1']), { message: /^argument --max-connections: / })
+  t.throws(() => parseCli(['--cache-bytes', '64M']), { message: "argument --cache-bytes: invalid whole number: '64M'" })
   t.throws(() => parseCli(['--dotfiles', 'show']), { message: "argument --dotfiles: invalid choice: 'show' (choose from ignore, allow)" })
   t.throws(() => parseCli(['--symlinks', 'maybe']), { message: "argument --symlinks: invalid choice: 'maybe' (choose from inside, follow, deny)" })
 })
@@ -113,7 +114,7 @@ t.test('--upload reaches the plugin: a PUT is stored, and the request timeout no
 t.test('the folder\'s options reach the plugin: prefix, index, listing, dotfiles, caching, connections', async (t) => {
   const dir = t.testdir({ 'a.txt': 'a', '.env': 'secret', sub: { 'home.html': 'home' }, empty: {} })
   const stdout = capture()
-  const started = await start(['0', '-d', dir, '--prefix', '/files', '--index', 'home.html', '--no-listing', '--dotfiles', 'allow', '--max-age', '60', '--max-connections', '5', '-l', 'silent'], { stdout: stdout.stream, stderr: capture().stream })
+  const started = await start(['0', '-d', dir, '--prefix', '/files', '--index', 'home.html', '--no-listing', '--dotfiles', 'allow', '--max-age', '60', '--cache-bytes', '0', '--max-connections', '5', '-l', 'silent'], { stdout: stdout.stream, stderr: capture().stream })
   if (!('server' in started)) throw new Error('did not start')
   t.teardown(() => started.server.close())
   const app = started.server

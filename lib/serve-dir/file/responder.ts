@@ -9,12 +9,13 @@
 //      compression on the fly with a tag per coding (@fastify/compress keeps the identity tag);
 //   4. a file that shrinks while it is sent ends the connection (send's stream ends quietly and
 //      the client waits for bytes that never come);
-//   5. in front, a cache of small files answering GET and HEAD (200, 304, one range) exactly as send
-//      would, with send's own helpers, without its two stats and an open per request;
+//   5. in front, for small files, answers to GET and HEAD (200, 304, one range) exactly as send's,
+//      with send's own helpers, from one whole read; their metadata and compressed forms are
+//      kept, never their bytes (no stat tells when bytes are final);
 //   6. beside it, live reload's variant of a page: made whole here, with a tag of its own.
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { ReadStream, type Stats } from 'node:fs'
+import { ReadStream, closeSync, readSync, type Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { Transform, pipeline, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -26,7 +27,7 @@ import compressible from 'compressible'
 import { create as createDisposition } from 'content-disposition'
 import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
 import { addVary } from '../error-page'
-import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
+import { openVerified, openVerifiedSync, proveSync, throughDescriptor } from '../fs/verified-open'
 import { inject, injectionPoint } from '../live/inject'
 import { PreconditionFailedError } from '../errors'
 
@@ -54,16 +55,14 @@ export interface FileOptions {
   precompressed: boolean
   /** Smallest body, in bytes, worth compressing on the fly. */
   threshold: number
-  /** Files up to this size are kept in memory (validated by stat on every request). */
+  /** Files up to this size are read whole and answered by the cache's helpers (and compressed once). */
   cacheFileBytes: number
-  /** Total bytes of file contents kept in memory. */
+  /** Total bytes of compressed forms kept in memory. */
   cacheTotalBytes: number
-  /** Files whose metadata (and maybe contents) are kept. */
+  /** Files whose metadata (and compressed forms) are kept. */
   cacheEntries: number
   /** Send HTML, XHTML and SVG as attachments, so that they never run as pages of this origin. */
   downloadHtml: boolean
-  /** A file changed less than this many milliseconds before it is read is not kept. Default 2,000. */
-  racyMs?: number
 }
 
 /** Types a browser would run as a page (scripts included) of our origin. */
@@ -74,15 +73,17 @@ export type SiblingLookup = (dir: string, name: string) => { path: string, stat:
 
 interface Version { dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number }
 
-/** One version of a small file as send would describe it, and its bytes once read. */
+/** A compressed form, and the hash of the bytes it was made from. */
+interface Form { source: string, data: Promise<Buffer>, bytes: number }
+
+/** One version of a small file as send would describe it, and what is made of its bytes. */
 interface Meta extends Version {
   /** send's validators for this stat, so that the cache answers with the very same. */
   etag: string
   lastModified: string
   type: string
   compressible: boolean
-  body?: Promise<Buffer | null>
-  coded: Partial<Record<Coding, Promise<Buffer>>>
+  coded: Partial<Record<Coding, Form>>
   bytes: number
 }
 
@@ -119,13 +120,6 @@ const WHOLE_BYTES = 1024 * 1024
 const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
 /** Pages up to this size get live reload's tag (each is read whole per request); bigger ones go out as they are. */
 const INJECT_BYTES = 8 * 1024 * 1024
-
-/**
- * A file changed less than this long before it was read is not kept (git's "racily clean"): a
- * write sets the file's times when it starts, so its version can look final while it is still
- * under way, and bytes read then would be kept, torn, under the final version for good.
- */
-const RACY_MS = 2000
 
 function sameVersion (a: Version, b: Version): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
@@ -222,8 +216,8 @@ async function collect (body: Readable): Promise<Buffer> {
 
 export class FileResponder {
   /**
-   * Small files' metadata and bytes, the most recently used kept: at most `cacheEntries` files, and
-   * `cacheTotalBytes` of contents (each file counts one more, for its metadata, so that none is 0).
+   * Small files' metadata and compressed forms, the most recently used kept: at most `cacheEntries`
+   * files, and `cacheTotalBytes` of forms (each file counts one more, for its metadata, so that none is 0).
    */
   private readonly metas: LRUCache<string, Meta>
   private readonly headers: Record<string, string>
@@ -281,7 +275,7 @@ export class FileResponder {
       coded: {},
       bytes: 0
     }
-    // a version it replaces goes with its bytes
+    // a version it replaces goes with its forms
     this.metas.set(file, meta)
     return meta
   }
@@ -289,48 +283,49 @@ export class FileResponder {
   private account (file: string, meta: Meta, bytes: number): void {
     if (this.metas.peek(file) !== meta) return // evicted or replaced meanwhile: nothing is kept
     meta.bytes += bytes
-    // counted again: the oldest go first, and the file just read may go too (its bytes still
-    // answer the request at hand)
+    // counted again: the oldest go first, and the file just answered may go too
     this.metas.set(file, meta, { size: meta.bytes + 1 })
   }
 
-  /** The file's bytes, read once per version and kept when it is safe to; `null` if it changed while read. */
-  private body (file: string, meta: Meta): Promise<Buffer | null> {
-    meta.body ??= (async () => {
-      const fh = await openVerified(file, meta, this.verifyPath)
-      try {
-        const started = Date.now()
-        const data = await fh.readFile()
-        if (data.length !== meta.size) return null
-        // kept only when nothing can have been writing it: the same version after the read, and
-        // not changed just before it; else the bytes answer the requests waiting now, no more
-        if (!sameVersion(meta, await fh.stat()) ||
-            started - Math.max(meta.mtimeMs, meta.ctimeMs) < (this.opts.racyMs ?? RACY_MS)) {
-          meta.body = undefined
-          return data
-        }
-        this.account(file, meta, data.length)
-        return data
-      } finally {
-        await fh.close()
+  /**
+   * The file's bytes as they are now, or `null` if they are no longer `meta`'s size. Read for every
+   * request, never kept: no stat says when a file's bytes are final (a write sets the times when it
+   * starts and a write through a mapping sets none after its first to a page, so a version can look
+   * old while its bytes still change), and bytes kept under a version could be older than it for
+   * good. Read in this thread, as the lookup is: for a small file five system calls cost a few
+   * microseconds, a third of one round trip through the thread pool.
+   */
+  private read (file: string, meta: Meta): Buffer | null {
+    const fd = openVerifiedSync(file, meta, this.verifyPath)
+    try {
+      // a byte more than the version's size, so that a file grown since is seen
+      const data = Buffer.allocUnsafe(meta.size + 1)
+      let length = 0
+      let got = 1
+      while (got > 0 && length < data.length) {
+        got = readSync(fd, data, length, data.length - length, length)
+        length += got
       }
-    })()
-    // a failed read (EACCES, a file gone since the stat) is not remembered
-    meta.body.catch(() => { meta.body = undefined })
-    return meta.body
+      return length === meta.size ? data.subarray(0, length) : null
+    } finally {
+      closeSync(fd)
+    }
   }
 
+  /** `data` compressed: the form kept for the very same bytes (by their hash), or a new one, kept in its place. */
   private coded (file: string, meta: Meta, coding: Coding, data: Buffer): Promise<Buffer> {
-    // bytes that were not kept (read too soon after a change) are not kept compressed either
-    if (meta.body === undefined) return compressBuffer(data, coding)
-    let done = meta.coded[coding]
-    if (done === undefined) {
-      done = compressBuffer(data, coding)
-      meta.coded[coding] = done
-
-      done.then((b) => { this.account(file, meta, b.length) }, () => { meta.coded[coding] = undefined })
-    }
-    return done
+    const source = createHash('sha256').update(data).digest('base64')
+    const kept = meta.coded[coding]
+    if (kept?.source === source) return kept.data
+    if (kept !== undefined) this.account(file, meta, -kept.bytes)
+    const form: Form = { source, data: compressBuffer(data, coding), bytes: 0 }
+    meta.coded[coding] = form
+    form.data.then((b) => {
+      if (meta.coded[coding] !== form) return
+      form.bytes = b.length
+      this.account(file, meta, b.length)
+    }, () => { if (meta.coded[coding] === form) meta.coded[coding] = undefined })
+    return form.data
   }
 
   /** Answers GET or HEAD for the regular file at `file` (a path the caller has vetted). */
@@ -427,9 +422,9 @@ export class FileResponder {
       proveSync(file, stat, this.verifyPath)
       return reply.header('etag', meta.etag).header('content-length', length).send()
     }
-    let data = await this.body(file, meta)
+    let data = this.read(file, meta)
     if (data === null) {
-      // the file shrank between its stat and its read: send answers with the file as it is now
+      // the file's size changed between its stat and its read: send answers with the file as it is now
       reply.code(200).removeHeader('content-range')
       return await this.fromDisk(req, reply, how)
     }

@@ -1,12 +1,13 @@
 // Uploads: `PUT /dir/name` (curl -T) and the listing's form (`POST /dir/`, multipart). Each is
 // checked before a byte of its body is read (where it may go, its name, its size, the free space,
 // If-Match / If-None-Match, and that it is not another site's), then written by store.ts.
+import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Stats } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Busboy from '@fastify/busboy'
 import { BadPathError, BadUploadError, ClientGoneError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
-import { encodePath, parseRequestUrl } from '../url'
+import { encodePath, isInside, parseRequestUrl } from '../url'
 import type { UploadSettings } from '../options'
 import { badName } from './names'
 import { refuseCrossSite } from '../cross-site'
@@ -28,6 +29,11 @@ function listed (header: string, etag: string): boolean {
   return parseTokenList(header, (t) => (t === etag || t === bare || 'W/' + t === etag) ? true : undefined) === true
 }
 
+/** A name as a case-blind disk compares it. */
+function folded (name: string): string {
+  return name.normalize('NFC').toLowerCase()
+}
+
 /** Files one form may carry. */
 const FORM_FILES = 1000
 
@@ -42,6 +48,18 @@ export class UploadRoute {
   /** Whether `segments` (below the mount) lie in an upload path. */
   allows (segments: readonly string[]): boolean {
     return this.settings.paths.some((p) => p.every((s, i) => segments[i] === s))
+  }
+
+  /**
+   * Whether an upload may add a file to the real folder `realDir`. Uploads reach their folder from
+   * the root through no link, so its real path below the root names it; names are compared without
+   * case or Unicode form, as a case-blind disk (macOS, Windows) would let an upload reach it.
+   */
+  writesInto (realDir: string): boolean {
+    if (!isInside(this.realRoot, realDir)) return false
+    const rel = path.relative(this.realRoot, realDir)
+    const segments = rel === '' ? [] : rel.split(path.sep).map(folded)
+    return this.settings.paths.some((p) => p.every((s, i) => segments[i] === folded(s)))
   }
 
   /** The URL's segments below the mount, with `bad` the 400's reason; refusals thrown. */
