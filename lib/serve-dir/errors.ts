@@ -149,3 +149,17 @@ export const TooManyLoginsError = createError(
   'Too many failed logins: try again in a minute',
   429
 )
+
+/** An upload brought less than `uploads.minRate` bytes a second over one `uploads.idleTimeout`: cut, and nothing kept. */
+export const UploadTooSlowError = createError<[number]>(
+  'FST_SERVE_DIR_UPLOAD_TOO_SLOW',
+  'Upload too slow: less than %d bytes a second arrived',
+  408
+)
+
+/** One client address has `uploads.maxPerClient` uploads under way already: 429 with `Retry-After`. */
+export const TooManyUploadsError = createError<[number]>(
+  'FST_SERVE_DIR_TOO_MANY_UPLOADS',
+  'Too many uploads from your address at once (%d); send the next when one has finished',
+  429
+)

@@ -150,6 +150,12 @@ export interface UploadOptions {
   mkdir?: boolean
   /** Milliseconds an upload may go without a byte arriving before it is cut and removed. Default 30 000. */
   idleTimeout?: number
+  /** Bytes a second an upload must average over each `idleTimeout`, or it is cut (408); `0`: no minimum. Default 1024. */
+  minRate?: number
+  /** Uploads under way at once, from all clients; more are 503. Default 32. */
+  maxConcurrent?: number
+  /** Uploads under way at once from one client address (an IPv6 /64); more are 429. Default 4. */
+  maxPerClient?: number
   /**
    * Host names, beside IP literals, `localhost`, `*.localhost` and this machine's name, that a
    * write may be addressed to (a DNS-rebinding guard). Default none.
@@ -165,6 +171,9 @@ export interface UploadSettings {
   minFreeBytes: number
   mkdir: boolean
   idleTimeout: number
+  minRate: number
+  maxConcurrent: number
+  maxPerClient: number
   allowedHosts: string[]
 }
 
@@ -189,10 +198,10 @@ const bool = (fallback: boolean): OptionSpec<boolean>['check'] => (value, name) 
   return v
 }
 
-const count = (fallback: number): OptionSpec<number>['check'] => (value, name) => {
+const count = (fallback: number, least = 0): OptionSpec<number>['check'] => (value, name) => {
   const v = value ?? fallback
   if (typeof v !== 'number' || !Number.isSafeInteger(v) ||
-      v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
+      v < least) throw new InvalidOptionError(name, `must be a whole number, ${least} or more`)
   return v
 }
 
@@ -291,8 +300,8 @@ const OVERWRITE = ['never', 'rename', 'always'] as const
 function uploadsOf (value: unknown): false | UploadSettings {
   if (value === undefined || value === false) return false
   const opts = value === true ? {} : value
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('uploads', 'must be a boolean or { paths, overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts }')
-  const { paths = ['/'], overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts = [], ...rest } = opts as Record<string, unknown>
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('uploads', 'must be a boolean or { paths, overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, minRate, maxConcurrent, maxPerClient, allowedHosts }')
+  const { paths = ['/'], overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, minRate, maxConcurrent, maxPerClient, allowedHosts = [], ...rest } = opts as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('uploads', `unknown key ${JSON.stringify(unknown)}`)
   if (!Array.isArray(paths) || paths.length === 0) throw new InvalidOptionError('uploads', 'paths must be a list of URL paths such as ["/"]')
@@ -308,7 +317,10 @@ function uploadsOf (value: unknown): false | UploadSettings {
     maxBytes: count(4 * 1024 ** 3)(maxBytes, 'uploads.maxBytes'),
     minFreeBytes: count(256 * 1024 ** 2)(minFreeBytes, 'uploads.minFreeBytes'),
     mkdir: bool(true)(mkdir, 'uploads.mkdir'),
-    idleTimeout: count(30_000)(idleTimeout, 'uploads.idleTimeout'),
+    idleTimeout: count(30_000, 1)(idleTimeout, 'uploads.idleTimeout'),
+    minRate: count(1024)(minRate, 'uploads.minRate'),
+    maxConcurrent: count(32, 1)(maxConcurrent, 'uploads.maxConcurrent'),
+    maxPerClient: count(4, 1)(maxPerClient, 'uploads.maxPerClient'),
     allowedHosts: hostsOf(allowedHosts, 'uploads')
   }
 }
