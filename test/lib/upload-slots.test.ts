@@ -1,5 +1,5 @@
 // What slow or many uploads may hold: slots in total and per client address, one descriptor (the
-// connection) until the first body byte, and a minimum rate.
+// connection) until the first body byte, a minimum rate, and how deep an upload may make folders.
 // Raw sockets from several loopback addresses (127.0.0.2, .3: other clients to the server).
 import t, { type Test } from 'tap'
 import path from 'node:path'
@@ -137,6 +137,24 @@ t.test('a trickling upload is cut with a 408 once it falls below minRate, and le
   t.ok(logs.lines.some((l) => l.code === 'FST_SERVE_DIR_UPLOAD_TOO_SLOW' && l.upload === '/trickle.bin'), 'a log line says so')
 })
 
+t.test('depth: an upload may not make folders deeper than maxDepth (403), its folders are not made', async (t) => {
+  const root = t.testdir({})
+  const { app } = await listening(t, root, { maxDepth: 3 })
+  const deep = await app.inject({ method: 'PUT', url: '/a/b/c/d/x.txt', payload: 'x', headers: { accept: 'application/json' } })
+  t.equal(deep.statusCode, 403)
+  t.match(deep.json().message, 'more than 3 folders deep')
+  const form = await app.inject({ method: 'POST', url: '/a/b/c/d/', payload: '', headers: { 'content-type': 'multipart/form-data; boundary=x' } })
+  t.equal(form.statusCode, 403, 'a form too')
+  t.same(readdirSync(root), [], 'no folder made')
+  t.equal((await app.inject({ method: 'PUT', url: '/a/b/c/x.txt', payload: 'x' })).statusCode, 201, 'three deep is fine')
+  // the default: 32
+  const other = t.testdir({})
+  const { app: byDefault } = await listening(t, other, {})
+  const folders = (n: number): string => '/' + Array(n).fill('d').join('/') + '/x.txt'
+  t.equal((await byDefault.inject({ method: 'PUT', url: folders(33), payload: 'x' })).statusCode, 403)
+  t.equal((await byDefault.inject({ method: 'PUT', url: folders(32), payload: 'x' })).statusCode, 201)
+})
+
 t.test('whom a slot counts against: the connecting address, an IPv6 /64, or what a trusted proxy saw', async (t) => {
   for (const [address, key] of [
     ['127.0.0.1', '127.0.0.1'],
@@ -156,7 +174,7 @@ t.test('whom a slot counts against: the connecting address, an IPv6 /64, or what
 
 t.test('bad upload bounds fail ready() with a named error', async (t) => {
   const root = t.testdir({})
-  for (const bad of [{ maxConcurrent: 0 }, { maxPerClient: 0 }, { minRate: -1 }, { idleTimeout: 0 }]) {
+  for (const bad of [{ maxConcurrent: 0 }, { maxPerClient: 0 }, { minRate: -1 }, { maxDepth: 1.5 }, { idleTimeout: 0 }]) {
     const app = Fastify()
     app.register(serveDir, { root, uploads: bad })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' }, JSON.stringify(bad))

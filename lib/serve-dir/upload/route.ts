@@ -64,6 +64,9 @@ export class UploadRoute {
     }
     // a PUT names a file in an upload folder: its folder is what must be one
     if (!this.allows(folder ? segments : segments.slice(0, -1))) throw new WriteForbiddenError('not an upload folder')
+    // each folder is one more to make, and one more level for every walk of the tree after
+    const depth = folder ? segments.length : segments.length - 1
+    if (depth > this.settings.maxDepth) throw new WriteForbiddenError(`more than ${this.settings.maxDepth} folders deep`)
     for (const s of segments) {
       const why = badName(s, this.showHidden)
       if (why !== undefined) throw new WriteForbiddenError(why)
