@@ -5,7 +5,8 @@
 // npm test (test/e2e/hostile.test.ts runs smaller ones). Loopback only; every loop is bounded.
 //
 //   npm run attack                          # every attack, default sizes
-//   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining, h2-streams)
+//   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining,
+//                                           #   h2-streams, slow-uploads, trickle-upload, deep-tree)
 //   npm run attack -- --files 100000 --clients 300
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -101,9 +102,9 @@ async function settle (pid, before) {
   return { rss: rss(pid), fds: fds(pid), ms: Date.now() - began }
 }
 
-async function measure (name, attack, { tls = false, logged = false } = {}) {
+async function measure (name, attack, { tls = false, logged = false, args = [] } = {}) {
   // logged: the server writes its request lines (default flags), to a stderr no one reads here
-  const { child, port } = await startServer(['-d', root, '-l', logged ? 'info' : 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])],
+  const { child, port } = await startServer(['-d', root, '-l', logged ? 'info' : 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : []), ...args],
     (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), undefined, logged ? 'ignore' : 'inherit')
   try {
     await sleep(300)
@@ -236,6 +237,68 @@ async function hitAndRun (port) {
   return `${n.toLocaleString('en')} connect-request-close of / in ${((Date.now() - began) / 1000).toFixed(0)} s, request lines logged`
 }
 
+/** A raw PUT from `from` (another loopback address is another client): its head and one byte, then held; `status()` is the answer's. */
+async function heldUpload (port, from, target, length = 1000000) {
+  const s = net.connect({ port, host: HOST, localAddress: from })
+  let answer = ''
+  s.on('data', (d) => { answer += d })
+  s.on('error', () => {})
+  await new Promise((resolve) => s.once('connect', resolve))
+  s.write(`PUT ${target} HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${length}\r\n\r\nx`)
+  return { s, status: () => answer.split(' ')[1] }
+}
+
+/** Answers, counted by status. */
+function byStatus (uploads) {
+  const counts = {}
+  for (const u of uploads) counts[u.status() ?? 'none'] = (counts[u.status() ?? 'none'] ?? 0) + 1
+  return Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')
+}
+
+/** 400 PUTs from 100 addresses (four each) trickling a byte every 20 s, held for the attack. */
+async function slowUploads (port) {
+  const uploads = await Promise.all(Array.from({ length: 400 }, (_, i) => heldUpload(port, `127.0.0.${2 + (i % 100)}`, `/uploads/slow-${i}.bin`)))
+  const trickle = setInterval(() => { for (const u of uploads) if (!u.s.destroyed) u.s.write('x') }, 20000)
+  await sleep(HOLD_MS)
+  clearInterval(trickle)
+  const answers = byStatus(uploads)
+  for (const u of uploads) u.s.destroy()
+  return `400 PUTs from 100 addresses trickling a byte every 20 s (answers: ${answers})`
+}
+
+/** One PUT sending a byte every 2 s (never idle for long): how long until the server cuts it (at most 40 s). */
+async function trickleUpload (port) {
+  const u = await heldUpload(port, HOST, '/uploads/trickle.bin')
+  const began = Date.now()
+  while (!u.s.destroyed && u.status() === undefined && Date.now() - began < 40000) {
+    u.s.write('x')
+    await sleep(2000)
+  }
+  const status = u.status()
+  u.s.destroy()
+  return `one PUT sending a byte every 2 s: ${status === undefined ? 'still open' : `answered ${status}`} after ${((Date.now() - began) / 1000).toFixed(0)} s`
+}
+
+/** One PUT 2,700 folders deep, then a zip of a 1,500-level tree (made on disk) read by no one. */
+async function deepTree (port) {
+  const put = await new Promise((resolve) => {
+    const req = http.request({ host: HOST, port, method: 'PUT', path: '/uploads/' + 'd/'.repeat(2700) + 'x.txt', agent: false }, (res) => { res.resume(); resolve(res.statusCode) })
+    req.on('error', (err) => resolve(err.code))
+    req.end('x')
+  })
+  const deep = path.join(root, 'deep')
+  if (!existsSync(deep)) mkdirSync(path.join(deep, ...Array(1500).fill('d')), { recursive: true })
+  const zip = await new Promise((resolve) => {
+    const s = net.connect(port, HOST, () => { s.write('GET /deep/?download=zip HTTP/1.1\r\nHost: x\r\n\r\n'); s.pause(); resolve(s) })
+    s.on('error', () => {})
+  })
+  await sleep(HOLD_MS)
+  zip.destroy()
+  // deeper than a path may be long: rm walks it folder by folder
+  execFileSync('rm', ['-rf', path.join(root, 'uploads', 'd')])
+  return `a PUT 2,700 folders deep (${put}), then a zip of a 1,500-level tree read by no one`
+}
+
 const ATTACKS = {
   'hit-and-run': [hitAndRun, { logged: true }],
   'h1-reset': [h1Reset],
@@ -243,7 +306,10 @@ const ATTACKS = {
   'slow-listing': [slowListing],
   archives: [archives],
   pipelining: [pipelining],
-  'h2-streams': [h2Streams, { tls: true }]
+  'h2-streams': [h2Streams, { tls: true }],
+  'slow-uploads': [slowUploads, { args: ['--upload', '/uploads'] }],
+  'trickle-upload': [trickleUpload, { args: ['--upload', '/uploads'] }],
+  'deep-tree': [deepTree, { args: ['--upload', '/uploads'] }]
 }
 console.log(`node ${process.version}, ${os.availableParallelism()} cores; ${FILES.toLocaleString('en')} files in /many/`)
 for (const [name, [attack, opts]] of Object.entries(ATTACKS)) {

@@ -16,10 +16,10 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
                  [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
                  [--download-html] [--max-age SECONDS] [--cache-bytes BYTES]
-                 [--max-connections N] [--upload [URLPATH]]
-                 [--allowed-host NAME] [--auth USER] [--auth-file PATH]
-                 [--token] [--public-read] [--hash-password USER]
-                 [--open [PATH]] [--live-reload]
+                 [--max-connections N] [--upload [URLPATH]] [--max-uploads N]
+                 [--max-client-uploads N] [--allowed-host NAME] [--auth USER]
+                 [--auth-file PATH] [--token] [--public-read]
+                 [--hash-password USER] [--open [PATH]] [--live-reload]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -91,6 +91,11 @@ options:
   --upload [URLPATH]    let visitors (with a login: those logged in) add files
                         below URLPATH (default: /) with PUT or the listing's
                         form; repeatable; an existing file is never replaced
+  --max-uploads N       with --upload: at most N uploads under way at once
+                        (default: 32); more are told to retry (503)
+  --max-client-uploads N
+                        with --upload: at most N under way from one address
+                        (default: 4); more are told to retry (429)
   --allowed-host NAME   a host name uploads and live reload may be addressed to,
                         beside IP addresses, localhost and this machine's
                         name; repeatable
@@ -188,6 +193,8 @@ export function parseCli (argv: string[]): CliOptions | null {
         'cache-bytes': { type: 'string' },
         'max-connections': { type: 'string' },
         upload: { type: 'string', multiple: true, default: [] },
+        'max-uploads': { type: 'string' },
+        'max-client-uploads': { type: 'string' },
         'allowed-host': { type: 'string', multiple: true, default: [] },
         auth: { type: 'string' },
         'auth-file': { type: 'string' },
@@ -261,11 +268,23 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...(values.cors === undefined ? {} : { cors: values.cors === '*' ? true : values.cors }),
       ...(values.spa === undefined ? {} : { spa: values.spa }),
       ...(values['no-download'] === true ? { archives: false } : {}),
-      ...(values.upload.length === 0 ? {} : { uploads: { paths: values.upload, allowedHosts: values['allowed-host'] } }),
+      ...(values.upload.length === 0 ? {} : { uploads: { paths: values.upload, allowedHosts: values['allowed-host'], ...uploadSlots(values) } }),
       ...(values['live-reload'] === true ? { liveReload: { allowedHosts: values['allowed-host'] } } : {}),
       ...folderOptions(values)
     }
   }
+}
+
+/** `--max-uploads` and `--max-client-uploads` as the plugin's `uploads` keys, checked as argparse would. */
+function uploadSlots (values: Record<string, unknown>): { maxConcurrent?: number, maxPerClient?: number } {
+  const out: { maxConcurrent?: number, maxPerClient?: number } = {}
+  for (const [flag, key] of [['max-uploads', 'maxConcurrent'], ['max-client-uploads', 'maxPerClient']] as const) {
+    const v = values[flag] as string | undefined
+    if (v === undefined) continue
+    if (!/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`argument --${flag}: invalid number, 1 or more: '${v}'`)
+    out[key] = Number(v)
+  }
+  return out
 }
 
 /** `--auth`, `--auth-file`, `--token` and `--public-read`, checked as argparse would. */
@@ -309,6 +328,9 @@ function folderOptions (
   if (values.index !== undefined) out.index = (values.index as string).split(',')
   if (values['no-index'] === true) out.index = false
   if (values['no-listing'] === true) out.listing = false
+  for (const flag of ['max-uploads', 'max-client-uploads']) {
+    if (values[flag] !== undefined && (values.upload as string[]).length === 0) throw new UsageError(`argument --${flag}: only with --upload`)
+  }
   if ((values['allowed-host'] as string[]).length > 0 && (values.upload as string[]).length === 0 &&
       values['live-reload'] !== true) throw new UsageError('argument --allowed-host: only with --upload or --live-reload')
   if (values['dirs-first'] === true) out.dirsFirst = true

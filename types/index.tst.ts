@@ -39,7 +39,7 @@ describe('ServeDirOptions', () => {
       headers: Record<string, string>
       cors: boolean | string | string[]
       spa: boolean | string
-      archives: boolean | { maxBytes?: number, maxEntries?: number }
+      archives: boolean | { maxBytes?: number, maxEntries?: number, maxDepth?: number }
       uploads: boolean | UploadOptions
       auth: false | AuthOptions
       liveReload: boolean | LiveReloadOptions

@@ -156,3 +156,17 @@ export const LoginsPendingError = createError(
   'Too many logins from this address in progress: try again shortly',
   429
 )
+
+/** An upload brought less than `uploads.minRate` bytes a second over one `uploads.idleTimeout`: cut, and nothing kept. */
+export const UploadTooSlowError = createError<[number]>(
+  'FST_SERVE_DIR_UPLOAD_TOO_SLOW',
+  'Upload too slow: less than %d bytes a second arrived',
+  408
+)
+
+/** One client address has `uploads.maxPerClient` uploads under way already: 429 with `Retry-After`. */
+export const TooManyUploadsError = createError<[number]>(
+  'FST_SERVE_DIR_TOO_MANY_UPLOADS',
+  'Too many uploads from your address at once (%d); send the next when one has finished',
+  429
+)

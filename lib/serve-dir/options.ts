@@ -83,9 +83,10 @@ export interface ServeDirOptions {
   spa?: boolean | string
   /**
    * Folder downloads (`?download=zip` or `tar.gz`): `false` turns them off; otherwise limits on
-   * what one archive may hold. Default `{ maxBytes: 4 GiB, maxEntries: 100000 }`.
+   * what one archive may hold (`maxDepth`: folders one inside another). Default
+   * `{ maxBytes: 4 GiB, maxEntries: 100000, maxDepth: 64 }`.
    */
-  archives?: boolean | { maxBytes?: number, maxEntries?: number }
+  archives?: boolean | { maxBytes?: number, maxEntries?: number, maxDepth?: number }
   /**
    * Uploads (`PUT`, and the listing's form): `false` (the default) turns them off; `true` or an
    * object turns them on. See {@link UploadOptions}.
@@ -167,6 +168,14 @@ export interface UploadOptions {
   mkdir?: boolean
   /** Milliseconds an upload may go without a byte arriving before it is cut and removed. Default 30 000. */
   idleTimeout?: number
+  /** Bytes a second an upload must average over each `idleTimeout`, or it is cut (408); `0`: no minimum. Default 1024. */
+  minRate?: number
+  /** Uploads under way at once, from all clients; more are 503. Default 32. */
+  maxConcurrent?: number
+  /** Uploads under way at once from one client address (an IPv6 /64); more are 429. Default 4. */
+  maxPerClient?: number
+  /** Folders an upload's file may lie below the served folder (each may be made); deeper is a 403. Default 32. */
+  maxDepth?: number
   /**
    * Host names, beside IP literals, `localhost`, `*.localhost` and this machine's name, that a
    * write may be addressed to (a DNS-rebinding guard). Default none.
@@ -182,6 +191,10 @@ export interface UploadSettings {
   minFreeBytes: number
   mkdir: boolean
   idleTimeout: number
+  minRate: number
+  maxConcurrent: number
+  maxPerClient: number
+  maxDepth: number
   allowedHosts: string[]
 }
 
@@ -206,10 +219,10 @@ const bool = (fallback: boolean): OptionSpec<boolean>['check'] => (value, name) 
   return v
 }
 
-const count = (fallback: number): OptionSpec<number>['check'] => (value, name) => {
+const count = (fallback: number, least = 0): OptionSpec<number>['check'] => (value, name) => {
   const v = value ?? fallback
   if (typeof v !== 'number' || !Number.isSafeInteger(v) ||
-      v < 0) throw new InvalidOptionError(name, 'must be a whole number, 0 or more')
+      v < least) throw new InvalidOptionError(name, `must be a whole number, ${least} or more`)
   return v
 }
 
@@ -288,19 +301,19 @@ function spaOf (value: unknown): string[] | null {
   return file.split('/').filter(Boolean)
 }
 
-function archivesOf (value: unknown): false | { maxBytes: number, maxEntries: number } {
-  const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 100_000 }
+function archivesOf (value: unknown): false | { maxBytes: number, maxEntries: number, maxDepth: number } {
+  const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 100_000, maxDepth: 64 }
   if (value === undefined || value === true) return limits
   if (value === false) return false
-  const bad = new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries }')
+  const bad = new InvalidOptionError('archives', 'must be a boolean or { maxBytes, maxEntries, maxDepth }')
   // checked before taking it apart: null cannot be destructured
   if (typeof value !== 'object' || value === null) throw bad
-  const { maxBytes = limits.maxBytes, maxEntries = limits.maxEntries, ...rest } = value as Record<string, unknown>
-  if (Object.keys(rest).length > 0 ||
-      typeof maxBytes !== 'number' || typeof maxEntries !== 'number' || !(maxBytes >= 0) || !(maxEntries >= 0)) {
+  const { maxBytes = limits.maxBytes, maxEntries = limits.maxEntries, maxDepth = limits.maxDepth, ...rest } = value as Record<string, unknown>
+  if (Object.keys(rest).length > 0 || typeof maxBytes !== 'number' || typeof maxEntries !== 'number' ||
+      !(maxBytes >= 0) || !(maxEntries >= 0) || !Number.isSafeInteger(maxDepth) || !((maxDepth as number) >= 0)) {
     throw bad
   }
-  return { maxBytes, maxEntries }
+  return { maxBytes, maxEntries, maxDepth: maxDepth as number }
 }
 
 const OVERWRITE = ['never', 'rename', 'always'] as const
@@ -308,8 +321,8 @@ const OVERWRITE = ['never', 'rename', 'always'] as const
 function uploadsOf (value: unknown): false | UploadSettings {
   if (value === undefined || value === false) return false
   const opts = value === true ? {} : value
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('uploads', 'must be a boolean or { paths, overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts }')
-  const { paths = ['/'], overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, allowedHosts = [], ...rest } = opts as Record<string, unknown>
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('uploads', 'must be a boolean or { paths, overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, minRate, maxConcurrent, maxPerClient, maxDepth, allowedHosts }')
+  const { paths = ['/'], overwrite, maxBytes, minFreeBytes, mkdir, idleTimeout, minRate, maxConcurrent, maxPerClient, maxDepth, allowedHosts = [], ...rest } = opts as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('uploads', `unknown key ${JSON.stringify(unknown)}`)
   if (!Array.isArray(paths) || paths.length === 0) throw new InvalidOptionError('uploads', 'paths must be a list of URL paths such as ["/"]')
@@ -325,7 +338,11 @@ function uploadsOf (value: unknown): false | UploadSettings {
     maxBytes: count(4 * 1024 ** 3)(maxBytes, 'uploads.maxBytes'),
     minFreeBytes: count(256 * 1024 ** 2)(minFreeBytes, 'uploads.minFreeBytes'),
     mkdir: bool(true)(mkdir, 'uploads.mkdir'),
-    idleTimeout: count(30_000)(idleTimeout, 'uploads.idleTimeout'),
+    idleTimeout: count(30_000, 1)(idleTimeout, 'uploads.idleTimeout'),
+    minRate: count(1024)(minRate, 'uploads.minRate'),
+    maxConcurrent: count(32, 1)(maxConcurrent, 'uploads.maxConcurrent'),
+    maxPerClient: count(4, 1)(maxPerClient, 'uploads.maxPerClient'),
+    maxDepth: count(32)(maxDepth, 'uploads.maxDepth'),
     allowedHosts: hostsOf(allowedHosts, 'uploads')
   }
 }
@@ -409,7 +426,7 @@ export const OPTIONS = {
   headers: { shown: '`{}`', check: headersOf, cli: 'own' },
   cors: { shown: '`false`', check: corsOf, cli: 'words' },
   spa: { shown: '`false`', check: spaOf, cli: 'words' },
-  archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000 }`', check: archivesOf, cli: 'words' },
+  archives: { shown: '`{ maxBytes: 4 GiB, maxEntries: 100000, maxDepth: 64 }`', check: archivesOf, cli: 'words' },
   uploads: { shown: '`false`', check: uploadsOf, cli: 'own' },
   auth: { shown: '`false`', check: authOf, cli: 'own' },
   liveReload: { shown: '`false`', check: liveReloadOf, cli: 'words' }

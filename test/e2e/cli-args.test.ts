@@ -89,6 +89,10 @@ t.test('parseCli: --upload [URLPATH] (alone: /), repeatable, and --allowed-host 
     { uploads: { paths: ['/inbox', '/drop'], allowedHosts: ['nas.lan'] } })
   t.same(parseCli(['--upload=/inbox'])?.plugin, { uploads: { paths: ['/inbox'], allowedHosts: [] } })
   t.throws(() => parseCli(['--allowed-host', 'nas.lan']), { message: 'argument --allowed-host: only with --upload or --live-reload' })
+  t.same(parseCli(['--upload', '--max-uploads', '100', '--max-client-uploads', '10'])?.plugin,
+    { uploads: { paths: ['/'], allowedHosts: [], maxConcurrent: 100, maxPerClient: 10 } })
+  t.throws(() => parseCli(['--upload', '--max-uploads', '0']), { message: "argument --max-uploads: invalid number, 1 or more: '0'" })
+  t.throws(() => parseCli(['--max-client-uploads', '2']), { message: 'argument --max-client-uploads: only with --upload' })
 })
 
 t.test('parseCli: --live-reload, with --allowed-host, and never with several workers', async (t) => {

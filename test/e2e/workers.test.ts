@@ -132,7 +132,8 @@ t.test('npm run start:workers: fastify start in workers', async (t) => {
 t.test('serve-dir --workers 4 --upload: of twenty PUTs of one name at once, exactly one wins', async (t) => {
   const dir = t.testdir({})
   const port = await freePort()
-  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '4', '--upload', '-l', 'warn'])
+  // twenty at once from one address: more than its default share of uploads
+  const p = run(t, 'serve-dir.js', [String(port), '-d', dir, '-w', '4', '--upload', '--max-client-uploads', '20', '-l', 'warn'])
   await until('the first line', () => p.out().includes('\n'))
   await until('four workers', () => workerPids(p.child.pid as number).length === 4)
   await until('all four serving', () => servingPids(port, p.child.pid as number) === 4)

@@ -128,7 +128,7 @@ t.test('more folder downloads at once than there are turns and places in line: 5
 t.test('an archive walks the folder as it is written, not ahead of it', async (t) => {
   const dir = t.testdir({ a: { 'x.txt': 'x' }, b: { 'y.txt': 'y' } })
   const walker = new Walker(dir, 'inside', false)
-  const walk = walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 })
+  const walk = walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 64 })
   t.match((await walk.next()).value, { rel: 'a/' })
   // a folder gone before the walk reaches it is not in the archive: nothing was read ahead
   rmSync(path.join(dir, 'b'), { recursive: true })
@@ -136,11 +136,11 @@ t.test('an archive walks the folder as it is written, not ahead of it', async (t
   for await (const item of walk) rest.push(item.rel)
   t.same(rest, ['a/x.txt'])
   // and one that grows past the limits after it was counted fails the walk
-  const counted = await walker.count(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2 })
+  const counted = await walker.count(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2, maxDepth: 64 })
   t.same(counted, { entries: 2, bytes: 1 })
   writeFileSync(path.join(dir, 'a', 'z.txt'), 'zz')
-  await t.rejects(async () => { for await (const item of walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2 })) t.ok(item) }, { message: /more entries than one archive may/ })
-  await t.rejects(async () => { for await (const item of walker.items(dir, statSync(dir), { maxBytes: 2, maxEntries: 10 })) t.ok(item) }, { message: /more bytes than one archive may/ })
+  await t.rejects(async () => { for await (const item of walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 2, maxDepth: 64 })) t.ok(item) }, { message: /more entries than one archive may/ })
+  await t.rejects(async () => { for await (const item of walker.items(dir, statSync(dir), { maxBytes: 2, maxEntries: 10, maxDepth: 64 })) t.ok(item) }, { message: /more bytes than one archive may/ })
   // any other failure is the caller's to answer (403 for EACCES, from the error handler)
-  await t.rejects(walker.count(path.join(dir, 'gone'), statSync(dir), { maxBytes: 1e9, maxEntries: 10 }), { code: 'ENOENT' })
+  await t.rejects(walker.count(path.join(dir, 'gone'), statSync(dir), { maxBytes: 1e9, maxEntries: 10, maxDepth: 64 }), { code: 'ENOENT' })
 })

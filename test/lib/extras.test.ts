@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import net from 'node:net'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
@@ -159,6 +159,9 @@ t.test('folder downloads: limits and the off switch', async (t) => {
   t.match(res.json().message, 'more than 2 entries')
   const small = await setup(t, tree, { archives: { maxBytes: 10 } })
   t.match((await small.inject({ url: '/?download=tar.gz', headers: { accept: 'application/json' } })).json().message, 'more than 10 bytes')
+  const deep = await setup(t, { a: { b: { c: { 'd.txt': 'd' } } } }, { archives: { maxDepth: 2 } })
+  t.match((await deep.inject({ url: '/?download=zip', headers: { accept: 'application/json' } })).json(), { statusCode: 403, message: /more than 2 folders deep/ })
+  t.equal((await deep.inject('/a/?download=tar.gz')).statusCode, 200, 'a folder less deep below it')
   const off = await setup(t, tree, { archives: false })
   t.equal((await off.inject('/?download=zip')).statusCode, 403)
   t.notMatch((await off.inject('/')).body, 'download=')
@@ -193,7 +196,7 @@ t.test('a zip of many small files comes in pieces of up to 64 KiB, not one for e
   const root = t.testdir({ many: files })
   const walker = new Walker(root, 'inside', false)
   const dir = path.join(root, 'many')
-  const out = await archive('zip', walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const out = await archive('zip', walker.items(dir, statSync(dir), { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 64 }), true, new AbortController().signal)
   const chunks: Buffer[] = []
   for await (const chunk of out) chunks.push(chunk)
   const zip = Buffer.concat(chunks)
@@ -209,7 +212,7 @@ t.test('a file that shrinks while it is zipped fails the zip, and is closed', as
   const walker = new Walker(root, 'inside', false)
   const fds = (): number => readdirSync('/proc/self/fd').length
   const before = fds()
-  const out = await archive('zip', walker.items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9 }), true, new AbortController().signal)
+  const out = await archive('zip', walker.items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 64 }), true, new AbortController().signal)
   const failed = new Promise<Error>((resolve) => out.once('error', resolve))
   await new Promise((resolve) => out.once('data', resolve))
   out.pause()
@@ -219,13 +222,34 @@ t.test('a file that shrinks while it is zipped fails the zip, and is closed', as
   await waitFor('the file closed', () => fds() <= before, PATIENCE)
 })
 
+t.test('a deep tree is walked with one folder open at a time, not one for each level', async (t) => {
+  const root = t.testdir({})
+  const levels = Array<string>(300).fill('d')
+  mkdirSync(path.join(root, ...levels), { recursive: true })
+  writeFileSync(path.join(root, ...levels, 'x.txt'), 'x')
+  const inRoot = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try { return readlinkSync(`/proc/self/fd/${fd}`).startsWith(root) } catch { return false }
+  }).length
+  let most = 0
+  let last = ''
+  for await (const item of new Walker(root, 'inside', false).items(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 300 })) {
+    most = Math.max(most, inRoot())
+    last = item.rel
+  }
+  t.equal(last, levels.join('/') + '/x.txt', 'the whole tree')
+  t.equal(most, 1, 'one folder open at any time')
+  const over = await new Walker(root, 'inside', false).count(root, statSync(root), { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 299 })
+  t.same(over, { over: 'depth' })
+})
+
 t.test('bad options for the extras fail ready()', async (t) => {
   const root = t.testdir({})
   for (const [opts, what] of [
     [{ headers: { 'bad name': 'x' } }, 'headers'], [{ headers: { 'X-A': 'line\nbreak' } }, 'headers'], [{ headers: ['x'] }, 'headers'],
     [{ headers: { 'X-A': 1 } }, 'headers'], [{ cors: 1 }, 'cors'], [{ cors: [] }, 'cors'], [{ spa: '../x.html' }, 'spa'],
     [{ spa: '/etc/passwd' }, 'spa'], [{ spa: 3 }, 'spa'], [{ archives: 'yes' }, 'archives'], [{ archives: { maxBytes: -1 } }, 'archives'],
-    [{ archives: { other: 1 } }, 'archives'], [{ archives: null }, 'archives']
+    [{ archives: { other: 1 } }, 'archives'], [{ archives: null }, 'archives'], [{ archives: { maxDepth: 1.5 } }, 'archives'],
+    [{ archives: { maxDepth: -1 } }, 'archives']
   ] as const) {
     const app = Fastify()
     app.register(serveDir, { root, ...opts } as never)
@@ -244,7 +268,7 @@ t.test('archives: the name of a mount\'s root; deny leaves links out; an aborted
   t.same(untarNames(res.rawPayload), { 'a.txt': 'a', 'd/': '', 'd/b.txt': 'b' }, 'no link under deny')
 
   const walker = new Walker(root, 'inside', false)
-  const limits = { maxBytes: 1e9, maxEntries: 1e9 }
+  const limits = { maxBytes: 1e9, maxEntries: 1e9, maxDepth: 64 }
   t.same(await walker.count(root, statSync(root), limits, () => true), { entries: 0, bytes: 0 }, 'an aborted walk stops at once')
   t.same(await walker.count(root, statSync(root), limits), { entries: 4, bytes: 3 }, 'a.txt, link (to a.txt), d/ and d/b.txt')
   const fds = (): number => readdirSync('/proc/self/fd').length

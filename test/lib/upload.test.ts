@@ -13,6 +13,7 @@ import { allowLongUploads } from '../../lib/server'
 import { hostName, isOwnHost } from '../../lib/serve-dir/cross-site'
 import { badName } from '../../lib/serve-dir/upload/names'
 import { UploadFolder, renamed, store } from '../../lib/serve-dir/upload/store'
+import { guarded } from '../../lib/serve-dir/upload/guard'
 import { capture, serve, waitFor } from '../helper'
 import { attacks } from '../traversal-payloads'
 
@@ -268,7 +269,7 @@ t.test('free space: 507 when the disk would keep less than minFreeBytes', async 
 
 t.test('twenty PUTs of one name at once: exactly one wins, the rest 409, no temporary file', async (t) => {
   const root = t.testdir({})
-  const port = await listening(await uploading(t, root))
+  const port = await listening(await uploading(t, root, { maxPerClient: 20, maxConcurrent: 20 }))
   const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
     const res = await fetch(`http://127.0.0.1:${port}/same.txt`, { method: 'PUT', body: `writer ${i}`.padEnd(64 * 1024, '.') })
     await res.arrayBuffer()
@@ -304,7 +305,8 @@ t.test('an upload that takes longer than the request timeout but keeps moving su
   const root = t.testdir({})
   // a 1 s request timeout stands for the app's 30 s; the idle timeout is what cuts uploads
   const app = Fastify({ requestTimeout: 1000, http: { connectionsCheckingInterval: 100 } })
-  await app.register(serveDir, { root, uploads: { idleTimeout: 1000 } })
+  // no minimum rate: this client is slower than the default allows
+  await app.register(serveDir, { root, uploads: { idleTimeout: 1000, minRate: 0 } })
   t.teardown(() => app.close())
   const port = await listening(app, true)
   const socket = net.connect({ port, host: '127.0.0.1' })
@@ -565,7 +567,7 @@ t.test('store() given a body that is gone before it begins: ClientGoneError, and
   t.teardown(() => { folder.close() })
   const body = new PassThrough()
   body.destroy()
-  await t.rejects(store(folder, 'x.txt', body, 'never', { maxBytes: 10, minFreeBytes: 0, idleTimeout: 30_000 }), { code: 'FST_SERVE_DIR_CLIENT_GONE' })
+  await t.rejects(store(folder, 'x.txt', guarded(body, { maxBytes: 10, idleTimeout: 30_000, minRate: 0 }), 'never', 0), { code: 'FST_SERVE_DIR_CLIENT_GONE' })
   t.same(readdirSync(root), [])
 })
 

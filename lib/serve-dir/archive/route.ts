@@ -59,7 +59,7 @@ export class ArchiveRoute {
     const counted = await this.walker.count(dir, stat, limits, () => signal.aborted, (item) => {
       if (format === 'zip' && !zipSafe(item.rel)) leftOut++
     })
-    if ('over' in counted) throw new ArchiveTooLargeError(counted.over === 'bytes' ? `more than ${limits.maxBytes} bytes` : `more than ${limits.maxEntries} entries`)
+    if ('over' in counted) throw new ArchiveTooLargeError(overLimit(counted.over, limits))
     /* c8 ignore next */ // 'files' only when serving / itself, which no test walks whole
     const name = (segments[segments.length - 1] ?? (this.mount[this.mount.length - 1] ?? path.basename(this.realRoot))) || 'files'
     reply.type(ARCHIVE_TYPES[format]).headers({
@@ -86,4 +86,10 @@ export class ArchiveRoute {
     }, 'folder download')
     return reply.send(stream)
   }
+}
+
+/** What a passed limit says. */
+function overLimit (limit: 'bytes' | 'entries' | 'depth', limits: ArchiveLimits): string {
+  if (limit === 'depth') return `more than ${limits.maxDepth} folders deep`
+  return limit === 'bytes' ? `more than ${limits.maxBytes} bytes` : `more than ${limits.maxEntries} entries`
 }

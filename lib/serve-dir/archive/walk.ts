@@ -14,12 +14,12 @@ const NO_THROW = { throwIfNoEntry: false } as const
 /** A file or folder to put in an archive: its name inside it (`a/b/` for a folder), its path, its stat. */
 export interface WalkItem { rel: string, path: string, stat: Stats }
 
-/** What one archive may hold. */
-export interface ArchiveLimits { maxBytes: number, maxEntries: number }
+/** What one archive may hold: bytes, entries, and folders one inside another. */
+export interface ArchiveLimits { maxBytes: number, maxEntries: number, maxDepth: number }
 
 /** A walk passed one of its limits. */
 export class ArchiveLimitError extends Error {
-  constructor (readonly limit: 'bytes' | 'entries') {
+  constructor (readonly limit: 'bytes' | 'entries' | 'depth') {
     super(`the folder holds more ${limit} than one archive may`)
   }
 }
@@ -40,8 +40,8 @@ export class Walker {
    * Every visible file and folder below `dir` (whose stat is `top`), depth first in name order,
    * under the same policies as listings (hidden names, links, special files left out; a folder
    * reached twice through links is entered once), one at a time: an archive of 100,000 files holds
-   * one item, and the open folders above it. A folder that has grown past `limits` since it was
-   * counted ({@link count}) fails the walk.
+   * one item, the names of the folders above it, and one folder open. A folder that has grown past
+   * `limits` since it was counted ({@link count}) fails the walk.
    */
   async * items (
     dir: string,
@@ -54,8 +54,9 @@ export class Walker {
     // the folders from the top down to the one being walked: a link back to one of them is a loop
     const ancestors = new Set<string>([`${top.dev}:${top.ino}`])
     const walker = this
-    async function * visit (real: string, expected: Identity, rel: string): AsyncGenerator<WalkItem> {
-      const folder = openFolder(real, expected, walker.verifyPath)
+    async function * visit (real: string, expected: Identity, rel: string, depth: number): AsyncGenerator<WalkItem> {
+      if (depth > limits.maxDepth) throw new ArchiveLimitError('depth')
+      let folder = openFolder(real, expected, walker.verifyPath)
       /* c8 ignore next */ // a folder removed (or swapped) while the walk reaches it: a race no test can time
       if (folder === null) return
       try {
@@ -75,8 +76,14 @@ export class Walker {
             if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
             yield { rel: itemRel + '/', path: found.path, stat: found.stat }
             ancestors.add(id)
-            yield * visit(found.path, found.stat, itemRel + '/')
+            // closed while the folder below is walked, and opened again after with the same proof:
+            // one descriptor at a time however deep the tree, not one for each level
+            folder.close()
+            yield * visit(found.path, found.stat, itemRel + '/', depth + 1)
             ancestors.delete(id)
+            folder = openFolder(real, expected, walker.verifyPath)
+            /* c8 ignore next */ // removed (or swapped) while the folder below was walked: a race no test can time
+            if (folder === null) return
           } else {
             bytes += found.stat.size
             if (++entries > limits.maxEntries) throw new ArchiveLimitError('entries')
@@ -85,12 +92,12 @@ export class Walker {
           }
         }
       } finally {
-        folder.close()
+        folder?.close()
       }
     }
     // a folder the process may list but not enter: 403, as its listing (its files cannot be read)
     accessSync(dir, fsc.R_OK | fsc.X_OK)
-    yield * visit(dir, top, '')
+    yield * visit(dir, top, '', 0)
   }
 
   /**
@@ -103,7 +110,7 @@ export class Walker {
     limits: ArchiveLimits,
     aborted: () => boolean = () => false,
     each: (item: WalkItem) => void = () => {}
-  ): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' }> {
+  ): Promise<{ entries: number, bytes: number } | { over: 'bytes' | 'entries' | 'depth' }> {
     let entries = 0
     let bytes = 0
     try {

@@ -4,15 +4,16 @@
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Stats } from 'node:fs'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import Busboy from '@fastify/busboy'
-import { BadPathError, BadUploadError, ClientGoneError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
+import { BadPathError, BadUploadError, ConflictError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, WriteForbiddenError } from '../errors'
 import { encodePath, isInside, parseRequestUrl } from '../url'
 import type { UploadSettings } from '../options'
 import { badName } from './names'
 import { refuseCrossSite } from '../cross-site'
 import { userOf } from '../auth/login'
 import { UploadFolder, checkSpace, existing, store } from './store'
+import { UploadSlots, firstBytes, guarded } from './guard'
 
 const { parseTokenList } = require('@fastify/send/lib/parseTokenList') as {
   parseTokenList: <T>(str: string, cb: (token: string) => T | undefined) => T | undefined
@@ -38,12 +39,16 @@ function folded (name: string): string {
 const FORM_FILES = 1000
 
 export class UploadRoute {
+  private readonly slots: UploadSlots
+
   constructor (
     private readonly realRoot: string,
     private readonly mount: readonly string[],
     private readonly settings: UploadSettings,
     private readonly showHidden: boolean
-  ) {}
+  ) {
+    this.slots = new UploadSlots(settings.maxConcurrent, settings.maxPerClient)
+  }
 
   /** Whether `segments` (below the mount) lie in an upload path. */
   allows (segments: readonly string[]): boolean {
@@ -77,6 +82,9 @@ export class UploadRoute {
     }
     // a PUT names a file in an upload folder: its folder is what must be one
     if (!this.allows(folder ? segments : segments.slice(0, -1))) throw new WriteForbiddenError('not an upload folder')
+    // each folder is one more to make, and one more level for every walk of the tree after
+    const depth = folder ? segments.length : segments.length - 1
+    if (depth > this.settings.maxDepth) throw new WriteForbiddenError(`more than ${this.settings.maxDepth} folders deep`)
     for (const s of segments) {
       const why = badName(s, this.showHidden)
       if (why !== undefined) throw new WriteForbiddenError(why)
@@ -96,22 +104,61 @@ export class UploadRoute {
     const segments = this.target(req, false)
     const name = segments[segments.length - 1]
     const declared = this.declared(req)
-    const folder = UploadFolder.open(this.realRoot, segments.slice(0, -1), this.settings.mkdir)
-    try {
+    return await this.inSlot(req, reply, segments.slice(0, -1), (folder) => {
+      this.preconditions(req, existing(folder, name))
+      checkSpace(folder, declared, this.settings.minFreeBytes)
+    }, async (folder, body) => {
+      // checked again: the folder may have changed while the first bytes were awaited
       const old = existing(folder, name)
       this.preconditions(req, old)
-      checkSpace(folder, declared, this.settings.minFreeBytes)
-      proceed(req, reply)
       // the preconditions hold again when the file replaces what is there: it may have changed meanwhile
-      const saved = await store(folder, name, req.raw, this.settings.overwrite, this.settings, (now) => { this.preconditions(req, now) })
+      const saved = await store(folder, name, body, this.settings.overwrite, this.settings.minFreeBytes, (now) => { this.preconditions(req, now) })
       const url = '/' + encodePath([...this.mount, ...segments.slice(0, -1), saved.name])
       logUpload(req, url, saved.stat.size)
       const replaced = old !== null && saved.name === name
       return await reply.code(replaced ? 204 : 201)
         .headers({ etag: etagOf(saved.stat), ...(replaced ? {} : { location: url }), 'content-type': 'text/plain; charset=utf-8' })
         .send(replaced ? undefined : `Created ${url} (${saved.stat.size} bytes)\n`)
-    } finally {
-      folder.close()
+    })
+  }
+
+  /**
+   * An upload in one of the slots: `check` in its folder before the body is asked for (a refusal
+   * then costs the client no body), the folder closed again; then, once the first bytes are there,
+   * `write` with the folder opened again and the body guarded. Until then a client slow to send
+   * holds its connection only.
+   */
+  private async inSlot (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    segments: readonly string[],
+    check: (folder: UploadFolder) => void,
+    write: (folder: UploadFolder, body: Readable) => Promise<FastifyReply>
+  ): Promise<FastifyReply> {
+    const release = this.slots.take(req)
+    let body: Readable | undefined
+    let folder: UploadFolder | undefined
+    const done = (): void => {
+      folder?.close()
+      release()
+    }
+    try {
+      const first = UploadFolder.open(this.realRoot, segments, this.settings.mkdir)
+      try {
+        check(first)
+      } finally {
+        first.close()
+      }
+      proceed(req, reply)
+      body = guarded(req.raw, this.settings)
+      await firstBytes(body)
+      folder = UploadFolder.open(this.realRoot, segments, this.settings.mkdir)
+      const sent = await write(folder, body)
+      done()
+      return sent
+    } catch (err) {
+      done()
+      throw cut(req, body, err as FastifyError)
     }
   }
 
@@ -134,16 +181,13 @@ export class UploadRoute {
     const declared = this.declared(req)
     const type = req.headers['content-type'] ?? ''
     if (!/^multipart\/form-data\s*;/i.test(type)) throw new BadUploadError('a form upload is multipart/form-data')
-    const folder = UploadFolder.open(this.realRoot, segments, this.settings.mkdir)
-    try {
+    return await this.inSlot(req, reply, segments, (folder) => {
       checkSpace(folder, declared, this.settings.minFreeBytes)
-      proceed(req, reply)
-      const stored = await this.parts(req, folder, segments)
+    }, async (folder, body) => {
+      const stored = await this.parts(req, body, folder, segments)
       if ((req.headers.accept ?? '').includes('application/json')) return await reply.code(201).send({ files: stored })
       return await reply.code(303).headers({ location: './', 'content-length': '0' }).send()
-    } finally {
-      folder.close()
-    }
+    })
   }
 
   /**
@@ -151,7 +195,7 @@ export class UploadRoute {
    * client that goes away, or a form that breaks, ends the file being written (its temporary file
    * removed) before the folder is closed.
    */
-  private async parts (req: FastifyRequest, folder: UploadFolder, segments: string[]): Promise<Array<{ url: string, bytes: number }>> {
+  private async parts (req: FastifyRequest, body: Readable, folder: UploadFolder, segments: string[]): Promise<Array<{ url: string, bytes: number }>> {
     const stored: Array<{ url: string, bytes: number }> = []
     let failure: Error | undefined
     let chain = Promise.resolve()
@@ -182,7 +226,7 @@ export class UploadRoute {
           const old = existing(folder, filename)
           if (old !== null && this.settings.overwrite === 'never') throw new ConflictError(`${JSON.stringify(filename)} exists and may not be replaced`)
           writing = file
-          const saved = await store(folder, filename, file, this.settings.overwrite, this.settings)
+          const saved = await store(folder, filename, file, this.settings.overwrite, this.settings.minFreeBytes)
           const url = '/' + encodePath([...this.mount, ...segments, saved.name])
           logUpload(req, url, saved.stat.size)
           stored.push({ url, bytes: saved.stat.size })
@@ -193,10 +237,10 @@ export class UploadRoute {
       })
       busboy.on('finish', () => { chain.then(resolve, reject) })
       busboy.on('error', (err: Error) => { fail(new BadUploadError(err.message)) })
-      // the body ended before the form did: nothing more will come
-      req.raw.once('close', () => { if (!req.raw.complete) fail(new ClientGoneError()) })
+      // cut (too slow, too big) or ended before the form did: nothing more will come
+      body.once('error', fail)
     })
-    req.raw.pipe(busboy)
+    body.pipe(busboy)
     try {
       await done
     } finally {
@@ -219,6 +263,13 @@ function proceed (req: FastifyRequest, reply: FastifyReply): void {
   if ((req.headers.expect ?? '').toLowerCase() !== '100-continue') return
   const res = reply.raw as unknown as { _sent100?: boolean, writeContinue: () => void }
   if (res._sent100 !== true) res.writeContinue()
+}
+
+/** `err`, once the body is let go (its timers stopped); an upload cut for its pace is logged. */
+function cut (req: FastifyRequest, body: Readable | undefined, err: FastifyError): FastifyError {
+  body?.destroy()
+  if (err.statusCode === 408) req.log.warn({ upload: req.url, code: err.code }, err.message)
+  return err
 }
 
 function logUpload (req: FastifyRequest, url: string, bytes: number): void {

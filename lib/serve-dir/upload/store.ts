@@ -9,8 +9,8 @@ import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, statfs
 import { link, open, rename, rm, unlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { Transform, type Readable } from 'node:stream'
-import { ClientGoneError, ConflictError, InsufficientStorageError, PayloadTooLargeError, UploadTimeoutError, WriteForbiddenError } from '../errors'
+import type { Readable } from 'node:stream'
+import { ConflictError, InsufficientStorageError, WriteForbiddenError } from '../errors'
 import { throughDescriptor } from '../fs/verified-open'
 import { TEMP_PREFIX } from './names'
 
@@ -18,13 +18,6 @@ const FOLDER = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
 const TEMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 /** Free space is looked at again after every this many bytes. */
 const SPACE_CHECK_BYTES = 1024 * 1024
-
-/** How an upload is written. */
-export interface StoreLimits {
-  maxBytes: number
-  minFreeBytes: number
-  idleTimeout: number
-}
 
 export type Overwrite = 'never' | 'rename' | 'always'
 
@@ -122,18 +115,18 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT'])
 const RENAME_TRIES = 100
 
 /**
- * Writes `body` as `name` in `folder` (see the file's comment). Returns the name it took (another
- * under `rename`) and the new file's stats. Under `always`, `recheck` may refuse what is at the
- * name when the file is about to replace it. Throws 413 past `maxBytes`, 507 on a full disk, 408
- * when no byte came for `idleTimeout`, 409 when the name was taken meanwhile, and `ClientGoneError`
- * when the client went away; nothing is left behind.
+ * Writes `body` (the request's, through upload/guard.ts) as `name` in `folder` (see the file's
+ * comment). Returns the name it took (another under `rename`) and the new file's stats. Under
+ * `always`, `recheck` may refuse what is at the name when the file is about to replace it. Throws
+ * what `body` fails with (413, 408, `ClientGoneError`), 507 when the disk would keep less than
+ * `minFreeBytes`, 409 when the name was taken meanwhile; nothing is left behind.
  */
 export async function store (
   folder: UploadFolder,
   name: string,
   body: Readable,
   overwrite: Overwrite,
-  limits: StoreLimits,
+  minFreeBytes: number,
   recheck?: (current: Stats | null) => void
 ): Promise<{ name: string, stat: Stats }> {
   const temp = TEMP_PREFIX + randomBytes(12).toString('hex')
@@ -142,9 +135,18 @@ export async function store (
   let placed: string
   let stat: Stats
   try {
+    let written = 0
+    let nextCheck = SPACE_CHECK_BYTES
     // written chunk by chunk rather than through a WriteStream, which would hold the handle open
     // (FileHandle.close waits for it) and never fsync
-    for await (const chunk of guarded(body, folder, limits)) await fh.write(chunk as Buffer)
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      await fh.write(chunk)
+      written += chunk.length
+      if (written >= nextCheck) {
+        nextCheck += SPACE_CHECK_BYTES
+        checkSpace(folder, 0, minFreeBytes)
+      }
+    }
     await fh.sync()
     stat = await fh.stat()
     await fh.close()
@@ -184,55 +186,4 @@ async function place (folder: UploadFolder, temp: string, name: string, overwrit
     }
   }
   throw new ConflictError(overwrite === 'rename' ? `no free name like ${JSON.stringify(name)}` : `${JSON.stringify(name)} exists`)
-}
-
-/**
- * `body` through a counter: 413 past `maxBytes`, 507 when the disk fills up, 408 when no byte
- * comes for `idleTimeout`, `ClientGoneError` when the request ends before its body did. The
- * request itself is left open (unpiped, paused) so that the error can still be answered.
- */
-function guarded (body: Readable, folder: UploadFolder, limits: StoreLimits): Transform {
-  let bytes = 0
-  let nextCheck = SPACE_CHECK_BYTES
-  let timer: NodeJS.Timeout | undefined
-  const idle = (): void => {
-    clearTimeout(timer)
-    timer = setTimeout(() => { counter.destroy(new UploadTimeoutError()) }, limits.idleTimeout)
-  }
-  const counter = new Transform({
-    transform (chunk: Buffer, _enc, done) {
-      idle()
-      bytes += chunk.length
-      if (bytes > limits.maxBytes) return done(new PayloadTooLargeError(limits.maxBytes))
-      if (bytes >= nextCheck) {
-        nextCheck += SPACE_CHECK_BYTES
-        try {
-          checkSpace(folder, 0, limits.minFreeBytes)
-        } catch (err) {
-          return done(err as Error)
-        }
-      }
-      done(null, chunk)
-    },
-    flush (done) {
-      clearTimeout(timer)
-      done()
-    }
-  })
-  const gone = (): void => {
-    if (!body.readableEnded) counter.destroy(new ClientGoneError())
-  }
-  body.once('close', gone)
-  body.once('error', gone)
-  counter.once('close', () => {
-    clearTimeout(timer)
-    body.removeListener('close', gone)
-    body.unpipe(counter)
-    if (!body.readableEnded) body.pause()
-  })
-  idle()
-  // gone already, before the write began: it will say so no more
-  if (body.destroyed) gone()
-  else body.pipe(counter)
-  return counter
 }

@@ -1,0 +1,138 @@
+// What an upload may hold while it runs: a slot (a few at once in total, fewer from one client
+// address), and a request body that must keep moving (idle timeout, minimum rate, size limit).
+// A slow client cannot pile up connections, folders and temporary files: past its slots it is
+// refused at once, and a body that trickles is cut.
+import { isIPv6 } from 'node:net'
+import { once } from 'node:events'
+import { Transform, type Readable } from 'node:stream'
+import type { FastifyRequest } from 'fastify'
+import { ClientGoneError, PayloadTooLargeError, TooBusyError, TooManyUploadsError, UploadTimeoutError, UploadTooSlowError } from '../errors'
+
+/** How a request body must arrive. */
+export interface BodyLimits {
+  maxBytes: number
+  /** Milliseconds without a byte before the upload is cut; also the span `minRate` is measured over. */
+  idleTimeout: number
+  /** Bytes a second the body must average over each `idleTimeout`; `0`: no minimum. */
+  minRate: number
+}
+
+/**
+ * Whom a request counts against: the address that connected (a client cannot choose it), or behind
+ * a trusted proxy the address that proxy saw (the last `X-Forwarded-For` entry, which it appends;
+ * the entries before it are the client's to write). An IPv6 client counts as its /64, as one
+ * machine may hold all of it.
+ */
+export function clientOf (req: FastifyRequest): string {
+  // a socket already gone has no address: it holds nothing for long
+  return clientKey((req.ips !== undefined && req.ips.length > 1 ? req.ips[1] : req.socket.remoteAddress) ?? '')
+}
+
+/** An address as whom it counts against: itself, or for IPv6 its /64. */
+export function clientKey (address: string): string {
+  if (!isIPv6(address) || address.startsWith('::ffff:')) return address
+  const [head, tail] = address.split('::')
+  const before = head === '' ? [] : head.split(':')
+  const after = tail === undefined || tail === '' ? [] : tail.split(':')
+  // `::` stands for as many zero groups as the address lacks
+  const groups = tail === undefined ? before : [...before, ...Array(8 - before.length - after.length).fill('0'), ...after]
+  return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':') + '::/64'
+}
+
+/** Uploads under way: at most `max` at once, and `perClient` from one client ({@link clientOf}). */
+export class UploadSlots {
+  private total = 0
+  private readonly byClient = new Map<string, number>()
+
+  constructor (private readonly max: number, private readonly perClient: number) {}
+
+  /**
+   * A slot for `req`, or the refusal: 429 when its client holds `perClient` already (it is the one
+   * to wait), 503 when the server holds `max` (anyone may). Call the function returned once, to give it back.
+   */
+  take (req: FastifyRequest): () => void {
+    const key = clientOf(req)
+    const mine = this.byClient.get(key) ?? 0
+    if (mine >= this.perClient) {
+      req.log.warn({ client: key, uploads: mine }, 'upload refused: too many from one client')
+      throw Object.assign(new TooManyUploadsError(this.perClient), { headers: { 'retry-after': '1' } })
+    }
+    // the error handler logs it and adds Retry-After
+    if (this.total >= this.max) throw new TooBusyError('uploads')
+    this.total++
+    this.byClient.set(key, mine + 1)
+    // given back once, by the upload's `finally`
+    return () => {
+      this.total--
+      const left = (this.byClient.get(key) as number) - 1
+      if (left === 0) this.byClient.delete(key)
+      else this.byClient.set(key, left)
+    }
+  }
+}
+
+/**
+ * `body` through a counter: 413 past `maxBytes`, 408 when no byte comes for `idleTimeout` or fewer
+ * than `minRate` a second come over one (a byte every so often keeps no upload alive),
+ * `ClientGoneError` when the request ends before its body did. The request itself is left open
+ * (unpiped, paused) so that the error can still be answered.
+ */
+export function guarded (body: Readable, limits: BodyLimits): Transform {
+  let bytes = 0
+  let lately = 0
+  let idle: NodeJS.Timeout | undefined
+  const resetIdle = (): void => {
+    clearTimeout(idle)
+    idle = setTimeout(() => { counter.destroy(new UploadTimeoutError()) }, limits.idleTimeout)
+  }
+  const rate = limits.minRate === 0
+    ? undefined
+    : setInterval(() => {
+      if (lately < limits.minRate * limits.idleTimeout / 1000) counter.destroy(new UploadTooSlowError(limits.minRate))
+      lately = 0
+    }, limits.idleTimeout)
+  const counter = new Transform({
+    transform (chunk: Buffer, _enc, done) {
+      resetIdle()
+      bytes += chunk.length
+      lately += chunk.length
+      if (bytes > limits.maxBytes) return done(new PayloadTooLargeError(limits.maxBytes))
+      done(null, chunk)
+    },
+    flush (done) {
+      stop()
+      done()
+    }
+  })
+  const stop = (): void => {
+    clearTimeout(idle)
+    clearInterval(rate)
+  }
+  const gone = (): void => {
+    if (!body.readableEnded) counter.destroy(new ClientGoneError())
+  }
+  // whoever reads it next throws the error (firstBytes, store's loop): none may go unheard between
+  counter.on('error', () => {})
+  body.once('close', gone)
+  body.once('error', gone)
+  counter.once('close', () => {
+    stop()
+    body.removeListener('close', gone)
+    body.unpipe(counter)
+    if (!body.readableEnded) body.pause()
+  })
+  resetIdle()
+  // gone already, before the write began: it will say so no more
+  if (body.destroyed) gone()
+  else body.pipe(counter)
+  return counter
+}
+
+/**
+ * Resolves when the first bytes of `body` (a {@link guarded} one) are there to read, or it ended:
+ * until then an upload holds its connection only, no folder and no file. Rejects with what cut it.
+ */
+export async function firstBytes (body: Readable): Promise<void> {
+  // called as soon as `body` is made: nothing can have come (or failed) before the listener
+  await once(body, 'readable')
+}
