@@ -2,7 +2,7 @@
 // address), and a request body that must keep moving (idle timeout, minimum rate, size limit).
 // A slow client cannot pile up connections, folders and temporary files: past its slots it is
 // refused at once, and a body that trickles is cut.
-import { isIPv6 } from 'node:net'
+import { clientOf } from '../client'
 import { once } from 'node:events'
 import { Transform, type Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
@@ -17,29 +17,7 @@ export interface BodyLimits {
   minRate: number
 }
 
-/**
- * Whom a request counts against: the address that connected (a client cannot choose it), or behind
- * a trusted proxy the address that proxy saw (the last `X-Forwarded-For` entry, which it appends;
- * the entries before it are the client's to write). An IPv6 client counts as its /64, as one
- * machine may hold all of it.
- */
-export function clientOf (req: FastifyRequest): string {
-  // a socket already gone has no address: it holds nothing for long
-  return clientKey((req.ips !== undefined && req.ips.length > 1 ? req.ips[1] : req.socket.remoteAddress) ?? '')
-}
-
-/** An address as whom it counts against: itself, or for IPv6 its /64. */
-export function clientKey (address: string): string {
-  if (!isIPv6(address) || address.startsWith('::ffff:')) return address
-  const [head, tail] = address.split('::')
-  const before = head === '' ? [] : head.split(':')
-  const after = tail === undefined || tail === '' ? [] : tail.split(':')
-  // `::` stands for as many zero groups as the address lacks
-  const groups = tail === undefined ? before : [...before, ...Array(8 - before.length - after.length).fill('0'), ...after]
-  return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':') + '::/64'
-}
-
-/** Uploads under way: at most `max` at once, and `perClient` from one client ({@link clientOf}). */
+/** Uploads under way: at most `max` at once, and `perClient` from one client (as ../client.ts counts one). */
 export class UploadSlots {
   private total = 0
   private readonly byClient = new Map<string, number>()
