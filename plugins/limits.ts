@@ -3,7 +3,9 @@ import createError from '@fastify/error'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import { LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
+import {
+  LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, dropBodiesOfClosedStreams, endPlain
+} from '../lib/server'
 import { unroutedLine } from '../lib/request-log'
 
 /** The request target is longer than the app accepts. */
@@ -87,6 +89,7 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
     res: ServerResponse | Http2ServerResponse
   ) => {
     if (req.httpVersionMajor === 1) return inOrder(req, res)
+    dropBodiesOfClosedStreams(res as Http2ServerResponse)
     if (fastify.supportedMethods.includes(req.method as string)) return route(req, res)
     fastify.log.info(unroutedLine(req, 405), 'unknown method refused')
     refuse(res as Http2ServerResponse)

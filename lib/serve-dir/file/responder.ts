@@ -461,9 +461,9 @@ export class FileResponder {
     return reply.sendFile(throughDescriptor(fh.fd, file).slice(1), '/', SEND_OPTIONS)
   }
 
-  /** Closes our descriptor once send's stream holds its own (or never will). */
-  private release (s: Sending): void {
-    if (s.released || s.stream?.pending === true) return
+  /** Closes our descriptor once send's stream holds its own, or has closed (or never will be made). */
+  private release (s: Sending, streamClosed = false): void {
+    if (s.released || (!streamClosed && s.stream?.pending === true)) return
     s.released = true
     s.fh.close().catch(() => {})
   }
@@ -472,7 +472,8 @@ export class FileResponder {
   private async finish (req: FastifyRequest, reply: FastifyReply, payload: Readable, s: Sending): Promise<unknown> {
     if (payload instanceof ReadStream) {
       s.stream = payload
-      payload.once('open', () => { this.release(s) }).once('close', () => { this.release(s) })
+      // a stream whose open failed (EMFILE) closes still `pending`: its close is the end all the same
+      payload.once('open', () => { this.release(s) }).once('close', () => { this.release(s, true) })
     }
     const status = reply.statusCode
     if (status !== 200 && status !== 206 && status !== 304) {
