@@ -10,7 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { dropBodiesOfClosedStreams } from '../../lib/server'
+import Fastify from 'fastify'
+import app from '../../app'
+import { OneLineLogController } from '../../lib/request-log'
+import { dropBodiesOfClosedStreams, serverOptions, tlsFromEnv } from '../../lib/server'
 import { ProjectRoot, startServing, waitFor } from '../helper'
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
@@ -105,4 +108,50 @@ t.test('HTTP/2: a body piped into a response whose stream has closed is destroye
   await waitFor('the body to be piped', () => bodies.length === 1)
   await waitFor('the body to be destroyed', () => bodies[0].destroyed)
   t.pass('destroyed')
+})
+
+t.test('HTTP/2: streams open at once per client address, over all its connections, are bounded', { skip: !hasOpenssl && 'no openssl' }, async (t) => {
+  const dir = t.testdir({ 'a.txt': 'small' })
+  writeFileSync(path.join(dir, 'big.bin'), '')
+  truncateSync(path.join(dir, 'big.bin'), 8 * 1024 * 1024)
+  const { cert, key } = makeCerts()
+  const tls = tlsFromEnv({ SERVE_DIR_TLS_CERT: cert, SERVE_DIR_TLS_KEY: key, SERVE_DIR_HTTP2: '1' })
+  const lines: Array<Record<string, unknown>> = []
+  const server = Fastify({
+    ...serverOptions({ ...tls, logController: new OneLineLogController() }),
+    logger: { level: 'info', stream: { write: (l: string) => { lines.push(JSON.parse(l)) } } }
+  })
+  await server.register(app, { root: dir, http2ClientStreams: 3 })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.close())
+  const port = (server.server.address() as AddressInfo).port
+  // three unread downloads over two connections take the address's whole budget
+  const first = unread(port, '/big.bin', 2)
+  const second = unread(port, '/big.bin', 1)
+  t.teardown(() => { first.destroy(); second.destroy() })
+  const opened = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try { return readlinkSync(`/proc/self/fd/${fd}`).endsWith('big.bin') } catch { return false }
+  }).length
+  await waitFor('three downloads under way', () => opened() === 3)
+  const get = async (session: http2.ClientHttp2Session): Promise<[number, string, string | undefined]> => {
+    const req = session.request({ ':path': '/a.txt' })
+    const [h] = await once(req, 'response') as [http2.IncomingHttpHeaders]
+    let body = ''
+    req.setEncoding('utf8').on('data', (d: string) => { body += d })
+    await once(req, 'end')
+    return [Number(h[':status']), body, h['retry-after'] as string | undefined]
+  }
+  const third = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  t.teardown(() => third.close())
+  t.same(await get(third), [503, '503 Service Unavailable: too many streams open from this address\n', '1'], 'a fourth stream, on a new connection: 503')
+  t.ok(lines.some((l) => l.msg === 'too many HTTP/2 streams from this address' && l.statusCode === 503), 'logged')
+  first.destroy()
+  await waitFor('the first connection\'s downloads to close', () => opened() === 1)
+  t.same(await get(third), [200, 'small', undefined], 'served once the budget has room again')
+})
+
+t.test('http2ClientStreams must be a whole number of at least 1', async (t) => {
+  const server = Fastify()
+  t.teardown(() => server.close())
+  await t.rejects(async () => { await server.register(app, { root: t.testdir({}), http2ClientStreams: 0 }) }, { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /http2ClientStreams/ })
 })
