@@ -6,7 +6,7 @@
 //
 //   npm run attack                          # every attack, default sizes
 //   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining,
-//                                           #   h2-streams, slow-uploads, trickle-upload, deep-tree)
+//                                           #   h2-streams, h2-unread, slow-uploads, trickle-upload, deep-tree)
 //   npm run attack -- --files 100000 --clients 300
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -42,6 +42,7 @@ if (readdirSync(many).length !== FILES) {
   for (let i = 0; i < FILES; i++) writeFileSync(path.join(many, `file-${String(i).padStart(6, '0')}.txt`), String(i))
 }
 if (!existsSync(path.join(root, 'big.bin'))) writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 7))
+if (!existsSync(path.join(root, 'big8.bin'))) writeFileSync(path.join(root, 'big8.bin'), Buffer.alloc(8 * 1024 * 1024, 7))
 writeFileSync(path.join(root, 'small.txt'), 'small\n')
 const key = path.join(root, 'key.pem')
 const cert = path.join(root, 'cert.pem')
@@ -299,6 +300,30 @@ async function deepTree (port) {
   return `a PUT 2,700 folders deep (${put}), then a zip of a 1,500-level tree read by no one`
 }
 
+/**
+ * 11 connections x 100 streams of an 8 MiB file (and one more each, over the limit), none read,
+ * then every connection closed at once: what the streams held must go with them.
+ */
+async function h2Unread (port) {
+  const sessions = []
+  let refused = 0
+  for (let c = 0; c < 11; c++) {
+    // streams past the server's limit are sent too: a hostile client does not wait for its SETTINGS
+    const session = http2.connect(`https://localhost:${port}`, { rejectUnauthorized: false, peerMaxConcurrentStreams: 1000 })
+    session.on('error', () => {})
+    for (let i = 0; i < 101; i++) {
+      const stream = session.request({ ':path': '/big8.bin' })
+      stream.on('response', (h) => { if (h[':status'] === 503) refused++ })
+      stream.on('error', () => {})
+      stream.pause()
+    }
+    sessions.push(session)
+  }
+  await sleep(HOLD_MS)
+  for (const s of sessions) s.destroy()
+  return `11 connections x 101 unread streams of an 8 MiB file, then closed (${refused} answered 503)`
+}
+
 const ATTACKS = {
   'hit-and-run': [hitAndRun, { logged: true }],
   'h1-reset': [h1Reset],
@@ -309,7 +334,8 @@ const ATTACKS = {
   'h2-streams': [h2Streams, { tls: true }],
   'slow-uploads': [slowUploads, { args: ['--upload', '/uploads'] }],
   'trickle-upload': [trickleUpload, { args: ['--upload', '/uploads'] }],
-  'deep-tree': [deepTree, { args: ['--upload', '/uploads'] }]
+  'deep-tree': [deepTree, { args: ['--upload', '/uploads'] }],
+  'h2-unread': [h2Unread, { tls: true }]
 }
 console.log(`node ${process.version}, ${os.availableParallelism()} cores; ${FILES.toLocaleString('en')} files in /many/`)
 for (const [name, [attack, opts]] of Object.entries(ATTACKS)) {

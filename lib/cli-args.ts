@@ -11,7 +11,8 @@ import type { LimitsOptions } from '../plugins/limits'
 export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTORY] [-p VERSION]
                  [-l LEVEL] [-w N] [--log-format FORMAT] [-P] [--grace SECONDS]
                  [--qr] [--trust-proxy] [--tls-cert PATH] [--tls-key PATH]
-                 [--tls-password-file PATH] [--http2] [-H HEADER]
+                 [--tls-password-file PATH] [--http2]
+                 [--http2-client-streams N] [-H HEADER]
                  [--cors [ORIGIN]] [--spa [FILE]] [--no-download]
                  [--prefix PATH] [--index NAMES] [--no-index] [--no-listing]
                  [--dotfiles POLICY] [--symlinks POLICY] [--dirs-first]
@@ -63,6 +64,9 @@ options:
   --tls-password-file PATH
                         a file whose first line is the key's password
   --http2               HTTP/2 (needs --tls-cert); HTTP/1.1 for old clients
+  --http2-client-streams N
+                        HTTP/2 streams one client address may have open at
+                        once, over all its connections (default: 100)
   -H HEADER, --header HEADER
                         add 'Name: value' to successful responses; repeatable;
                         never replaces the server's own validators
@@ -192,6 +196,7 @@ export function parseCli (argv: string[]): CliOptions | null {
         'max-age': { type: 'string' },
         'cache-bytes': { type: 'string' },
         'max-connections': { type: 'string' },
+        'http2-client-streams': { type: 'string' },
         upload: { type: 'string', multiple: true, default: [] },
         'max-uploads': { type: 'string' },
         'max-client-uploads': { type: 'string' },
@@ -341,6 +346,9 @@ function folderOptions (
   if (cacheBytes !== undefined) out.cacheBytes = cacheBytes
   const maxConnections = whole('max-connections')
   if (maxConnections !== undefined) out.maxConnections = maxConnections
+  const clientStreams = whole('http2-client-streams')
+  if (clientStreams === 0) throw new UsageError('argument --http2-client-streams: must be at least 1')
+  if (clientStreams !== undefined) out.http2ClientStreams = clientStreams
   return out
 }
 

@@ -3,8 +3,13 @@ import createError from '@fastify/error'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import { LIMITS, answerInOrder, closeTimedOutHttp2Sockets, cutSlowHttp1Headers, endPlain } from '../lib/server'
+import {
+  LIMITS, answerInOrder, clientStreamBudget, closeTimedOutHttp2Sockets, cutSlowHttp1Headers,
+  dropBodiesOfClosedStreams, endPlain
+} from '../lib/server'
 import { unroutedLine } from '../lib/request-log'
+import { InvalidOptionError } from '../lib/serve-dir/errors'
+import { networkOf } from '../lib/serve-dir/client'
 
 /** The request target is longer than the app accepts. */
 export const UriTooLongError = createError<[number]>(
@@ -41,6 +46,8 @@ export interface LimitsOptions {
   maxUrlLength?: number | string
   /** Connections held at once; more are dropped at accept. Default: no limit. */
   maxConnections?: number | string
+  /** HTTP/2 streams one client address may have open at once, over all its connections; more are a 503. Default 100. */
+  http2ClientStreams?: number | string
 }
 
 /** The 405 for a method we do not serve, on a response Fastify never saw (HTTP/2's CONNECT, unknown methods). */
@@ -53,10 +60,28 @@ function refuse (res: Http2ServerResponse): void {
   res.end('405 Method Not Allowed\n')
 }
 
+/** The 503 for a stream over its client's budget, on a response Fastify never saw. */
+function tooBusy (res: Http2ServerResponse): void {
+  res.writeHead(503, {
+    'retry-after': '1',
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff'
+  })
+  res.end('503 Service Unavailable: too many streams open from this address\n')
+}
+
+/** A whole number of at least 1, from the app's options (strings from the command line of `fastify start`). */
+function positive (name: string, value: number | string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidOptionError(name, `expected a whole number of at least 1, got ${String(value)}`)
+  return n
+}
+
 /** Per-request limits the HTTP server itself does not apply (lib/server.ts has the rest). */
 export default fp<LimitsOptions>(async (fastify, opts) => {
   const maxUrlLength = Number(opts.maxUrlLength ?? LIMITS.maxUrlLength)
   if (opts.maxConnections !== undefined) fastify.server.maxConnections = Number(opts.maxConnections)
+  const withinBudget = clientStreamBudget(positive('http2ClientStreams', opts.http2ClientStreams ?? LIMITS.http2ClientStreams))
   if (fastify.initialConfig.http2 === true) {
     closeTimedOutHttp2Sockets(fastify.server)
     cutSlowHttp1Headers(fastify.server)
@@ -87,6 +112,12 @@ export default fp<LimitsOptions>(async (fastify, opts) => {
     res: ServerResponse | Http2ServerResponse
   ) => {
     if (req.httpVersionMajor === 1) return inOrder(req, res)
+    dropBodiesOfClosedStreams(res as Http2ServerResponse)
+    // counted per address (an IPv6 client per /64), as logins are
+    if (!withinBudget(networkOf(String(req.socket.remoteAddress)), res)) {
+      fastify.log.info(unroutedLine(req, 503), 'too many HTTP/2 streams from this address')
+      return tooBusy(res as Http2ServerResponse)
+    }
     if (fastify.supportedMethods.includes(req.method as string)) return route(req, res)
     fastify.log.info(unroutedLine(req, 405), 'unknown method refused')
     refuse(res as Http2ServerResponse)

@@ -78,6 +78,8 @@ t.test('parseCli: the folder\'s options, as the app and the plugin name them', a
   t.throws(() => parseCli(['--max-age', 'soon']), { message: "argument --max-age: invalid whole number: 'soon'" })
   t.throws(() => parseCli(['--max-connections', '-1']), { message: /^argument --max-connections: / })
   t.throws(() => parseCli(['--cache-bytes', '64M']), { message: "argument --cache-bytes: invalid whole number: '64M'" })
+  t.same(parseCli(['--http2-client-streams', '7'])?.plugin, { http2ClientStreams: 7 })
+  t.throws(() => parseCli(['--http2-client-streams', '0']), { message: 'argument --http2-client-streams: must be at least 1' })
   t.throws(() => parseCli(['--dotfiles', 'show']), { message: "argument --dotfiles: invalid choice: 'show' (choose from ignore, allow)" })
   t.throws(() => parseCli(['--symlinks', 'maybe']), { message: "argument --symlinks: invalid choice: 'maybe' (choose from inside, follow, deny)" })
 })
