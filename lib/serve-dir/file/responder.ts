@@ -29,6 +29,7 @@ import { addVary } from '../error-page'
 import { openVerified, proveSync, throughDescriptor } from '../fs/verified-open'
 import { inject, injectionPoint } from '../live/inject'
 import { PreconditionFailedError } from '../errors'
+import type { ClientSlots } from '../slots'
 
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
 // they are files of its package, not its documented API)
@@ -54,6 +55,8 @@ export interface FileOptions {
   precompressed: boolean
   /** Smallest body, in bytes, worth compressing on the fly. */
   threshold: number
+  /** Who may compress on the fly now: a body that gets no slot goes out as it is. */
+  compressing: ClientSlots
   /** Files up to this size are kept in memory (validated by stat on every request). */
   cacheFileBytes: number
   /** Total bytes of file contents kept in memory. */
@@ -83,7 +86,18 @@ interface Meta extends Version {
   compressible: boolean
   body?: Promise<Buffer | null>
   coded: Partial<Record<Coding, Promise<Buffer>>>
+  /** Live reload's variant of this version (`page: null`: it takes no tag), for the tag it was made with. */
+  injected?: { tag: Buffer, page: Injected | null }
   bytes: number
+}
+
+/** A page with live reload's tag in it: its bytes, their strong tag, and their coded forms once made. */
+interface Injected {
+  body: Buffer
+  etag: string
+  coded: Partial<Record<Coding, Promise<Buffer>>>
+  /** Counts bytes kept with it in the cache's total (nothing, for a page made for one request). */
+  keep: (bytes: number) => void
 }
 
 /** A file to answer with, as looked up, and how its body goes out. */
@@ -333,6 +347,16 @@ export class FileResponder {
     return done
   }
 
+  /**
+   * Whether the file may go out in `coding` made on the fly: at once when the cache holds that form
+   * already (nothing is compressed), else when the client is given a compression slot.
+   */
+  private mayCompress (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, coding: Coding): boolean {
+    const known = this.metas.peek(file)
+    if (known?.coded[coding] !== undefined && sameVersion(known, stat) && !forSend(req.headers, coding)) return true
+    return this.opts.compressing.holdFor(req, reply)
+  }
+
   /** Answers GET or HEAD for the regular file at `file` (a path the caller has vetted). */
   async send (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
     const h = req.headers
@@ -352,7 +376,8 @@ export class FileResponder {
           ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding])
           : null
         if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, { file: side.path, stat: side.stat, type, coding, compress: false })
-        if (canCompress) return await this.answer(req, reply, { file, stat, type, coding, compress: true })
+        if (canCompress &&
+            this.mayCompress(req, reply, file, stat, coding)) return await this.answer(req, reply, { file, stat, type, coding, compress: true })
         offered = offered.filter((c) => c !== coding)
       }
     }
@@ -362,38 +387,70 @@ export class FileResponder {
   /**
    * Answers GET or HEAD for a page with `tag` (live reload's script) inserted, or `null` when the
    * page takes none (too big, opted out, UTF-16): then the caller sends it as it is. Made here,
-   * not by send, and never kept: read whole, tagged by a hash of the bytes sent (strong, so no
-   * cache mistakes it for the page without the tag, and turning live reload off or on never earns
-   * a stale 304), without Last-Modified (the file's date would validate either variant) or ranges
-   * (offsets into the file are not offsets into this), compressed after the tag, never a sidecar.
+   * not by send: tagged by a hash of the bytes sent (strong, so no cache mistakes it for the page
+   * without the tag, and turning live reload off or on never earns a stale 304), without
+   * Last-Modified (the file's date would validate either variant) or ranges (offsets into the file
+   * are not offsets into this), compressed after the tag, never a sidecar.
    */
   async sendInjected (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, tag: Buffer): Promise<FastifyReply | null> {
     if (stat.size > INJECT_BYTES) return null
-    const fh = await openVerified(file, stat, this.verifyPath)
-    let page: Buffer
-    try {
-      page = await fh.readFile()
-    } finally {
-      await fh.close()
-    }
-    const at = injectionPoint(page)
-    if (at === null) return null
-    const body = inject(page, at, tag)
+    const page = await this.injected(file, stat, tag)
+    if (page === null) return null
     const type = typeOf(file)
-    const canCompress = this.opts.compress && isCompressible(type) && body.length >= this.opts.threshold
+    const canCompress = this.opts.compress && isCompressible(type) && page.body.length >= this.opts.threshold
     if (canCompress) addVary(reply, 'Accept-Encoding')
-    const coding = canCompress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
-    const identity = '"' + createHash('sha1').update(body).digest('base64url') + '"'
-    const etag = coding === undefined ? identity : codedEtag(identity, coding)
+    const wanted = canCompress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+    // a form made already is sent as it is; one to make needs a slot, or the page goes out as it is
+    const coding = wanted !== undefined && (page.coded[wanted] !== undefined || this.opts.compressing.holdFor(req, reply))
+      ? wanted
+      : undefined
+    const etag = coding === undefined ? page.etag : codedEtag(page.etag, coding)
     reply.headers(this.headers).header('etag', etag)
     const ifMatch = req.headers['if-match']
     if (ifMatch !== undefined && ifMatch.trim() !== '*' &&
         !ifMatch.split(',').some((t) => t.trim() === etag)) throw new PreconditionFailedError('the page has changed')
     if (fresh(req.headers, { etag })) return reply.code(304).send()
-    const sent = coding === undefined ? body : await compressBuffer(body, coding)
-    if (coding !== undefined) reply.header('content-encoding', coding)
+    let sent = page.body
+    if (coding !== undefined) {
+      const made = page.coded[coding] ??= compressBuffer(page.body, coding)
+      made.then((b) => { page.keep(b.length) }, () => { page.coded[coding] = undefined })
+      sent = await made
+      reply.header('content-encoding', coding)
+    }
     reply.type(type).header('content-length', sent.length)
     return reply.send(req.method === 'HEAD' ? undefined : sent)
+  }
+
+  /**
+   * The page of this version of `file` with `tag` in it (`null`: it takes none), made once and kept
+   * with the page's bytes while the cache keeps them (read once for requests that come together),
+   * else made for this request alone.
+   */
+  private async injected (file: string, stat: Stats, tag: Buffer): Promise<Injected | null> {
+    const meta = this.meta(file, stat)
+    if (meta.injected?.tag === tag) return meta.injected.page
+    const bytes = await this.body(file, meta)
+    // made meanwhile for a request that waited for the same read
+    if (meta.injected?.tag === tag) return meta.injected.page
+    // shrank since its stat: the caller sends the file as it is now
+    if (bytes === null) return null
+    const at = injectionPoint(bytes)
+    const body = at === null ? null : inject(bytes, at, tag)
+    // kept only with the bytes it was made from (they were not read too soon after a change)
+    const kept = meta.body !== undefined
+    const page = body === null
+      ? null
+      : {
+          body,
+          etag: '"' + createHash('sha1').update(body).digest('base64url') + '"',
+          coded: {},
+          keep: kept ? (bytes: number) => { this.account(file, meta, bytes) } : () => {}
+        }
+    if (kept) {
+      meta.injected = { tag, page }
+      this.account(file, meta, body?.length ?? 0)
+    }
+    return page
   }
 
   /** From memory when the cache may answer (a small file; 200, 304 or one range, as send decides), else from disk. */
