@@ -143,6 +143,16 @@ t.test('live reload\'s page: made once, compressed with a slot, its compressed f
   t.equal((await app.inject('/shrank.html')).body, 'as it is', 'shrank')
 })
 
+t.test('live reload in the plugin: a page that gets no slot goes out tagged, as it is', async (t) => {
+  const page = '<!doctype html><html><body>' + 'hello '.repeat(2000) + '</body></html>'
+  const app = await serve(t, t.testdir({ 'index.html': page }), { liveReload: true, compressSlots: 0 })
+  const res = await app.inject({ url: '/', headers: { 'sec-fetch-dest': 'document', 'accept-encoding': 'br' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-encoding'], undefined)
+  t.match(res.body, /<script src="\/\.serve-dir\/live-[\w-]{12}\.js" defer="defer"><\/script><\/body>/)
+  t.match(res.headers.vary, /Accept-Encoding/)
+})
+
 t.test('compression slots: given back once, counted per client', async (t) => {
   const slots = new ClientSlots(2, 1)
   const a = slots.take('a') as () => void
