@@ -412,8 +412,12 @@ export class FileResponder {
     if (fresh(req.headers, { etag })) return reply.code(304).send()
     let sent = page.body
     if (coding !== undefined) {
-      const made = page.coded[coding] ??= compressBuffer(page.body, coding)
-      made.then((b) => { page.keep(b.length) }, () => { page.coded[coding] = undefined })
+      let made = page.coded[coding]
+      if (made === undefined) {
+        made = compressBuffer(page.body, coding)
+        page.coded[coding] = made
+        made.then((b) => { page.keep(b.length) }, () => { page.coded[coding] = undefined })
+      }
       sent = await made
       reply.header('content-encoding', coding)
     }
