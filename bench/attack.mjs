@@ -6,7 +6,8 @@
 //
 //   npm run attack                          # every attack, default sizes
 //   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining,
-//                                           #   h2-streams, h2-unread, slow-uploads, trickle-upload, deep-tree)
+//                                           #   h2-streams, h2-unread, slow-uploads, trickle-upload, deep-tree, brotli,
+//                                           #   brotli-live, brotli-unread)
 //   npm run attack -- --files 100000 --clients 300
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -103,9 +104,9 @@ async function settle (pid, before) {
   return { rss: rss(pid), fds: fds(pid), ms: Date.now() - began }
 }
 
-async function measure (name, attack, { tls = false, logged = false, args = [] } = {}) {
+async function measure (name, attack, { tls = false, logged = false, dir = root, args = [] } = {}) {
   // logged: the server writes its request lines (default flags), to a stderr no one reads here
-  const { child, port } = await startServer(['-d', root, '-l', logged ? 'info' : 'error', ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : []), ...args],
+  const { child, port } = await startServer(['-d', dir, '-l', logged ? 'info' : 'error', ...args, ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])],
     (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), undefined, logged ? 'ignore' : 'inherit')
   try {
     await sleep(300)
@@ -324,6 +325,60 @@ async function h2Unread (port) {
   return `11 connections x 101 unread streams of an 8 MiB file, then closed (${refused} answered 503)`
 }
 
+/**
+ * A folder of its own for the compression attacks (live reload would watch every file of /many/):
+ * an 8 MiB JSON file, a 7.5 MiB page, and the probe's small file.
+ */
+function codedRoot () {
+  const dir = path.join(os.tmpdir(), 'serve-dir-attack-coded')
+  mkdirSync(dir, { recursive: true })
+  // varied enough that brotli works for its bytes (a run of one byte would cost it nothing)
+  const rows = (n) => Array.from({ length: n }, (_, i) => `{"id":${i},"name":"item ${(i * 2654435761) % 1e9}","x":${Math.sin(i)}}`)
+  if (!existsSync(path.join(dir, 'big.json'))) {
+    const json = '[' + rows(120_000).join(',\n') + ']'
+    writeFileSync(path.join(dir, 'big.json'), json.padEnd(8 * 1024 * 1024, ' '))
+  }
+  if (!existsSync(path.join(dir, 'page.html'))) {
+    writeFileSync(path.join(dir, 'page.html'), '<!doctype html><html><body><pre>' + rows(110_000).join('\n').slice(0, 7.5 * 1024 * 1024) + '</pre></body></html>')
+  }
+  writeFileSync(path.join(dir, 'small.txt'), 'small\n')
+  return dir
+}
+
+/** 40 clients asking for `url` with `Accept-Encoding: br` one after another (each read whole) for 6 x --seconds. */
+async function brotliClients (port, url, headers) {
+  const until = Date.now() + 6 * HOLD_MS
+  let answers = 0
+  let coded = 0
+  const one = () => new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: url, agent: false, headers: { 'accept-encoding': 'br', ...headers } }, (res) => {
+      if (res.headers['content-encoding'] === 'br') coded++
+      res.resume()
+      res.on('end', () => { answers++; resolve() })
+      res.on('error', resolve)
+    })
+    req.on('error', resolve)
+  })
+  await Promise.all(Array.from({ length: 40 }, async () => { while (Date.now() < until) await one() }))
+  return `40 clients x ${(6 * HOLD_MS / 1000).toFixed(0)} s of ${url} with Accept-Encoding: br: ${answers} answers, ${coded} of them brotli`
+}
+
+/** On-the-fly brotli of an 8 MiB JSON file. */
+const brotliBig = (port) => brotliClients(port, '/big.json', {})
+/** The same through live reload: a 7.5 MiB page, read whole, tagged, then compressed. */
+const brotliLive = (port) => brotliClients(port, '/page.html', { accept: 'text/html', 'sec-fetch-dest': 'document' })
+/** 40 clients ask for the 8 MiB JSON with `Accept-Encoding: br` and read nothing for --seconds, then leave. */
+async function brotliUnread (port) {
+  const sockets = await Promise.all(Array.from({ length: 40 }, () => new Promise((resolve) => {
+    const s = net.connect(port, HOST, () => { s.write('GET /big.json HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br\r\n\r\n'); s.pause(); resolve(s) })
+    s.on('error', () => {})
+  })))
+  await sleep(HOLD_MS)
+  for (const s of sockets) s.destroy()
+  return '40 clients asking for /big.json with Accept-Encoding: br, reading nothing'
+}
+
+const CODED = codedRoot()
 const ATTACKS = {
   'hit-and-run': [hitAndRun, { logged: true }],
   'h1-reset': [h1Reset],
@@ -335,7 +390,10 @@ const ATTACKS = {
   'slow-uploads': [slowUploads, { args: ['--upload', '/uploads'] }],
   'trickle-upload': [trickleUpload, { args: ['--upload', '/uploads'] }],
   'deep-tree': [deepTree, { args: ['--upload', '/uploads'] }],
-  'h2-unread': [h2Unread, { tls: true }]
+  'h2-unread': [h2Unread, { tls: true }],
+  brotli: [brotliBig, { dir: CODED }],
+  'brotli-live': [brotliLive, { dir: CODED, args: ['--live-reload'] }],
+  'brotli-unread': [brotliUnread, { dir: CODED }]
 }
 console.log(`node ${process.version}, ${os.availableParallelism()} cores; ${FILES.toLocaleString('en')} files in /many/`)
 for (const [name, [attack, opts]] of Object.entries(ATTACKS)) {

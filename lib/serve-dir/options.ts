@@ -52,6 +52,13 @@ export interface ServeDirOptions {
   /** Smallest response, in bytes, compressed on the fly. Default `1024`. */
   compressThreshold?: number
   /**
+   * Responses compressed on the fly at once; beyond that they go out uncompressed (a cached
+   * compressed form or a `.br`/`.gz` beside the file still is sent). Default `4`.
+   */
+  compressSlots?: number
+  /** Of {@link compressSlots}, how many one client (one address, one IPv6 /64) may hold. Default `2`. */
+  compressSlotsPerClient?: number
+  /**
    * Bytes of small files kept in memory (each checked with a fresh stat on every request); `0`
    * turns it off. Default 64 MiB.
    */
@@ -419,6 +426,8 @@ export const OPTIONS = {
   compress: { shown: '`true`', check: bool(true), cli: 'words' },
   precompressed: { shown: '`true`', check: bool(true), cli: 'words' },
   compressThreshold: { shown: '`1024`', check: count(1024), cli: 'words' },
+  compressSlots: { shown: '`4`', check: count(4), cli: 'words' },
+  compressSlotsPerClient: { shown: '`2`', check: count(2), cli: 'words' },
   cacheBytes: { shown: '64 MiB', check: count(64 * 1024 * 1024), cli: 'words' },
   downloadHtml: { shown: '`false`', check: bool(false), cli: 'words' },
   dirsFirst: { shown: '`false`', check: bool(false), cli: 'words' },

@@ -18,6 +18,7 @@ import { addVary, errorHandler, handOverMiss, isMiss } from './error-page'
 import { UploadRoute } from './upload/route'
 import { Login } from './auth/login'
 import { LiveReload } from './live/route'
+import { ClientSlots } from './slots'
 
 export { InvalidOptionError, InvalidRootError } from './errors'
 export type { AuthOptions, LiveReloadOptions, ServeDirOptions, UploadOptions } from './options'
@@ -73,12 +74,15 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
     uploads?.writesInto(symlinks === 'follow' ? realpathSync.native(dir) : dir) === true
       ? null
       : lookup(realRoot, dir, [name], symlinks, !showHidden)
+  // one budget for every body compressed on the fly here: files, pages with live reload's tag, listings
+  const compressing = new ClientSlots(settings.compressSlots, settings.compressSlotsPerClient)
   const files = new FileResponder({
     maxAge: settings.maxAge,
     immutable: settings.immutable,
     compress: settings.compress,
     precompressed: settings.precompressed,
     threshold: settings.compressThreshold,
+    compressing,
     cacheFileBytes: Math.min(CACHE_FILE_BYTES, settings.cacheBytes),
     cacheTotalBytes: settings.cacheBytes,
     cacheEntries: 10000,
@@ -97,6 +101,7 @@ export const plugin: FastifyPluginAsync<ServeDirOptions> = async (fastify, opts)
   const listings = new ListingRoute(lister, mount, {
     compress: settings.compress,
     compressThreshold: settings.compressThreshold,
+    compressing,
     dirsFirst: settings.dirsFirst,
     downloads: settings.archives !== false,
     ...(live === null ? {} : { live: live.scriptName }),

@@ -1,5 +1,6 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ClientGoneError, TooBusyError } from './errors'
+import { clientOf } from './client'
 
 /**
  * At most `size` holders at once, the rest waiting in line (at most `line` of them, each for at
@@ -81,4 +82,47 @@ export function untilClientGone (reply: FastifyReply): AbortSignal {
   if (res.destroyed === true || res.stream?.destroyed === true) gone()
   else res.once('close', gone)
   return controller.signal
+}
+
+/**
+ * At most `total` holders at once, and at most `perClient` of them for one client (client.ts); never a line:
+ * `take` answers at once, and a caller that gets no slot does without (on-the-fly compression:
+ * the body goes out as it is, which is as correct an answer). Bounds work whose cost a client
+ * chooses (its memory and the thread pool's time), in total and for each client.
+ */
+export class ClientSlots {
+  private busy = 0
+  private readonly byClient = new Map<string, number>()
+
+  constructor (readonly total: number, readonly perClient: number) {}
+
+  /** A slot for `client`: call the function to give it back (once is enough); `null` if none is free. */
+  take (client: string): (() => void) | null {
+    const mine = this.byClient.get(client) ?? 0
+    if (this.busy >= this.total || mine >= this.perClient) return null
+    this.busy++
+    this.byClient.set(client, mine + 1)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      this.busy--
+      const left = (this.byClient.get(client) as number) - 1
+      if (left === 0) this.byClient.delete(client)
+      else this.byClient.set(client, left)
+    }
+  }
+
+  /**
+   * A slot for the client of `reply`, held until its response closes (sent whole, or cut); `false`
+   * when none is free, or the client has gone already.
+   */
+  holdFor (req: FastifyRequest, reply: FastifyReply): boolean {
+    const res = reply.raw as FastifyReply['raw'] & { stream?: { destroyed: boolean } }
+    if (res.destroyed === true || res.stream?.destroyed === true) return false
+    const release = this.take(clientOf(req))
+    if (release === null) return false
+    res.once('close', release)
+    return true
+  }
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync, type Stats } from 'node:fs'
 import Fastify from 'fastify'
 import { serve, waitFor } from '../helper'
+import { ClientSlots } from '../../lib/serve-dir/slots'
 
 /** Longer than any window a rule on times could wait (git's is the index's own second; ours was 2 s). */
 const WINDOW_MS = 2500
@@ -82,7 +83,7 @@ function counted (t: Test, root: string, limits: { cacheTotalBytes: number, cach
       }
     }
   })
-  const files = new FileResponder({ ...options, ...limits }, () => null)
+  const files = new FileResponder({ ...options, compressing: new ClientSlots(4, 4), ...limits }, () => null)
   const stats: Record<string, Stats> = {}
   const app = Fastify()
   app.get('/:name', async (req, reply) => {

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir from '../../lib/serve-dir'
 import { FileResponder } from '../../lib/serve-dir/file/responder'
 import { errorHandler } from '../../lib/serve-dir/error-page'
+import { ClientSlots } from '../../lib/serve-dir/slots'
 import { serve, setup, waitFor } from '../helper'
 
 const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes
@@ -332,7 +333,7 @@ function withSize (s: Stats, size: number): Stats {
   return Object.assign(Object.create(Object.getPrototypeOf(s)), s, { size })
 }
 
-const noCache = { maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }
+const noCache = { maxAge: 0, immutable: false, compress: false, precompressed: false, threshold: 1024, compressing: new ClientSlots(4, 4), cacheFileBytes: 0, cacheTotalBytes: 0, cacheEntries: 10, downloadHtml: false }
 
 t.test('a file that shrinks while it is sent ends the connection, never leaves the client waiting', async (t) => {
   const size = 32 * 1024 * 1024 // far more than the socket's buffers hold, so most is still to read

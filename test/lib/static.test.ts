@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serveDir from '../../lib/serve-dir'
 import { FileResponder, type FileOptions } from '../../lib/serve-dir/file/responder'
+import { ClientSlots } from '../../lib/serve-dir/slots'
 import { serve } from '../helper'
 
 const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100) // 4,500 compressible bytes
@@ -72,7 +73,7 @@ t.test('the small-file cache answers exactly what @fastify/send answers from dis
   await sameAnswers(t, await serve(t, root), await serve(t, root, { cacheBytes: 0 }))
 
   // each request twice, so that the second's compressed form is the one kept
-  const opts: FileOptions = { maxAge: 0, immutable: false, compress: true, precompressed: false, threshold: 1024, cacheFileBytes: 1 << 20, cacheTotalBytes: 1 << 22, cacheEntries: 100, downloadHtml: true }
+  const opts: FileOptions = { maxAge: 0, immutable: false, compress: true, precompressed: false, threshold: 1024, compressing: new ClientSlots(4, 4), cacheFileBytes: 1 << 20, cacheTotalBytes: 1 << 22, cacheEntries: 100, downloadHtml: true }
   const apps = await Promise.all([opts, { ...opts, cacheFileBytes: 0 }].map(async (o) => {
     const files = new FileResponder(o, () => null)
     const app = Fastify()

@@ -30,6 +30,7 @@ import { addVary } from '../error-page'
 import { openVerified, openVerifiedSync, proveSync, throughDescriptor } from '../fs/verified-open'
 import { inject, injectionPoint } from '../live/inject'
 import { PreconditionFailedError } from '../errors'
+import type { ClientSlots } from '../slots'
 
 // @fastify/send's own helpers, so that what the cache decides is what send would (pinned with `~`:
 // they are files of its package, not its documented API)
@@ -55,6 +56,8 @@ export interface FileOptions {
   precompressed: boolean
   /** Smallest body, in bytes, worth compressing on the fly. */
   threshold: number
+  /** Who may compress on the fly now: a body that gets no slot goes out as it is. */
+  compressing: ClientSlots
   /** Files up to this size are read whole and answered by the cache's helpers (and compressed once). */
   cacheFileBytes: number
   /** Total bytes of compressed forms kept in memory. */
@@ -126,6 +129,8 @@ const WHOLE_BYTES = 1024 * 1024
 const SIDECAR: Record<Coding, string> = { br: '.br', gzip: '.gz' }
 /** Pages up to this size get live reload's tag (each is read whole per request); bigger ones go out as they are. */
 const INJECT_BYTES = 8 * 1024 * 1024
+/** Pages up to this size get the tag whatever the load; bigger ones need a compression slot. */
+const INJECT_FREE_BYTES = 1024 * 1024
 
 function sameVersion (a: Version, b: Version): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
@@ -334,6 +339,16 @@ export class FileResponder {
     return form.data
   }
 
+  /**
+   * Whether the file may go out in `coding` made on the fly: at once when the cache holds that form
+   * already (nothing is compressed), else when the client is given a compression slot.
+   */
+  private mayCompress (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, coding: Coding): boolean {
+    const known = this.metas.peek(file)
+    if (known?.coded[coding] !== undefined && sameVersion(known, stat) && !forSend(req.headers, coding)) return true
+    return this.opts.compressing.holdFor(req, reply)
+  }
+
   /** Answers GET or HEAD for the regular file at `file` (a path the caller has vetted). */
   async send (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats): Promise<FastifyReply> {
     const h = req.headers
@@ -353,7 +368,8 @@ export class FileResponder {
           ? this.sibling(path.dirname(file), path.basename(file) + SIDECAR[coding])
           : null
         if (side?.stat.isFile() === true) return await this.fromDisk(req, reply, { file: side.path, stat: side.stat, type, coding, compress: false })
-        if (canCompress) return await this.answer(req, reply, { file, stat, type, coding, compress: true })
+        if (canCompress &&
+            this.mayCompress(req, reply, file, stat, coding)) return await this.answer(req, reply, { file, stat, type, coding, compress: true })
         offered = offered.filter((c) => c !== coding)
       }
     }
@@ -370,6 +386,11 @@ export class FileResponder {
    */
   async sendInjected (req: FastifyRequest, reply: FastifyReply, file: string, stat: Stats, tag: Buffer): Promise<FastifyReply | null> {
     if (stat.size > INJECT_BYTES) return null
+    // a big page is read and copied whole: only with a slot (as many at once as are compressed),
+    // else it goes out as it is, without the tag (its stream holds little)
+    const big = stat.size > INJECT_FREE_BYTES
+    const held = big && this.opts.compressing.holdFor(req, reply)
+    if (big && !held) return null
     const fh = await openVerified(file, stat, this.verifyPath)
     let page: Buffer
     try {
@@ -383,7 +404,9 @@ export class FileResponder {
     const type = typeOf(file)
     const canCompress = this.opts.compress && isCompressible(type) && body.length >= this.opts.threshold
     if (canCompress) addVary(reply, 'Accept-Encoding')
-    const coding = canCompress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+    const wanted = canCompress ? pickEncoding(req.headers['accept-encoding'], CODINGS) : undefined
+    // compressed with the page's slot, or one of its own; without one it goes out as it is
+    const coding = wanted !== undefined && (held || this.opts.compressing.holdFor(req, reply)) ? wanted : undefined
     const identity = '"' + createHash('sha1').update(body).digest('base64url') + '"'
     const etag = coding === undefined ? identity : codedEtag(identity, coding)
     reply.headers(this.headers).header('etag', etag)

@@ -9,7 +9,7 @@ import { BadQueryError, NotFoundError } from '../errors'
 import { displayPath } from '../url'
 import { addVary, preferredListing } from '../error-page'
 import { CODINGS, cacheControl, codedEtag, compressBuffer, compressor, pickEncoding, type Coding } from '../http'
-import { untilClientGone } from '../slots'
+import { untilClientGone, type ClientSlots } from '../slots'
 import type { Folder } from '../route'
 import type { Lister, Rendered } from './lister'
 import { LISTING_CSP, breadcrumbs, renderHtml, type Format } from './render'
@@ -19,6 +19,8 @@ import { ASSETS, ASSET_DIR } from './assets'
 export interface ListingOptions {
   compress: boolean
   compressThreshold: number
+  /** Who may compress on the fly now: a listing that gets no slot goes out as it is. */
+  compressing: ClientSlots
   dirsFirst: boolean
   /** Whether folder downloads are on (the listing offers them). */
   downloads: boolean
@@ -120,7 +122,7 @@ export class ListingRoute {
         listing.stream.destroy()
         return reply.send()
       }
-      if (coding === undefined) return reply.send(listing.stream)
+      if (coding === undefined || !opts.compressing.holdFor(req, reply)) return reply.send(listing.stream)
       return reply.header('content-encoding', coding).send(pipeline(listing.stream, compressor(coding), () => {}))
     }
     return await this.sendRendered(
@@ -135,12 +137,16 @@ export class ListingRoute {
     req: FastifyRequest,
     reply: FastifyReply,
     r: Rendered,
-    coding: Coding | undefined
+    wanted: Coding | undefined
   ): Promise<FastifyReply> {
+    let coded = wanted === undefined ? undefined : r.coded.get(wanted)
+    // a form made already is sent as it is; one to make needs a slot, or the listing goes out as it is
+    const coding = coded !== undefined || (wanted !== undefined && this.opts.compressing.holdFor(req, reply))
+      ? wanted
+      : undefined
     const etag = coding === undefined ? r.etag : codedEtag(r.etag, coding)
     if (unchanged(req, reply, etag)) return reply.code(304).send()
     if (coding === undefined) return reply.send(r.body)
-    let coded = r.coded.get(coding)
     if (coded === undefined) {
       coded = compressBuffer(r.body, coding)
       r.coded.set(coding, coded)
