@@ -156,3 +156,10 @@ export const LoginsPendingError = createError(
   'Too many logins from this address in progress: try again shortly',
   429
 )
+
+/** One client holds as many live reload streams as it may (`liveReload.maxStreamsPerClient`). */
+export const TooManyStreamsError = createError<[number]>(
+  'FST_SERVE_DIR_TOO_MANY_STREAMS',
+  'Too many live reload streams from this client (at most %d): close a tab or try again later',
+  429
+)
