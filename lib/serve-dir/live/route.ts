@@ -176,7 +176,9 @@ export class LiveReload {
     const paths = change.paths.map((p) => '/' + encodePath([...this.mount, ...p.split('/')]))
     let event = message('change', change.all === true ? EVERYTHING : { css: change.css, paths })
     if (event.length > MAX_EVENT) event = message('change', EVERYTHING)
-    for (const s of this.streams) send(s, event)
+    // one copy of the bytes for every stream, not one per stream
+    const bytes = Buffer.from(event)
+    for (const s of this.streams) send(s, bytes)
   }
 
   /** Ends every stream at once (a shutdown waits for none of them) and stops watching. */
@@ -190,7 +192,7 @@ export class LiveReload {
 const EVERYTHING = { css: false, paths: [], all: true }
 
 /** Writes `text` to a stream that keeps up; one that does not is owed "everything changed" instead. */
-function send (listener: Listener, text: string): void {
+function send (listener: Listener, text: string | Buffer): void {
   if (listener.owed) return
   if (!listener.body.writableNeedDrain) {
     listener.body.write(text)
