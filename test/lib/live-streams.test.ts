@@ -11,14 +11,17 @@ import { PATIENCE, serve } from '../helper'
 import { LiveReload, clientOf, type MakeWatcher } from '../../lib/serve-dir/live/route'
 import type { Change } from '../../lib/serve-dir/live/watch'
 
-const SETTINGS = { ignore: [], debounceMs: 10, allowedHosts: [], maxFolders: 100, maxStreams: 100, maxStreamsPerClient: 10 }
+const SETTINGS = {
+  ignore: [], debounceMs: 10, allowedHosts: [], maxFolders: 100, maxStreams: 100, maxStreamsPerClient: 10
+}
 
 interface Opened { status: number, headers: http.IncomingHttpHeaders, body: Promise<string>, close: () => void }
 
 /** Opens the event stream from `localAddress`; resolves with the answer's head. */
 async function open (t: Test, port: number, localAddress: string): Promise<Opened> {
   return await new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, localAddress, path: '/.serve-dir/live', agent: false, headers: { accept: 'application/json' } }, (res) => {
+    const options = { host: '127.0.0.1', port, localAddress, path: '/.serve-dir/live', agent: false, headers: { accept: 'application/json' } }
+    const req = http.get(options, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => { text += c })
@@ -30,7 +33,7 @@ async function open (t: Test, port: number, localAddress: string): Promise<Opene
   })
 }
 
-t.test('streams past the bounds: 503 past maxStreams, 429 past maxStreamsPerClient; a closed stream frees its place', async (t) => {
+t.test('streams past the bounds: 503 past maxStreams, 429 per client; a closed stream frees its place', async (t) => {
   const root = t.testdir({ 'index.html': 'a' })
   const app = await serve(t, root, { liveReload: { maxStreams: 3, maxStreamsPerClient: 2 } })
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -70,7 +73,8 @@ t.test('streams are counted by client address, an IPv6 one by its /64', async (t
     [undefined, undefined, '']
   ]
   for (const [ip, remote, key] of table) {
-    t.equal(clientOf({ ip, socket: { remoteAddress: remote } } as unknown as Parameters<typeof clientOf>[0]), key, `${String(ip)} ${String(remote)}`)
+    const req = { ip, socket: { remoteAddress: remote } } as unknown as Parameters<typeof clientOf>[0]
+    t.equal(clientOf(req), key, `${String(ip)} ${String(remote)}`)
   }
 })
 

@@ -143,7 +143,8 @@ export class LiveReload {
     if (this.streams.size >= this.settings.maxStreams) throw new TooBusyError('live reload streams')
     if (held >= this.settings.maxStreamsPerClient) {
       req.log.warn({ client, streams: held }, 'live reload: too many streams from one client')
-      throw Object.assign(new TooManyStreamsError(this.settings.maxStreamsPerClient), { headers: { 'retry-after': '10' } })
+      const err = new TooManyStreamsError(this.settings.maxStreamsPerClient)
+      throw Object.assign(err, { headers: { 'retry-after': '10' } })
     }
     const body = new PassThrough({ highWaterMark: STREAM_BUFFER })
     const listener: Listener = { body, client, owed: false }
