@@ -1,73 +1,15 @@
 // The tree watcher behind live reload, on real folders: what it tells (one batch per quiet period,
 // URL-less paths below the root, sorted; `css` when every one is a stylesheet), what it never tells
 // (node_modules, .git, hidden names, editor temp files, upload temp files, ignore globs, links
-// the policy refuses), and how it ends (close, or out of inotify watches); what it costs: one
-// inotify watch per folder, never per file, never two on one real folder (a link loop), at most
-// `maxFolders`.
-//
-// "Nothing else was told" is shown without sleeping: after the change under test, a sentinel file
-// is written, and the next batch must be the sentinel alone; anything left over would be in it.
-import t, { type Test } from 'tap'
+// the policy refuses), and how it ends (close, or out of inotify watches). What it costs is in
+// live-watch-cost.test.ts.
+import t from 'tap'
 import { EventEmitter } from 'node:events'
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, symlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import path from 'node:path'
-import { MAX_PATHS, TreeWatcher, type Change, type WatchOptions } from '../../lib/serve-dir/live/watch'
+import { TreeWatcher, type Change } from '../../lib/serve-dir/live/watch'
 import type { WatchFolder } from '../../lib/serve-dir/live/folders'
-import { PATIENCE } from '../helper'
-
-interface Logged { level: 'warn' | 'error', obj: object, msg: string }
-
-interface Watching {
-  watcher: TreeWatcher
-  /** The next batch, within 20 s. */
-  next: () => Promise<Change>
-  /** Writes a sentinel file, and resolves once its batch, which must be it alone, arrives. */
-  quiet: (late?: string[]) => Promise<void>
-  logged: Logged[]
-}
-
-let sentinels = 0
-
-async function watching (t: Test, root: string, opts: Partial<WatchOptions> = {}, factory?: WatchFolder): Promise<Watching> {
-  const batches: Change[] = []
-  const waiting: Array<() => void> = []
-  const logged: Logged[] = []
-  const watcher = new TreeWatcher(
-    { realRoot: root, symlinks: 'inside', showHidden: false, ignore: [], debounceMs: 100, maxFolders: 10_000, ...opts },
-    (change) => {
-      batches.push(change)
-      for (const w of waiting.splice(0)) w()
-    },
-    {
-      warn: (obj, msg) => { logged.push({ level: 'warn', obj, msg }) },
-      error: (obj, msg) => { logged.push({ level: 'error', obj, msg }) }
-    },
-    factory
-  )
-  t.teardown(() => watcher.close())
-  await watcher.start()
-  const next = async (): Promise<Change> => {
-    const deadline = Date.now() + 20_000
-    while (batches.length === 0) {
-      if (Date.now() > deadline) throw new Error('no batch in 20 s')
-      await new Promise<void>((resolve) => {
-        waiting.push(resolve)
-        // a ref'd timer: while nothing else is pending it keeps the wait (and the test) alive
-        setTimeout(resolve, 1000)
-      })
-    }
-    return batches.shift() as Change
-  }
-  /** A sentinel file is told, and nothing else before it but `late` (changes made just before, still on their way). */
-  const quiet = async (late: string[] = []): Promise<void> => {
-    const name = `sentinel-${++sentinels}.txt`
-    writeFileSync(path.join(root, name), 'x')
-    const told: string[] = []
-    while (!told.includes(name)) told.push(...(await next()).paths)
-    t.same(told.filter((p) => p !== name && !late.includes(p)), [], 'nothing else was told')
-  }
-  return { watcher, next, quiet, logged }
-}
+import { watching } from './live-watching'
 
 t.test('a change is told once its quiet period is over, as paths below the root', async (t) => {
   const root = t.testdir({ 'index.html': 'a', 'style.css': 'a', sub: { deep: { 'x.CSS': 'a' } } })
@@ -266,98 +208,4 @@ t.test('a path that cannot be looked at is not told, and the server does not fal
   listeners.get('')?.('change', null)
   listeners.get('')?.('change', 'file.txt')
   t.same(await w.next(), { paths: ['file.txt'], css: false }, 'only what could be looked at was told (not the root)')
-})
-
-/** inotify watches this process holds now, read from /proc/self/fdinfo (one `inotify wd:` line each). */
-function inotifyWatches (): number {
-  let n = 0
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:inotify') continue
-      n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length
-    } catch {
-      // a descriptor closed while we looked
-    }
-  }
-  return n
-}
-
-t.test('one inotify watch per folder, never per file: files made later add none', { skip: process.platform !== 'linux' && 'inotify' }, async (t) => {
-  const files: Record<string, string> = {}
-  for (let i = 0; i < 300; i++) files[`f${i}.html`] = 'a'
-  const root = t.testdir({ ...files, a: { ...files, b: { ...files } }, c: {} })
-  const before = inotifyWatches()
-  const w = await watching(t, root)
-  t.equal(w.watcher.watched, 4, 'the root, a, a/b and c')
-  t.equal(inotifyWatches() - before, 4, 'four watches for 900 files in four folders')
-  for (let i = 0; i < 100; i++) writeFileSync(path.join(root, 'c', `new${i}.html`), 'a')
-  t.equal((await w.next()).paths.length, 100, 'files are told by their folder')
-  t.equal(inotifyWatches() - before, 4, 'and cost no watch of their own')
-  mkdirSync(path.join(root, 'c', 'd', 'e'), { recursive: true })
-  t.same(await w.next(), { paths: ['c/d'], css: false })
-  // its folders are watched a moment later: until a file in the deepest is told (each round ends
-  // with a batch, as the file beside c/ is told either way)
-  const deadline = Date.now() + PATIENCE
-  for (let i = 0; Date.now() < deadline; i++) {
-    writeFileSync(path.join(root, 'c', 'd', 'e', 'x.html'), String(i))
-    writeFileSync(path.join(root, 'c', 'beside.txt'), String(i))
-    if ((await w.next()).paths.includes('c/d/e/x.html')) break
-  }
-  t.equal(inotifyWatches() - before, 6, 'a new folder costs one, with the folders in it')
-  rmSync(path.join(root, 'c'), { recursive: true })
-  t.ok((await w.next()).paths.includes('c'))
-  t.equal(w.watcher.watched, 3, 'a folder removed is no longer watched, nor those below it')
-})
-
-t.test('at most maxFolders folders are watched: one line, the others are not told, the rest is', async (t) => {
-  const root = t.testdir({ a: { deep: {} }, b: {}, c: {}, d: {} })
-  const w = await watching(t, root, { maxFolders: 3 })
-  t.equal(w.watcher.watched, 3, 'the root and two folders')
-  t.match(w.logged, [{ level: 'warn', msg: /more folders than may be watched/, obj: { maxFolders: 3 } }])
-  for (const f of ['a', 'b', 'c', 'd']) writeFileSync(path.join(root, f, 'x.html'), 'a')
-  mkdirSync(path.join(root, 'e'))
-  const told = await w.next()
-  t.equal(told.paths.filter((p) => p.endsWith('x.html')).length, 2, 'changes in two of the four folders')
-  t.ok(told.paths.includes('e'), 'a folder made in a watched one is told')
-  await w.quiet()
-  writeFileSync(path.join(root, 'e', 'y.html'), 'a')
-  await w.quiet()
-  t.equal(w.logged.length, 1, 'said once')
-})
-
-t.test('a link loop under "follow" is watched once, in bounded time', async (t) => {
-  const root = t.testdir({ a: { 'page.html': 'a' }, b: {} })
-  symlinkSync('.', path.join(root, 'loop'))
-  symlinkSync('..', path.join(root, 'a', 'up'))
-  symlinkSync('../a', path.join(root, 'b', 'side'))
-  const before = inotifyWatches()
-  const w = await watching(t, root, { symlinks: 'follow' })
-  t.equal(w.watcher.watched, 3, 'the root, a and b: each real folder once')
-  if (process.platform === 'linux') t.equal(inotifyWatches() - before, 3)
-  writeFileSync(path.join(root, 'a', 'page.html'), 'b')
-  t.same(await w.next(), { paths: ['a/page.html'], css: false }, 'told by the first path to it')
-  symlinkSync('..', path.join(root, 'b', 'again'))
-  t.same(await w.next(), { paths: ['b/again'], css: false }, 'a new link to a folder watched is told, not watched again')
-  t.equal(w.watcher.watched, 3)
-})
-
-t.test('a followed link to a folder outside the root is watched under "follow" only', async (t) => {
-  const dir = t.testdir({ root: {}, outside: { 'x.html': 'a' } })
-  const root = path.join(dir, 'root')
-  symlinkSync('../outside', path.join(root, 'out'))
-  const inside = await watching(t, root)
-  t.equal(inside.watcher.watched, 1, '"inside": links are names, never folders to watch')
-  const follow = await watching(t, root, { symlinks: 'follow' })
-  t.equal(follow.watcher.watched, 2)
-  writeFileSync(path.join(dir, 'outside', 'x.html'), 'b')
-  t.same(await follow.next(), { paths: ['out/x.html'], css: false }, 'told by the path through the link')
-  await inside.quiet()
-})
-
-t.test('a batch of more paths than one tells is "everything changed"', async (t) => {
-  const root = t.testdir({})
-  const w = await watching(t, root, { debounceMs: 300 })
-  for (let i = 0; i <= MAX_PATHS; i++) writeFileSync(path.join(root, `f${i}.css`), 'a')
-  t.same(await w.next(), { paths: [], css: false, all: true })
-  await w.quiet()
 })
