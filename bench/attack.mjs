@@ -8,6 +8,8 @@
 //   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining, h2-streams,
 //                                           #   live-loop, live-streams, live-watches)
 //   npm run attack -- --files 100000 --clients 300
+//   ATTACK_PROJECT=../other-checkout ATTACK_OLD=1 node bench/attack.mjs --only live-streams
+//                                           # against another built checkout (before/after); ATTACK_OLD: no flags it lacks
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
