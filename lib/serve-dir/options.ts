@@ -118,7 +118,10 @@ export interface LiveReloadOptions {
   maxFolders?: number
   /** Event streams open at once (503 past it). Default 100. */
   maxStreams?: number
-  /** Event streams one client address (an IPv6 /64) may hold at once (429 past it). Default 10. */
+  /**
+   * Event streams one client (counted as logins are: an address, an IPv6 /64) may hold at once
+   * (429 past it). Default 10.
+   */
   maxStreamsPerClient?: number
 }
 

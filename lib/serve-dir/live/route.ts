@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import escapeHtml from 'escape-html'
 import { displayPath, encodePath } from '../url'
 import { refuseCrossSite } from '../cross-site'
+import { clientOf } from '../client'
 import { CrossSiteError, TooBusyError, TooManyStreamsError } from '../errors'
 import { addVary } from '../error-page'
 import { TreeWatcher, type Change, type WatchLog, type WatchOptions } from './watch'
@@ -204,22 +205,6 @@ function send (listener: Listener, text: string | Buffer): void {
     listener.owed = false
     send(listener, message('change', EVERYTHING))
   })
-}
-
-/** Whom a stream is counted against: the client's address, an IPv6 one by its /64 (one host's many). */
-export function clientOf (req: FastifyRequest): string {
-  // the socket may be gone already, and with it the address
-  const ip = req.ip ?? req.socket.remoteAddress ?? ''
-  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip
-  return expand(ip).slice(0, 4).join(':') + '::/64'
-}
-
-/** The eight groups of an IPv6 address. */
-function expand (ip: string): string[] {
-  const [head, tail = ''] = ip.split('::')
-  const h = head === '' ? [] : head.split(':')
-  const t = tail === '' ? [] : tail.split(':')
-  return [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t]
 }
 
 function message (event: string, data: object): string {
