@@ -7,10 +7,12 @@
 //   npm run attack                          # every attack, default sizes
 //   npm run attack -- --only pipelining     # one (hit-and-run, h1-reset, h2-reset, slow-listing, archives, pipelining,
 //                                           #   h2-streams, h2-unread, slow-uploads, trickle-upload, deep-tree, brotli,
-//                                           #   brotli-live, brotli-unread)
+//                                           #   brotli-live, brotli-unread, live-loop, live-streams, live-watches)
 //   npm run attack -- --files 100000 --clients 300
+//   ATTACK_PROJECT=../other-checkout ATTACK_OLD=1 node bench/attack.mjs --only live-streams
+//                                           # against another built checkout (before/after); ATTACK_OLD: no flags it lacks
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
@@ -105,16 +107,18 @@ async function settle (pid, before) {
 }
 
 async function measure (name, attack, { tls = false, logged = false, dir = root, args = [] } = {}) {
+  const starting = Date.now()
   // logged: the server writes its request lines (default flags), to a stderr no one reads here
   const { child, port } = await startServer(['-d', dir, '-l', logged ? 'info' : 'error', ...args, ...(tls ? ['--tls-cert', cert, '--tls-key', key, '--http2'] : [])],
-    (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), undefined, logged ? 'ignore' : 'inherit')
+    (process.env.ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), process.env.ATTACK_PROJECT, logged ? 'ignore' : 'inherit')
+  if (args.length > 0) console.log(`${name.padEnd(13)} started in ${Date.now() - starting} ms`)
   try {
     await sleep(300)
     const before = { rss: rss(child.pid), fds: fds(child.pid), cpu: cpu(child.pid) }
     const peak = sampler(child.pid)
     const small = probe(port, tls)
     const began = Date.now()
-    const what = await attack(port)
+    const what = await attack(port, child.pid)
     const attackMs = Date.now() - began
     const p = peak.stop()
     const s = await small.stop()
@@ -379,6 +383,63 @@ async function brotliUnread (port) {
 }
 
 const CODED = codedRoot()
+/** inotify watches process `pid` holds (from /proc/PID/fdinfo). */
+function inotifyWatches (pid) {
+  let n = 0
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue
+      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length
+    } catch {}
+  }
+  return n
+}
+
+// live reload's trees: a link loop (`loop -> .`, `a/up -> ..`) and an empty folder that fills up
+const loopSite = path.join(root, 'loop-site')
+mkdirSync(path.join(loopSite, 'a'), { recursive: true })
+writeFileSync(path.join(loopSite, 'index.html'), '<body>hi</body>')
+for (const [link, to] of [['loop', '.'], ['a/up', '..']]) {
+  try { symlinkSync(to, path.join(loopSite, link)) } catch {}
+}
+writeFileSync(path.join(loopSite, 'small.txt'), 'small\n')
+const liveSite = path.join(root, 'live-site')
+rmSync(liveSite, { recursive: true, force: true })
+mkdirSync(liveSite)
+writeFileSync(path.join(liveSite, 'small.txt'), 'small\n')
+
+/** --live-reload --symlinks follow on a tree with a link loop: watches and memory for HOLD_MS. */
+async function liveLoop (port, pid) {
+  await sleep(HOLD_MS)
+  return `--live-reload --symlinks follow on a tree with loop -> . (${inotifyWatches(pid)} inotify watches)`
+}
+
+/** 200 event streams (from 20 loopback addresses) that never read, while 20,000 files are made in 40 batches. */
+async function liveStreams (port) {
+  let refused = 0
+  const sockets = await Promise.all(Array.from({ length: 200 }, (_, i) => new Promise((resolve) => {
+    const s = net.connect({ port, host: HOST, localAddress: `127.0.0.${1 + (i % 20)}` }, () => {
+      s.write('GET /.serve-dir/live HTTP/1.1\r\nHost: localhost\r\n\r\n')
+      s.once('data', (d) => { if (!d.toString().startsWith('HTTP/1.1 200')) refused++; s.pause(); resolve(s) })
+    })
+    s.on('error', () => resolve(s))
+  })))
+  for (let b = 0; b < 40; b++) {
+    for (let i = 0; i < 500; i++) writeFileSync(path.join(liveSite, `${'n'.repeat(180)}-${b}-${i}.html`), 'x')
+    // past the quiet period: one batch (one event per stream) each
+    await sleep(250)
+  }
+  await sleep(HOLD_MS)
+  for (const s of sockets) s.destroy()
+  return `200 unread event streams (${refused} refused), 20,000 files with long names made in 40 batches`
+}
+
+/** --live-reload on the fixture (FILES files in one folder): watches held while serving. */
+async function liveWatches (port, pid) {
+  await sleep(HOLD_MS)
+  return `--live-reload on ${FILES.toLocaleString('en')} files: ${inotifyWatches(pid)} inotify watches`
+}
+
 const ATTACKS = {
   'hit-and-run': [hitAndRun, { logged: true }],
   'h1-reset': [h1Reset],
@@ -393,7 +454,10 @@ const ATTACKS = {
   'h2-unread': [h2Unread, { tls: true }],
   brotli: [brotliBig, { dir: CODED }],
   'brotli-live': [brotliLive, { dir: CODED, args: ['--live-reload'] }],
-  'brotli-unread': [brotliUnread, { dir: CODED }]
+  'brotli-unread': [brotliUnread, { dir: CODED }],
+  'live-loop': [liveLoop, { args: ['-d', loopSite, '--live-reload', '--symlinks', 'follow'] }],
+  'live-streams': [liveStreams, { args: ['-d', liveSite, '--live-reload', ...(process.env.ATTACK_OLD ? [] : ['--max-live-streams', '200'])] }],
+  'live-watches': [liveWatches, { args: ['--live-reload'] }]
 }
 console.log(`node ${process.version}, ${os.availableParallelism()} cores; ${FILES.toLocaleString('en')} files in /many/`)
 for (const [name, [attack, opts]] of Object.entries(ATTACKS)) {

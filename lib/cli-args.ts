@@ -21,6 +21,7 @@ export const USAGE = `usage: serve-dir [-h] [--version] [-b ADDRESS] [-d DIRECTO
                  [--max-client-uploads N] [--allowed-host NAME] [--auth USER]
                  [--auth-file PATH] [--token] [--public-read]
                  [--hash-password USER] [--open [PATH]] [--live-reload]
+                 [--max-watched-folders N] [--max-live-streams N]
                  [port]`
 
 export const HELP = `${USAGE}
@@ -116,6 +117,11 @@ options:
                         browser, logged in when --token is given
   --live-reload         reload the pages open in browsers when a file changes
                         (a stylesheet is swapped in place); not with -w
+  --max-watched-folders N
+                        with --live-reload: watch at most N folders (default:
+                        10000); changes in the others are not told
+  --max-live-streams N  with --live-reload: at most N browsers listening at
+                        once (default: 100, and 10 per client address)
 
 Logs go to stderr. There is no --cgi: CGI is not supported.
 `
@@ -208,6 +214,8 @@ export function parseCli (argv: string[]): CliOptions | null {
         'hash-password': { type: 'string' },
         open: { type: 'string' },
         'live-reload': { type: 'boolean' },
+        'max-watched-folders': { type: 'string' },
+        'max-live-streams': { type: 'string' },
         cgi: { type: 'boolean' }
       }
     })
@@ -274,7 +282,7 @@ export function parseCli (argv: string[]): CliOptions | null {
       ...(values.spa === undefined ? {} : { spa: values.spa }),
       ...(values['no-download'] === true ? { archives: false } : {}),
       ...(values.upload.length === 0 ? {} : { uploads: { paths: values.upload, allowedHosts: values['allowed-host'], ...uploadSlots(values) } }),
-      ...(values['live-reload'] === true ? { liveReload: { allowedHosts: values['allowed-host'] } } : {}),
+      ...liveReloadOf(values),
       ...folderOptions(values)
     }
   }
@@ -305,6 +313,19 @@ function loginOf (values: Record<string, unknown>, workers: number): CliOptions[
   // each process would ask for the password, or make a token, of its own
   if (workers !== 1 && (user !== undefined || token)) throw new UsageError(`argument -w/--workers: not allowed with argument ${token ? '--token' : '--auth'} (--auth-file is)`)
   return { user, file, token, publicRead: values['public-read'] === true }
+}
+
+/** `--live-reload` and the bounds that go with it. */
+function liveReloadOf (values: Record<string, unknown>): Pick<ServeDirOptions, 'liveReload'> {
+  const bounds: { maxFolders?: number, maxStreams?: number } = {}
+  for (const [flag, key] of [['max-watched-folders', 'maxFolders'], ['max-live-streams', 'maxStreams']] as const) {
+    const v = values[flag] as string | undefined
+    if (v === undefined) continue
+    if (values['live-reload'] !== true) throw new UsageError(`argument --${flag}: only with --live-reload`)
+    if (!/^\d{1,9}$/.test(v)) throw new UsageError(`argument --${flag}: invalid whole number: '${v}'`)
+    bounds[key] = Number(v)
+  }
+  return values['live-reload'] === true ? { liveReload: { allowedHosts: values['allowed-host'] as string[], ...bounds } } : {}
 }
 
 /** The plugin's own choices, as its option table declares them. */

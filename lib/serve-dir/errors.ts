@@ -170,3 +170,10 @@ export const TooManyUploadsError = createError<[number]>(
   'Too many uploads from your address at once (%d); send the next when one has finished',
   429
 )
+
+/** One client holds as many live reload streams as it may (`liveReload.maxStreamsPerClient`). */
+export const TooManyStreamsError = createError<[number]>(
+  'FST_SERVE_DIR_TOO_MANY_STREAMS',
+  'Too many live reload streams from this client (at most %d): close a tab or try again later',
+  429
+)

@@ -119,6 +119,18 @@ export interface LiveReloadOptions {
    * event stream may be addressed to (a DNS-rebinding guard). Default none.
    */
   allowedHosts?: string[]
+  /**
+   * Folders watched at most (one inotify watch each, from the budget every process of the user
+   * shares); changes in the others are not told. Default 10 000.
+   */
+  maxFolders?: number
+  /** Event streams open at once (503 past it). Default 100. */
+  maxStreams?: number
+  /**
+   * Event streams one client (counted as logins are: an address, an IPv6 /64) may hold at once
+   * (429 past it). Default 10.
+   */
+  maxStreamsPerClient?: number
 }
 
 /** Who may log in (`auth`): users with passwords, a `?token=` link, or both. */
@@ -364,8 +376,8 @@ function hostsOf (value: unknown, name: string): string[] {
 function liveReloadOf (value: unknown): false | LiveSettings {
   if (value === undefined || value === false) return false
   const opts = value === true ? {} : value
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('liveReload', 'must be a boolean or { ignore, debounceMs, allowedHosts }')
-  const { ignore = [], debounceMs, allowedHosts = [], ...rest } = opts as Record<string, unknown>
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError('liveReload', 'must be a boolean or { ignore, debounceMs, allowedHosts, maxFolders, maxStreams, maxStreamsPerClient }')
+  const { ignore = [], debounceMs, allowedHosts = [], maxFolders, maxStreams, maxStreamsPerClient, ...rest } = opts as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw new InvalidOptionError('liveReload', `unknown key ${JSON.stringify(unknown)}`)
   if (!Array.isArray(ignore) || !ignore.every((g) => typeof g === 'string' && g !== '')) {
@@ -374,7 +386,10 @@ function liveReloadOf (value: unknown): false | LiveSettings {
   return {
     ignore,
     debounceMs: count(150)(debounceMs, 'liveReload.debounceMs'),
-    allowedHosts: hostsOf(allowedHosts, 'liveReload')
+    allowedHosts: hostsOf(allowedHosts, 'liveReload'),
+    maxFolders: count(10_000)(maxFolders, 'liveReload.maxFolders'),
+    maxStreams: count(100)(maxStreams, 'liveReload.maxStreams'),
+    maxStreamsPerClient: count(10)(maxStreamsPerClient, 'liveReload.maxStreamsPerClient')
   }
 }
 

@@ -103,6 +103,10 @@ t.test('parseCli: --live-reload, with --allowed-host, and never with several wor
   t.throws(() => parseCli(['--live-reload', '-w', '2']), { message: 'argument -w/--workers: not allowed with argument --live-reload' })
   t.throws(() => parseCli(['--live-reload', '-w', '0']), { message: 'argument -w/--workers: not allowed with argument --live-reload' })
   t.same(parseCli(['--live-reload', '-w', '1'])?.workers, 1)
+  t.same(parseCli(['--live-reload', '--max-watched-folders', '500', '--max-live-streams', '20'])?.plugin,
+    { liveReload: { allowedHosts: [], maxFolders: 500, maxStreams: 20 } })
+  t.throws(() => parseCli(['--max-watched-folders', '500']), { message: 'argument --max-watched-folders: only with --live-reload' })
+  t.throws(() => parseCli(['--live-reload', '--max-live-streams', 'many']), { message: "argument --max-live-streams: invalid whole number: 'many'" })
 })
 
 t.test('--upload reaches the plugin: a PUT is stored, and the request timeout no longer cuts an upload', async (t) => {

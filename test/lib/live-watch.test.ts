@@ -1,70 +1,15 @@
 // The tree watcher behind live reload, on real folders: what it tells (one batch per quiet period,
 // URL-less paths below the root, sorted; `css` when every one is a stylesheet), what it never tells
 // (node_modules, .git, hidden names, editor temp files, upload temp files, ignore globs, links
-// the policy refuses), and how it ends (close, or out of inotify watches).
-//
-// "Nothing else was told" is shown without sleeping: after the change under test, a sentinel file
-// is written, and the next batch must be the sentinel alone; anything left over would be in it.
-import t, { type Test } from 'tap'
+// the policy refuses), and how it ends (close, or out of inotify watches). What it costs is in
+// live-watch-cost.test.ts.
+import t from 'tap'
 import { EventEmitter } from 'node:events'
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, symlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import path from 'node:path'
-import { watch } from 'chokidar'
-import { TreeWatcher, type Change, type WatchOptions } from '../../lib/serve-dir/live/watch'
-
-interface Logged { level: 'warn' | 'error', obj: object, msg: string }
-
-interface Watching {
-  watcher: TreeWatcher
-  /** The next batch, within 20 s. */
-  next: () => Promise<Change>
-  /** Writes a sentinel file, and resolves once its batch, which must be it alone, arrives. */
-  quiet: (late?: string[]) => Promise<void>
-  logged: Logged[]
-}
-
-let sentinels = 0
-
-async function watching (t: Test, root: string, opts: Partial<WatchOptions> = {}, factory?: ConstructorParameters<typeof TreeWatcher>[3]): Promise<Watching> {
-  const batches: Change[] = []
-  const waiting: Array<() => void> = []
-  const logged: Logged[] = []
-  const watcher = new TreeWatcher(
-    { realRoot: root, symlinks: 'inside', showHidden: false, ignore: [], debounceMs: 100, ...opts },
-    (change) => {
-      batches.push(change)
-      for (const w of waiting.splice(0)) w()
-    },
-    {
-      warn: (obj, msg) => { logged.push({ level: 'warn', obj, msg }) },
-      error: (obj, msg) => { logged.push({ level: 'error', obj, msg }) }
-    },
-    factory
-  )
-  t.teardown(() => watcher.close())
-  await watcher.start()
-  const next = async (): Promise<Change> => {
-    const deadline = Date.now() + 20_000
-    while (batches.length === 0) {
-      if (Date.now() > deadline) throw new Error('no batch in 20 s')
-      await new Promise<void>((resolve) => {
-        waiting.push(resolve)
-        // a ref'd timer: while nothing else is pending it keeps the wait (and the test) alive
-        setTimeout(resolve, 1000)
-      })
-    }
-    return batches.shift() as Change
-  }
-  /** A sentinel file is told, and nothing else before it but `late` (changes made just before, still on their way). */
-  const quiet = async (late: string[] = []): Promise<void> => {
-    const name = `sentinel-${++sentinels}.txt`
-    writeFileSync(path.join(root, name), 'x')
-    const told: string[] = []
-    while (!told.includes(name)) told.push(...(await next()).paths)
-    t.same(told.filter((p) => p !== name && !late.includes(p)), [], 'nothing else was told')
-  }
-  return { watcher, next, quiet, logged }
-}
+import { TreeWatcher, type Change } from '../../lib/serve-dir/live/watch'
+import type { WatchFolder } from '../../lib/serve-dir/live/folders'
+import { watching } from './live-watching'
 
 t.test('a change is told once its quiet period is over, as paths below the root', async (t) => {
   const root = t.testdir({ 'index.html': 'a', 'style.css': 'a', sub: { deep: { 'x.CSS': 'a' } } })
@@ -195,73 +140,72 @@ t.test('close() stops telling, drops a batch not yet told, and may be called twi
   const told: Change[] = []
   let seen: () => void = () => {}
   const arrived = new Promise<void>((resolve) => { seen = resolve })
-  // chokidar itself, with an ear on its events: the write has reached the watcher before close()
-  const factory = ((...args: Parameters<typeof watch>) => watch(...args).on('all', () => { seen() })) as typeof watch
-  const watcher = new TreeWatcher({ realRoot: root, symlinks: 'inside', showHidden: false, ignore: [], debounceMs: 50 },
+  // node:fs itself, with an ear on its events: the write has reached the watcher before close()
+  const factory: WatchFolder = (dir, listener) => watch(dir, (e, name) => { listener(e, name); seen() })
+  const watcher = new TreeWatcher({ realRoot: root, symlinks: 'inside', showHidden: false, ignore: [], debounceMs: 50, maxFolders: 10 },
     (c) => { told.push(c) }, { warn: () => {}, error: () => {} }, factory)
   await watcher.start()
   writeFileSync(path.join(root, 'a.html'), 'b')
   await arrived
   await watcher.close()
   t.equal(watcher.active, false)
+  t.equal(watcher.watched, 0)
   await watcher.close()
   // an absence can only be waited for: six quiet periods
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.same(told, [], 'the batch gathered before close() is never told')
 })
 
-/** A stand-in for chokidar's watcher, to make it fail the way inotify does. */
-class FailingWatcher extends EventEmitter {
-  closed = 0
-  constructor (private readonly errors: NodeJS.ErrnoException[]) {
-    super()
-    setImmediate(() => {
-      for (const e of this.errors) this.emit('error', e)
-      if (this.closed === 0) this.emit('ready')
-    })
-  }
-
-  async close (): Promise<void> {
-    this.closed++
-  }
-}
-
 function errno (code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: watch`), { code })
 }
 
 t.test('out of inotify watches: one error naming the sysctl, and watching stops', async (t) => {
-  const root = t.testdir({})
-  let fake: FailingWatcher | undefined
-  // two folders out of watches at once: still one line
-  const factory = (() => { fake = new FailingWatcher([errno('ENOSPC'), errno('ENOSPC')]); return fake }) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
+  const root = t.testdir({ a: {}, b: {} })
+  let tried = 0
+  // every folder out of watches: still one line
+  const factory: WatchFolder = () => { tried++; throw errno('ENOSPC') }
   const w = await watching(t, root, {}, factory)
   t.equal(w.watcher.active, false, 'start() resolved, not watching')
-  t.equal(fake?.closed, 1)
+  t.equal(tried, 1, 'no folder tried after the first refusal')
   t.equal(w.logged.length, 1)
   t.match(w.logged[0], { level: 'error', msg: /fs\.inotify\.max_user_watches/, obj: { err: { code: 'ENOSPC' } } })
 })
 
 t.test('any other watch error is a warning, and watching goes on', async (t) => {
-  const root = t.testdir({})
-  const factory = (() => new FailingWatcher([errno('EACCES')])) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
+  const root = t.testdir({ locked: {}, broken: {}, 'a.html': 'a' })
+  const handles = new Map<string, FSWatcher>()
+  const factory: WatchFolder = (dir, listener) => {
+    if (path.basename(dir) === 'locked') throw errno('EACCES')
+    const h = watch(dir, { persistent: false }, listener)
+    handles.set(path.basename(dir), h)
+    return h
+  }
   const w = await watching(t, root, {}, factory)
   t.equal(w.watcher.active, true)
+  t.equal(w.watcher.watched, 2, 'the root and broken/')
   t.match(w.logged, [{ level: 'warn', msg: /watching failed/, obj: { err: { code: 'EACCES' } } }])
+  handles.get('broken')?.emit('error', errno('EIO'))
+  t.match(w.logged[1], { level: 'warn', msg: /watching failed/, obj: { err: { code: 'EIO' } } })
+  t.equal(w.watcher.watched, 1, 'a folder whose watch failed is no longer watched')
+  writeFileSync(path.join(root, 'a.html'), 'b')
+  t.same(await w.next(), { paths: ['a.html'], css: false }, 'the others are')
 })
 
 t.test('a path that cannot be looked at is not told, and the server does not fall over', async (t) => {
-  const root = t.testdir({ 'file.txt': 'a' })
-  // as chokidar tells a delayed unlink below a folder that has become a file since (git checkout)
-  let fake: EventEmitter | undefined
-  const factory = (() => {
-    fake = new EventEmitter()
-    Object.assign(fake, { close: async () => {} })
-    setImmediate(() => { fake?.emit('ready') })
-    return fake
-  }) as unknown as ConstructorParameters<typeof TreeWatcher>[3]
+  const root = t.testdir({ sub: {}, 'file.txt': 'a' })
+  const listeners = new Map<string, (event: string, name: string | null) => void>()
+  const factory: WatchFolder = (dir, listener) => {
+    listeners.set(path.relative(root, dir), listener)
+    return Object.assign(new EventEmitter(), { close: () => {} }) as unknown as FSWatcher
+  }
   const w = await watching(t, root, {}, factory)
-  t.doesNotThrow(() => fake?.emit('all', 'unlink', path.join(root, 'file.txt', 'x.html')), 'ENOTDIR is no crash')
-  fake?.emit('all', 'change', path.join(root, 'file.txt'))
-  t.same(await w.next(), { paths: ['file.txt'], css: false }, 'only what could be looked at was told')
+  // as an event comes late for a folder that has become a file since (git checkout)
+  rmSync(path.join(root, 'sub'), { recursive: true })
+  writeFileSync(path.join(root, 'sub'), 'now a file')
+  const sub = listeners.get('sub')
+  t.doesNotThrow(() => sub?.('rename', 'x.html'), 'ENOTDIR is no crash')
+  listeners.get('')?.('change', null)
+  listeners.get('')?.('change', 'file.txt')
+  t.same(await w.next(), { paths: ['file.txt'], css: false }, 'only what could be looked at was told (not the root)')
 })

@@ -10,12 +10,11 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir, { type ServeDirOptions } from '../../lib/serve-dir'
 import { PATIENCE, serve } from '../helper'
-import { EventEmitter } from 'node:events'
-import type { watch } from 'chokidar'
-import { LiveReload } from '../../lib/serve-dir/live/route'
+import { LiveReload, type MakeWatcher } from '../../lib/serve-dir/live/route'
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>\n'
 const NAV = { 'sec-fetch-dest': 'document', accept: 'text/html' }
+const SETTINGS = { ignore: [], debounceMs: 10, allowedHosts: [], maxFolders: 100, maxStreams: 100, maxStreamsPerClient: 10 }
 const TAG = /<script src="\/\.serve-dir\/live-[\w-]{12}\.js" defer="defer"><\/script>/
 
 async function live (t: Test, root: string, opts: Partial<ServeDirOptions> = {}): Promise<FastifyInstance> {
@@ -28,10 +27,11 @@ t.test('options: liveReload is off by default, and a bad value fails ready() wit
   const page = await off.inject({ url: '/', headers: NAV })
   t.equal(page.body, PAGE, 'off: the page as it is')
   t.equal((await off.inject('/.serve-dir/live')).statusCode, 404, 'off: no stream')
-  for (const liveReload of ['yes', 1, null, [], { ignore: 'x' }, { ignore: [''] }, { debounceMs: -1 }, { allowedHosts: ['a b'] }, { soon: true }]) {
+  for (const liveReload of ['yes', 1, null, [], { ignore: 'x' }, { ignore: [''] }, { debounceMs: -1 }, { allowedHosts: ['a b'] }, { soon: true },
+    { maxFolders: -1 }, { maxStreams: 1.5 }, { maxStreamsPerClient: '10' }]) {
     const app = Fastify()
     app.register(serveDir, { root, liveReload } as unknown as ServeDirOptions)
-    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /"liveReload(\.debounceMs)?"/ }, JSON.stringify(liveReload))
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION', message: /"liveReload(\.\w+)?"/ }, JSON.stringify(liveReload))
     await app.close()
   }
 })
@@ -330,11 +330,11 @@ t.test('a tree too large to be watched within the wait: registering goes on, wit
   const root = t.testdir({})
   const infos: string[] = []
   let closed = false
-  // chokidar still reading the tree: never ready while the test runs
-  const factory = (() => Object.assign(new EventEmitter(), { close: async () => { closed = true } })) as unknown as typeof watch
+  // a watcher still reading the tree: never done while the test runs
+  const makeWatcher: MakeWatcher = () => ({ start: async () => await new Promise(() => {}), close: async () => { closed = true } })
   const quiet = (): void => {}
-  const live = new LiveReload({ ignore: [], debounceMs: 10, allowedHosts: [] }, { realRoot: root, symlinks: 'inside', showHidden: false },
-    [], { info: (_o, msg) => { infos.push(msg) }, warn: quiet, error: quiet }, 0, 50, factory)
+  const live = new LiveReload(SETTINGS, { realRoot: root, symlinks: 'inside', showHidden: false },
+    [], { info: (_o, msg) => { infos.push(msg) }, warn: quiet, error: quiet }, 0, 50, makeWatcher)
   await live.start()
   t.match(infos, [/still being read/])
   await live.close()

@@ -11,16 +11,27 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import escapeHtml from 'escape-html'
 import { displayPath, encodePath } from '../url'
 import { refuseCrossSite } from '../cross-site'
-import { CrossSiteError } from '../errors'
+import { clientOf } from '../client'
+import { CrossSiteError, TooBusyError, TooManyStreamsError } from '../errors'
 import { addVary } from '../error-page'
 import { TreeWatcher, type Change, type WatchLog, type WatchOptions } from './watch'
+
+type Watcher = Pick<TreeWatcher, 'start' | 'close'>
+/** Makes the tree's watcher (tests put a stand-in). */
+export type MakeWatcher = (opts: WatchOptions, onChange: (change: Change) => void, log: WatchLog) => Watcher
 
 /** The `liveReload` option, checked. */
 export interface LiveSettings {
   ignore: string[]
   debounceMs: number
   allowedHosts: string[]
+  maxFolders: number
+  maxStreams: number
+  maxStreamsPerClient: number
 }
+
+/** One browser's event stream: a reader that fell behind is owed one "everything changed" once it catches up. */
+interface Listener { body: PassThrough, client: string, owed: boolean }
 
 const SCRIPT = readFileSync(path.join(__dirname, 'assets', 'live.js'))
 const SCRIPT_NAME = `live-${createHash('sha256').update(SCRIPT).digest('base64url').slice(0, 12)}.js`
@@ -34,6 +45,13 @@ const PING_MS = 15_000
 const MIN_PING_MS = 100
 /** How long registering waits for the tree to be watched; a larger tree goes on being read after. */
 const START_WAIT_MS = 5000
+/**
+ * Bytes a stream may hold unsent (beside the socket's own buffers): past it, a reader that does not
+ * keep up gets no more events until it has caught up, then one that says everything changed.
+ */
+const STREAM_BUFFER = 16 * 1024
+/** The longest event: a longer list of paths is told as "everything changed". */
+const MAX_EVENT = 16 * 1024
 /** Answers that may carry the script: pages. */
 const PAGE_TYPE = /^(?:text\/html|application\/xhtml\+xml)\b/
 
@@ -42,8 +60,10 @@ export class LiveReload {
   readonly tag: Buffer
   /** The script's name in the assets' folder, for the listing page. */
   readonly scriptName = SCRIPT_NAME
-  private readonly streams = new Set<PassThrough>()
-  private readonly watcher: TreeWatcher
+  private readonly streams = new Set<Listener>()
+  /** Open streams by client address. */
+  private readonly clients = new Map<string, number>()
+  private readonly watcher: Watcher
   /** This server's run: a page that sees another one reloads (what it shows may have changed meanwhile). */
   private readonly id = randomUUID()
   private readonly pingMs: number
@@ -52,23 +72,23 @@ export class LiveReload {
    * @param idleTimeout the server's socket idle timeout (Fastify's `connectionTimeout`, `0` or
    *   `undefined` for none): streams are pinged well inside it
    * @param startWaitMs how long start() waits for the tree to be watched (tests make it short)
-   * @param factory chokidar's `watch`, or a stand-in (tests)
+   * @param makeWatcher makes the tree's watcher (tests put a stand-in)
    */
   constructor (
     private readonly settings: LiveSettings,
-    watched: Omit<WatchOptions, 'ignore' | 'debounceMs'>,
+    watched: Omit<WatchOptions, 'ignore' | 'debounceMs' | 'maxFolders'>,
     private readonly mount: readonly string[],
     private readonly log: WatchLog & { info: WatchLog['warn'] },
     idleTimeout: number | undefined,
     private readonly startWaitMs = START_WAIT_MS,
-    factory?: ConstructorParameters<typeof TreeWatcher>[3]
+    makeWatcher: MakeWatcher = (...args) => new TreeWatcher(...args)
   ) {
     const src = '/' + encodePath([...mount, DIR]) + '/' + SCRIPT_NAME
     this.tag = Buffer.from(`<script src="${escapeHtml(src)}" defer="defer"></script>`)
     // none (0, or NaN from undefined): the default ping
     this.pingMs = Math.max(MIN_PING_MS, Math.min(PING_MS, Math.floor(Number(idleTimeout) / 3) || PING_MS))
-    this.watcher = new TreeWatcher({ ...watched, ignore: settings.ignore, debounceMs: settings.debounceMs },
-      (change) => { this.tell(change) }, log, factory)
+    const { ignore, debounceMs, maxFolders } = settings
+    this.watcher = makeWatcher({ ...watched, ignore, debounceMs, maxFolders }, (change) => { this.tell(change) }, log)
   }
 
   /**
@@ -111,19 +131,35 @@ export class LiveReload {
     scope.get(dir + 'live', async (req, reply) => await this.stream(req, reply))
   }
 
-  /** One browser's event stream: refused across sites and to other hosts' names (DNS rebinding). */
+  /**
+   * One browser's event stream: refused across sites and to other hosts' names (DNS rebinding), and
+   * past the number of streams the server, and one client, may hold.
+   */
   private async stream (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     // CORS never applies: a page of another origin has no business here, refused or not
     reply.removeHeader('access-control-allow-origin')
     refuseCrossSite(req, this.settings.allowedHosts, (why) => new CrossSiteError(why))
-    const body = new PassThrough()
-    this.streams.add(body)
+    const client = clientOf(req)
+    const held = this.clients.get(client) ?? 0
+    if (this.streams.size >= this.settings.maxStreams) throw new TooBusyError('live reload streams')
+    if (held >= this.settings.maxStreamsPerClient) {
+      req.log.warn({ client, streams: held }, 'live reload: too many streams from one client')
+      const err = new TooManyStreamsError(this.settings.maxStreamsPerClient)
+      throw Object.assign(err, { headers: { 'retry-after': '10' } })
+    }
+    const body = new PassThrough({ highWaterMark: STREAM_BUFFER })
+    const listener: Listener = { body, client, owed: false }
+    this.streams.add(listener)
+    this.clients.set(client, held + 1)
     body.write(`retry: ${RETRY_MS}\n\n` + message('hello', { id: this.id }))
-    // a comment now and then: the connection is never idle long enough to be cut
-    const ping = setInterval(() => { body.write(': ping\n\n') }, this.pingMs).unref()
+    // a comment now and then: the connection is never idle long enough to be cut (unless it is not read)
+    const ping = setInterval(() => { send(listener, ': ping\n\n') }, this.pingMs).unref()
     const gone = (): void => {
       clearInterval(ping)
-      this.streams.delete(body)
+      if (!this.streams.delete(listener)) return
+      const left = (this.clients.get(client) as number) - 1
+      if (left === 0) this.clients.delete(client)
+      else this.clients.set(client, left)
     }
     body.once('close', gone)
     body.once('finish', gone)
@@ -137,18 +173,38 @@ export class LiveReload {
     }).send(body)
   }
 
-  /** Tells every open stream what changed, as URL paths. */
+  /** Tells every open stream what changed, as URL paths (too many of them: that everything did). */
   private tell (change: Change): void {
     const paths = change.paths.map((p) => '/' + encodePath([...this.mount, ...p.split('/')]))
-    const event = message('change', { css: change.css, paths })
-    for (const s of this.streams) s.write(event)
+    let event = message('change', change.all === true ? EVERYTHING : { css: change.css, paths })
+    if (event.length > MAX_EVENT) event = message('change', EVERYTHING)
+    // one copy of the bytes for every stream, not one per stream
+    const bytes = Buffer.from(event)
+    for (const s of this.streams) send(s, bytes)
   }
 
   /** Ends every stream at once (a shutdown waits for none of them) and stops watching. */
   async close (): Promise<void> {
-    for (const s of this.streams) s.end()
+    for (const s of this.streams) s.body.end()
     await this.watcher.close()
   }
+}
+
+/** The event that says everything changed: every page reloads. */
+const EVERYTHING = { css: false, paths: [], all: true }
+
+/** Writes `text` to a stream that keeps up; one that does not is owed "everything changed" instead. */
+function send (listener: Listener, text: string | Buffer): void {
+  if (listener.owed) return
+  if (!listener.body.writableNeedDrain) {
+    listener.body.write(text)
+    return
+  }
+  listener.owed = true
+  listener.body.once('drain', () => {
+    listener.owed = false
+    send(listener, message('change', EVERYTHING))
+  })
 }
 
 function message (event: string, data: object): string {
