@@ -87,8 +87,9 @@ export function untilClientGone (reply: FastifyReply): AbortSignal {
 /**
  * At most `total` holders at once, and at most `perClient` of them for one client (client.ts); never a line:
  * `take` answers at once, and a caller that gets no slot does without (on-the-fly compression:
- * the body goes out as it is, which is as correct an answer). Bounds work whose cost a client
- * chooses (its memory and the thread pool's time), in total and for each client.
+ * the body goes out as it is, which is as correct an answer) or refuses (uploads, live reload's
+ * streams: `refusal` says whom to blame). Bounds what a client chooses to hold (memory, the
+ * thread pool's time, descriptors), in total and for each client.
  */
 export class ClientSlots {
   private busy = 0
@@ -111,6 +112,19 @@ export class ClientSlots {
       if (left === 0) this.byClient.delete(client)
       else this.byClient.set(client, left)
     }
+  }
+
+  /**
+   * Why `client` gets no slot now: it holds its share (`'client'`: it is the one to wait, a 429),
+   * or every slot is taken (`'total'`: anyone may wait, a 503).
+   */
+  refusal (client: string): 'client' | 'total' {
+    return (this.byClient.get(client) ?? 0) >= this.perClient ? 'client' : 'total'
+  }
+
+  /** How many slots `client` holds. */
+  heldBy (client: string): number {
+    return this.byClient.get(client) ?? 0
   }
 
   /**

@@ -12,6 +12,7 @@ import escapeHtml from 'escape-html'
 import { displayPath, encodePath } from '../url'
 import { refuseCrossSite } from '../cross-site'
 import { clientOf } from '../client'
+import { ClientSlots } from '../slots'
 import { CrossSiteError, TooBusyError, TooManyStreamsError } from '../errors'
 import { addVary } from '../error-page'
 import { TreeWatcher, type Change, type WatchLog, type WatchOptions } from './watch'
@@ -61,8 +62,8 @@ export class LiveReload {
   /** The script's name in the assets' folder, for the listing page. */
   readonly scriptName = SCRIPT_NAME
   private readonly streams = new Set<Listener>()
-  /** Open streams by client address. */
-  private readonly clients = new Map<string, number>()
+  /** The streams' places, in total and by client. */
+  private readonly places: ClientSlots
   private readonly watcher: Watcher
   /** This server's run: a page that sees another one reloads (what it shows may have changed meanwhile). */
   private readonly id = randomUUID()
@@ -88,6 +89,7 @@ export class LiveReload {
     // none (0, or NaN from undefined): the default ping
     this.pingMs = Math.max(MIN_PING_MS, Math.min(PING_MS, Math.floor(Number(idleTimeout) / 3) || PING_MS))
     const { ignore, debounceMs, maxFolders } = settings
+    this.places = new ClientSlots(settings.maxStreams, settings.maxStreamsPerClient)
     this.watcher = makeWatcher({ ...watched, ignore, debounceMs, maxFolders }, (change) => { this.tell(change) }, log)
   }
 
@@ -140,26 +142,22 @@ export class LiveReload {
     reply.removeHeader('access-control-allow-origin')
     refuseCrossSite(req, this.settings.allowedHosts, (why) => new CrossSiteError(why))
     const client = clientOf(req)
-    const held = this.clients.get(client) ?? 0
-    if (this.streams.size >= this.settings.maxStreams) throw new TooBusyError('live reload streams')
-    if (held >= this.settings.maxStreamsPerClient) {
-      req.log.warn({ client, streams: held }, 'live reload: too many streams from one client')
+    const release = this.places.take(client)
+    if (release === null && this.places.refusal(client) === 'total') throw new TooBusyError('live reload streams')
+    if (release === null) {
+      req.log.warn({ client, streams: this.places.heldBy(client) }, 'live reload: too many streams from one client')
       const err = new TooManyStreamsError(this.settings.maxStreamsPerClient)
       throw Object.assign(err, { headers: { 'retry-after': '10' } })
     }
     const body = new PassThrough({ highWaterMark: STREAM_BUFFER })
     const listener: Listener = { body, client, owed: false }
     this.streams.add(listener)
-    this.clients.set(client, held + 1)
     body.write(`retry: ${RETRY_MS}\n\n` + message('hello', { id: this.id }))
     // a comment now and then: the connection is never idle long enough to be cut (unless it is not read)
     const ping = setInterval(() => { send(listener, ': ping\n\n') }, this.pingMs).unref()
     const gone = (): void => {
       clearInterval(ping)
-      if (!this.streams.delete(listener)) return
-      const left = (this.clients.get(client) as number) - 1
-      if (left === 0) this.clients.delete(client)
-      else this.clients.set(client, left)
+      if (this.streams.delete(listener)) release()
     }
     body.once('close', gone)
     body.once('finish', gone)

@@ -3,6 +3,7 @@
 // A slow client cannot pile up connections, folders and temporary files: past its slots it is
 // refused at once, and a body that trickles is cut.
 import { clientOf } from '../client'
+import { ClientSlots } from '../slots'
 import { once } from 'node:events'
 import { Transform, type Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
@@ -19,10 +20,11 @@ export interface BodyLimits {
 
 /** Uploads under way: at most `max` at once, and `perClient` from one client (as ../client.ts counts one). */
 export class UploadSlots {
-  private total = 0
-  private readonly byClient = new Map<string, number>()
+  private readonly slots: ClientSlots
 
-  constructor (private readonly max: number, private readonly perClient: number) {}
+  constructor (max: number, perClient: number) {
+    this.slots = new ClientSlots(max, perClient)
+  }
 
   /**
    * A slot for `req`, or the refusal: 429 when its client holds `perClient` already (it is the one
@@ -30,22 +32,14 @@ export class UploadSlots {
    */
   take (req: FastifyRequest): () => void {
     const key = clientOf(req)
-    const mine = this.byClient.get(key) ?? 0
-    if (mine >= this.perClient) {
-      req.log.warn({ client: key, uploads: mine }, 'upload refused: too many from one client')
-      throw Object.assign(new TooManyUploadsError(this.perClient), { headers: { 'retry-after': '1' } })
+    const release = this.slots.take(key)
+    if (release !== null) return release
+    if (this.slots.refusal(key) === 'client') {
+      req.log.warn({ client: key, uploads: this.slots.heldBy(key) }, 'upload refused: too many from one client')
+      throw Object.assign(new TooManyUploadsError(this.slots.perClient), { headers: { 'retry-after': '1' } })
     }
     // the error handler logs it and adds Retry-After
-    if (this.total >= this.max) throw new TooBusyError('uploads')
-    this.total++
-    this.byClient.set(key, mine + 1)
-    // given back once, by the upload's `finally`
-    return () => {
-      this.total--
-      const left = (this.byClient.get(key) as number) - 1
-      if (left === 0) this.byClient.delete(key)
-      else this.byClient.set(key, left)
-    }
+    throw new TooBusyError('uploads')
   }
 }
 
