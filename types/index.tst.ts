@@ -16,7 +16,8 @@ describe('ServeDirOptions', () => {
   test('has the documented options, each with its type; only root is required', () => {
     expect<keyof ServeDirOptions>().type.toBe<
       'root' | 'prefix' | 'index' | 'listing' | 'dotfiles' | 'symlinks' | 'maxAge' | 'immutable' | 'compress' |
-      'precompressed' | 'compressThreshold' | 'cacheBytes' | 'downloadHtml' | 'dirsFirst' | 'methodNotAllowed' |
+      'precompressed' | 'compressThreshold' | 'compressSlots' | 'compressSlotsPerClient' | 'cacheBytes' |
+      'downloadHtml' | 'dirsFirst' | 'methodNotAllowed' |
       'headers' | 'cors' | 'spa' | 'archives' | 'uploads' | 'auth' | 'liveReload'
     >()
     expect<Pick<ServeDirOptions, 'root'>>().type.toBe<{ root: string }>()
@@ -32,6 +33,8 @@ describe('ServeDirOptions', () => {
       compress: boolean
       precompressed: boolean
       compressThreshold: number
+      compressSlots: number
+      compressSlotsPerClient: number
       cacheBytes: number
       downloadHtml: boolean
       dirsFirst: boolean
