@@ -4,11 +4,14 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
 import net, { type AddressInfo } from 'node:net'
+import { once } from 'node:events'
+import http2 from 'node:http2'
 import { existsSync, readdirSync, readlinkSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import serveDir, { type UploadOptions } from '../../lib/serve-dir'
 import { allowLongUploads } from '../../lib/server'
 import { captureLogs, waitFor } from '../helper'
+import * as actual from '../../lib/serve-dir/upload/store'
 
 const fds = (): number => readdirSync('/proc/self/fd').length
 
@@ -161,4 +164,46 @@ t.test('bad upload bounds fail ready() with a named error', async (t) => {
     app.register(serveDir, { root, uploads: bad })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_SERVE_DIR_INVALID_OPTION' }, JSON.stringify(bad))
   }
+})
+
+t.test('an HTTP/2 upload reset while its file is stored gives back its slot and its folder', async (t) => {
+  type Store = typeof actual
+  const signals = { stored: () => {}, reset: Promise.resolve() }
+  const storing = new Promise<void>((resolve) => { signals.stored = resolve })
+  // the file is stored; then the store waits until the client has reset its stream (deterministic)
+  const mocked: Store = {
+    ...actual,
+    store: async (...args: Parameters<Store['store']>) => {
+      const saved = await actual.store(...args)
+      signals.stored()
+      await signals.reset
+      return saved
+    }
+  }
+  const { default: plugin } = t.mockRequire<{ default: typeof serveDir }>('../../lib/serve-dir', {
+    '../../lib/serve-dir/upload/store': mocked
+  })
+  const root = t.testdir({ up: {} })
+  const app = Fastify({ http2: true })
+  await app.register(plugin, { root, uploads: { paths: ['/up'], maxPerClient: 1 } })
+  t.teardown(() => app.close())
+  signals.reset = new Promise((resolve) => {
+    app.server.on('stream', (stream: http2.ServerHttp2Stream) => { stream.once('close', resolve) })
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const session = http2.connect(`http://127.0.0.1:${port}`)
+  t.teardown(() => session.destroy())
+  const first = session.request({ ':method': 'PUT', ':path': '/up/a.txt', 'content-length': '5' })
+  first.on('error', () => {})
+  first.end('hello')
+  await storing
+  first.close(http2.constants.NGHTTP2_CANCEL)
+  // before: the slot stayed taken for good (every later upload of this client a 429) and the folder open
+  await waitFor('the folder to be closed', () => fdsIn(path.join(root, 'up')) === 0)
+  const second = session.request({ ':method': 'PUT', ':path': '/up/b.txt', 'content-length': '5' })
+  second.end('world')
+  const [headers] = await once(second, 'response') as [Record<string, unknown>]
+  second.resume()
+  t.equal(headers[':status'], 201, 'the same client may upload again')
 })

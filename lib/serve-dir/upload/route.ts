@@ -116,7 +116,7 @@ export class UploadRoute {
       const url = '/' + encodePath([...this.mount, ...segments.slice(0, -1), saved.name])
       logUpload(req, url, saved.stat.size)
       const replaced = old !== null && saved.name === name
-      return await reply.code(replaced ? 204 : 201)
+      reply.code(replaced ? 204 : 201)
         .headers({ etag: etagOf(saved.stat), ...(replaced ? {} : { location: url }), 'content-type': 'text/plain; charset=utf-8' })
         .send(replaced ? undefined : `Created ${url} (${saved.stat.size} bytes)\n`)
     })
@@ -133,7 +133,7 @@ export class UploadRoute {
     reply: FastifyReply,
     segments: readonly string[],
     check: (folder: UploadFolder) => void,
-    write: (folder: UploadFolder, body: Readable) => Promise<FastifyReply>
+    write: (folder: UploadFolder, body: Readable) => Promise<void>
   ): Promise<FastifyReply> {
     const release = this.slots.take(req)
     let body: Readable | undefined
@@ -153,9 +153,12 @@ export class UploadRoute {
       body = guarded(req.raw, this.settings)
       await firstBytes(body)
       folder = UploadFolder.open(this.realRoot, segments, this.settings.mkdir)
-      const sent = await write(folder, body)
+      // `write` sends without waiting for the answer to be read: the reply of an HTTP/2 stream reset
+      // meanwhile never settles (Node never says an already-closed response finished), and the
+      // folder and the slot are given back now whatever becomes of it
+      await write(folder, body)
       done()
-      return sent
+      return reply
     } catch (err) {
       done()
       throw cut(req, body, err as FastifyError)
@@ -185,8 +188,8 @@ export class UploadRoute {
       checkSpace(folder, declared, this.settings.minFreeBytes)
     }, async (folder, body) => {
       const stored = await this.parts(req, body, folder, segments)
-      if ((req.headers.accept ?? '').includes('application/json')) return await reply.code(201).send({ files: stored })
-      return await reply.code(303).headers({ location: './', 'content-length': '0' }).send()
+      if ((req.headers.accept ?? '').includes('application/json')) reply.code(201).send({ files: stored })
+      else reply.code(303).headers({ location: './', 'content-length': '0' }).send()
     })
   }
 
