@@ -157,6 +157,8 @@ t.test('compression slots: given back once, counted per client', async (t) => {
   b()
   c()
   t.equal(typeof slots.take('a'), 'function')
+  t.equal(slots.heldBy('a'), 1)
+  t.equal(slots.heldBy('nobody'), 0, 'a client holding none')
 
   const gone = (raw: object): FastifyReply => ({ raw }) as unknown as FastifyReply
   const req = { ip: '127.0.0.1' } as unknown as FastifyRequest
